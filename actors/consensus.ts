@@ -1,0 +1,197 @@
+/**
+ * Consensus actor: the seed's prepare / vote / commit-or-abort, batched. The Master turns many proposals into
+ * one round; each voter answers OK when it can store the batch in order, ERROR otherwise; a strict majority of
+ * the voters (counted at round start, the Master included) commits, anything else aborts. A missing vote after
+ * the timeout counts as ERROR. Slaves stage a prepared batch and persist it only on COMMIT. Every round has a
+ * sequence number; a Slave that sees a gap asks for resynchronisation instead of guessing.
+ */
+import type { Observable, SchedulerLike } from 'rxjs';
+import { runActor, type Timer } from './actor.js';
+
+export type ConsensusConfig = {
+  readonly self: number;
+  /** Largest number of items in one round; the rest wait for the next. */
+  readonly maxBatch: number;
+  /** Proposals waiting beyond this are refused (bounded queue; the client gets an error and retries). */
+  readonly maxQueue: number;
+  readonly voteTimeoutMs: number;
+};
+
+type Round<T> = {
+  readonly seq: number; readonly items: readonly T[]; readonly voters: readonly number[];
+  readonly ok: readonly number[]; readonly err: readonly number[];
+};
+
+export type ConsensusState<T> = {
+  readonly role: 'master' | 'slave' | 'off';
+  readonly epoch: number;
+  /** Voting members as last reported (live and synchronised), the Master included. */
+  readonly members: readonly number[];
+  /** Highest committed sequence number. */
+  readonly applied: number;
+  /** Can this instance store right now (its SQLite works)? Its own vote. */
+  readonly healthy: boolean;
+  readonly queue: readonly T[];
+  readonly round: Round<T> | null;
+  readonly staged: { readonly epoch: number; readonly seq: number; readonly items: readonly T[] } | null;
+};
+
+export type ConsensusInput<T> =
+  | { type: 'propose'; items: readonly T[] }
+  | { type: 'members'; members: readonly number[] }
+  | { type: 'role'; role: 'master' | 'slave' | 'off'; epoch: number }
+  | { type: 'applied'; seq: number }
+  | { type: 'health'; ok: boolean }
+  | { type: 'prepare'; from: number; epoch: number; seq: number; items: readonly T[] }
+  | { type: 'vote'; from: number; epoch: number; seq: number; ok: boolean }
+  | { type: 'commit'; from: number; epoch: number; seq: number }
+  | { type: 'abort'; from: number; epoch: number; seq: number }
+  | { type: 'vote-timeout'; seq: number; epoch: number };
+
+export type ConsensusOutput<T> =
+  /** Cluster traffic to publish. */
+  | { type: 'send-prepare'; epoch: number; seq: number; items: readonly T[] }
+  | { type: 'send-vote'; epoch: number; to: number; seq: number; ok: boolean; reason?: string }
+  | { type: 'send-commit'; epoch: number; seq: number }
+  | { type: 'send-abort'; epoch: number; seq: number }
+  /** Persist and apply these items as sequence `seq` (both roles). */
+  | { type: 'apply'; seq: number; items: readonly T[] }
+  /** These items will not be stored: answer their clients with an error. */
+  | { type: 'reject'; items: readonly T[]; reason: string }
+  /** A gap or unknown outcome: this Slave needs the Master's state. */
+  | { type: 'resync'; reason: string };
+
+type Effect<T> = ConsensusOutput<T> | Timer<ConsensusInput<T>>;
+type Step<T> = readonly [ConsensusState<T>, Effect<T>[]];
+
+export function initialConsensus<T>(): ConsensusState<T> {
+  return { role: 'off', epoch: 0, members: [], applied: 0, healthy: true, queue: [], round: null, staged: null };
+}
+
+export function consensusTransition<T>(cfg: ConsensusConfig) {
+  const startRound = (s: ConsensusState<T>, out: Effect<T>[]): ConsensusState<T> => {
+    if (s.role !== 'master' || s.round || s.queue.length === 0) return s;
+    const items = s.queue.slice(0, cfg.maxBatch);
+    const seq = s.applied + 1;
+    const voters = s.members.includes(cfg.self) ? s.members : [...s.members, cfg.self];
+    const round: Round<T> = { seq, items, voters, ok: s.healthy ? [cfg.self] : [], err: s.healthy ? [] : [cfg.self] };
+    const next = { ...s, queue: s.queue.slice(items.length), round };
+    if (voters.length > 1) {
+      out.push({ type: 'send-prepare', epoch: s.epoch, seq, items });
+      out.push({ type: 'timer', after: cfg.voteTimeoutMs, input: { type: 'vote-timeout', seq, epoch: s.epoch } });
+    }
+    return decide(next, out, false);
+  };
+
+  /** Commit on a strict majority of OK; abort once that can no longer happen (or on timeout). */
+  const decide = (s: ConsensusState<T>, out: Effect<T>[], timedOut: boolean): ConsensusState<T> => {
+    const r = s.round;
+    if (!r) return s;
+    const n = r.voters.length;
+    if (r.ok.length * 2 > n) {
+      out.push({ type: 'apply', seq: r.seq, items: r.items });
+      if (n > 1) out.push({ type: 'send-commit', epoch: s.epoch, seq: r.seq });
+      return startRound({ ...s, applied: r.seq, round: null }, out);
+    }
+    if (timedOut || (n - r.err.length) * 2 <= n) {
+      if (n > 1) out.push({ type: 'send-abort', epoch: s.epoch, seq: r.seq });
+      out.push({ type: 'reject', items: r.items, reason: 'not committed by a majority; retry' });
+      // The sequence number is reused: an aborted round never happened.
+      return startRound({ ...s, round: null }, out);
+    }
+    return s;
+  };
+
+  /** Leaving the Master role: nothing in flight can be answered any more. */
+  const dropMasterWork = (s: ConsensusState<T>, out: Effect<T>[]): ConsensusState<T> => {
+    const pending = [...(s.round ? s.round.items : []), ...s.queue];
+    if (pending.length > 0) out.push({ type: 'reject', items: pending, reason: 'tracker failover in progress; retry' });
+    return { ...s, round: null, queue: [] };
+  };
+
+  return (s: ConsensusState<T>, input: ConsensusInput<T>): Step<T> => {
+    const out: Effect<T>[] = [];
+    switch (input.type) {
+      case 'propose': {
+        if (s.role !== 'master') {
+          out.push({ type: 'reject', items: input.items, reason: 'not the master' });
+          return [s, out];
+        }
+        const room = Math.max(0, cfg.maxQueue - s.queue.length);
+        const taken = input.items.slice(0, room);
+        if (taken.length < input.items.length) {
+          out.push({ type: 'reject', items: input.items.slice(room), reason: 'tracker busy; retry' });
+        }
+        return [startRound({ ...s, queue: [...s.queue, ...taken] }, out), out];
+      }
+      case 'members':
+        return [{ ...s, members: input.members }, out];
+      case 'health':
+        return [{ ...s, healthy: input.ok }, out];
+      case 'applied':
+        // State transfer installed a snapshot up to `seq`.
+        return [{ ...s, applied: input.seq, staged: null }, out];
+      case 'role': {
+        let next: ConsensusState<T> = s;
+        if (s.role === 'master' && (input.role !== 'master' || input.epoch !== s.epoch)) next = dropMasterWork(s, out);
+        next = { ...next, role: input.role, epoch: input.epoch, staged: null };
+        return [startRound(next, out), out];
+      }
+      case 'prepare': {
+        if (s.role !== 'slave' || input.epoch < s.epoch) return [s, out];
+        const vote = (ok: boolean, reason?: string): void => {
+          out.push({ type: 'send-vote', epoch: input.epoch, to: input.from, seq: input.seq, ok, ...(reason ? { reason } : {}) });
+        };
+        const epoch = Math.max(s.epoch, input.epoch);
+        if (s.staged && s.staged.seq < input.seq) {
+          // The earlier round's outcome never reached us: we cannot know whether to apply it.
+          vote(false, 'outcome of previous round unknown');
+          out.push({ type: 'resync', reason: `missed the outcome of round ${s.staged.seq}` });
+          return [{ ...s, epoch, staged: null }, out];
+        }
+        if (input.seq !== s.applied + 1) {
+          vote(false, `sequence gap: have ${s.applied}, got ${input.seq}`);
+          if (input.seq > s.applied + 1) out.push({ type: 'resync', reason: `sequence gap at ${s.applied + 1}` });
+          return [{ ...s, epoch }, out];
+        }
+        if (!s.healthy) {
+          vote(false, 'cannot store');
+          return [{ ...s, epoch }, out];
+        }
+        vote(true);
+        return [{ ...s, epoch, staged: { epoch: input.epoch, seq: input.seq, items: input.items } }, out];
+      }
+      case 'vote': {
+        const r = s.round;
+        if (s.role !== 'master' || !r || input.epoch !== s.epoch || input.seq !== r.seq) return [s, out];
+        if (!r.voters.includes(input.from) || r.ok.includes(input.from) || r.err.includes(input.from)) return [s, out];
+        const round: Round<T> = input.ok ? { ...r, ok: [...r.ok, input.from] } : { ...r, err: [...r.err, input.from] };
+        return [decide({ ...s, round }, out, false), out];
+      }
+      case 'vote-timeout': {
+        if (!s.round || s.round.seq !== input.seq || s.epoch !== input.epoch) return [s, out];
+        return [decide(s, out, true), out];
+      }
+      case 'commit': {
+        if (s.role !== 'slave' || input.epoch < s.epoch) return [s, out];
+        if (!s.staged || s.staged.seq !== input.seq || s.staged.epoch !== input.epoch) {
+          if (input.seq > s.applied) out.push({ type: 'resync', reason: `commit ${input.seq} without its prepare` });
+          return [s, out];
+        }
+        out.push({ type: 'apply', seq: input.seq, items: s.staged.items });
+        return [{ ...s, applied: input.seq, staged: null }, out];
+      }
+      case 'abort': {
+        if (s.role !== 'slave' || !s.staged || s.staged.seq !== input.seq) return [s, out];
+        return [{ ...s, staged: null }, out];
+      }
+    }
+  };
+}
+
+export function consensusActor<T>(
+  cfg: ConsensusConfig, input$: Observable<ConsensusInput<T>>, scheduler: SchedulerLike,
+  onState?: (s: ConsensusState<T>) => void,
+): Observable<ConsensusOutput<T>> {
+  return runActor(initialConsensus<T>(), consensusTransition<T>(cfg), input$, scheduler, onState);
+}

@@ -1,0 +1,87 @@
+/**
+ * UdpIngress actor: datagrams in; replies, proposals and scrape queries out. Decoding and connection-ID checks
+ * happen here, so nothing malformed or unauthenticated ever reaches consensus. Only a serving instance (the
+ * Master, outside an election) answers; otherwise datagrams are dropped and counted (clients retry).
+ */
+import { map, type Observable, type SchedulerLike } from 'rxjs';
+import type { Endpoint } from '../src/bus/messages.js';
+import { addressBytes } from '../src/protocol/compact.js';
+import { checkConnectionId, mintConnectionId, type ConnectionIdKey } from '../src/protocol/connection-id.js';
+import { decodeRequest } from '../src/protocol/decode.js';
+import { encodeConnectReply, encodeErrorReply } from '../src/protocol/encode.js';
+import type { Proposal, ScrapeQuery } from './types.js';
+
+export type Datagram = { readonly data: Buffer; readonly from: Endpoint };
+
+export type IngressOutput =
+  | { type: 'reply'; to: Endpoint; data: Buffer }
+  | { type: 'propose'; proposal: Proposal }
+  | { type: 'scrape'; query: ScrapeQuery }
+  | { type: 'dropped'; reason: string };
+
+export type IngressDeps = {
+  readonly scheduler: SchedulerLike;
+  /** Read on every request: state transfer may install the cluster's key after start-up. */
+  readonly key: () => ConnectionIdKey;
+  readonly serving: () => boolean;
+};
+
+const ID_ERRORS = { expired: 'connection ID expired', future: 'connection ID invalid', forged: 'connection ID invalid' };
+
+/**
+ * Before a client has proved its address with a valid connection ID, an error reply is never larger than the
+ * request: the tracker cannot be used to amplify traffic towards a forged source address.
+ */
+function preAuthError(to: Endpoint, transactionId: number, message: string, requestLen: number): IngressOutput {
+  const room = Math.max(0, requestLen - 8);
+  const text = Buffer.from(message, 'utf8').subarray(0, room).toString('utf8');
+  return { type: 'reply', to, data: encodeErrorReply(transactionId, text) };
+}
+
+export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
+  if (!deps.serving()) return { type: 'dropped', reason: 'not serving' };
+  const addr = addressBytes(d.from.address);
+  if (!addr) return { type: 'dropped', reason: 'unparseable sender address' };
+  const now = deps.scheduler.now();
+  const decoded = decodeRequest(d.data);
+
+  if (!decoded.ok) {
+    const e = decoded.error;
+    if (e.kind === 'drop') return { type: 'dropped', reason: e.reason };
+    // Answer in full only when the datagram carries a valid connection ID for this sender.
+    const id = d.data.length >= 8 ? d.data.readBigUInt64BE(0) : 0n;
+    if (checkConnectionId(deps.key(), now, addr.ip, d.from.port, id) === 'valid') {
+      return { type: 'reply', to: d.from, data: encodeErrorReply(e.transactionId, e.message) };
+    }
+    return preAuthError(d.from, e.transactionId, e.message, d.data.length);
+  }
+
+  const req = decoded.request;
+  if (req.action === 'connect') {
+    const id = mintConnectionId(deps.key(), now, addr.ip, d.from.port);
+    return { type: 'reply', to: d.from, data: encodeConnectReply(req.transactionId, id) };
+  }
+
+  const check = checkConnectionId(deps.key(), now, addr.ip, d.from.port, req.connectionId);
+  if (check !== 'valid') return preAuthError(d.from, req.transactionId, ID_ERRORS[check], d.data.length);
+
+  if (req.action === 'scrape') {
+    return { type: 'scrape', query: { to: d.from, transactionId: req.transactionId, infoHashes: req.infoHashes } };
+  }
+
+  // The `ip` field is ignored: the sender's address is the only one we can trust.
+  return {
+    type: 'propose',
+    proposal: {
+      change: {
+        kind: 'announce', infoHash: req.infoHash, peerId: req.peerId, ip: addr.ip, port: req.port,
+        uploaded: req.uploaded, downloaded: req.downloaded, left: req.left, event: req.event, at: now,
+      },
+      client: { to: d.from, transactionId: req.transactionId, numWant: req.numWant, ip: addr.ip, port: req.port, family: addr.family },
+    },
+  };
+}
+
+export function udpIngress(datagram$: Observable<Datagram>, deps: IngressDeps): Observable<IngressOutput> {
+  return datagram$.pipe(map((d) => handleDatagram(d, deps)));
+}

@@ -1,0 +1,70 @@
+/** A small BEP 15 client over a real UDP socket, for tests: typed requests, replies matched by transaction ID. */
+import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { decodeReply, type Reply } from '../../src/protocol/decode-reply.js';
+import { encodeAnnounceRequest, encodeConnectRequest, encodeScrapeRequest, type AnnounceFields } from '../../src/protocol/encode.js';
+
+export type TestClient = {
+  readonly port: number;
+  /** Send raw bytes; resolve with the first reply within `ms`, or null if none came. */
+  raw(data: Buffer, ms?: number): Promise<Buffer | null>;
+  connect(): Promise<bigint>;
+  announce(fields: Partial<AnnounceFields> & { infoHash: Buffer }, connectionId?: bigint): Promise<Reply>;
+  scrape(hashes: Buffer[], connectionId?: bigint): Promise<Reply>;
+  close(): Promise<void>;
+};
+
+export async function openClient(target: { host: string; port: number }, bindHost = '127.0.0.1'): Promise<TestClient> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, bindHost, () => r()));
+  if (target.host.startsWith('239.')) socket.setMulticastInterface('127.0.0.1');
+  const waiting: Array<(b: Buffer) => void> = [];
+  socket.on('message', (b) => waiting.shift()?.(b));
+
+  const raw = (data: Buffer, ms = 1500): Promise<Buffer | null> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = waiting.indexOf(done);
+        if (i >= 0) waiting.splice(i, 1);
+        resolve(null);
+      }, ms);
+      const done = (b: Buffer): void => {
+        clearTimeout(timer);
+        resolve(b);
+      };
+      waiting.push(done);
+      socket.send(data, target.port, target.host);
+    });
+
+  const expectReply = async (data: Buffer): Promise<Reply> => {
+    const b = await raw(data);
+    if (!b) throw new Error('no reply from tracker');
+    const r = decodeReply(b);
+    if (r.action === 'invalid') throw new Error(`invalid reply: ${r.reason}`);
+    return r;
+  };
+  const tid = (): number => randomBytes(4).readUInt32BE(0);
+
+  const client: TestClient = {
+    port: socket.address().port,
+    raw,
+    async connect() {
+      const r = await expectReply(encodeConnectRequest(tid()));
+      if (r.action !== 'connect') throw new Error(`expected connect reply, got ${r.action}`);
+      return r.connectionId;
+    },
+    async announce(f, cid) {
+      const connectionId = cid ?? (await client.connect());
+      return expectReply(encodeAnnounceRequest({
+        connectionId, transactionId: tid(), peerId: randomBytes(20), downloaded: 0n, left: 1000n, uploaded: 0n,
+        event: 2, ip: 0, key: 0, numWant: -1, port: client.port, ...f,
+      }));
+    },
+    async scrape(hashes, cid) {
+      const connectionId = cid ?? (await client.connect());
+      return expectReply(encodeScrapeRequest(connectionId, tid(), hashes));
+    },
+    close: () => new Promise<void>((r) => socket.close(() => r())),
+  };
+  return client;
+}

@@ -1,0 +1,63 @@
+/** The swarm read model and the changes that move it. Changes are the unit of consensus and of persistence. */
+import type { EventCode } from '../protocol/constants.js';
+
+export type PeerState = {
+  peerId: Buffer;
+  /** 4 or 16 raw address bytes. */
+  ip: Buffer;
+  port: number;
+  uploaded: bigint;
+  downloaded: bigint;
+  left: bigint;
+  /** Master's clock (ms) when the change was made: every replica stores the same value. */
+  lastSeen: number;
+};
+
+export type Swarm = {
+  readonly infoHash: Buffer;
+  /** Dense array so a random window of peers can be read in O(numWant); `index` maps peer key → slot. */
+  readonly peers: PeerState[];
+  readonly index: Map<string, number>;
+  seeders: number;
+  completed: number;
+  /** From a registered .torrent, when known. */
+  name: string | null;
+  size: bigint | null;
+};
+
+export type SwarmStore = { readonly swarms: Map<string, Swarm> };
+
+/** One peer announce, as decided by the Master (address is the sender's, time is the Master's clock). */
+export type AnnounceChange = {
+  readonly kind: 'announce';
+  readonly infoHash: Buffer;
+  readonly peerId: Buffer;
+  readonly ip: Buffer;
+  readonly port: number;
+  readonly uploaded: bigint;
+  readonly downloaded: bigint;
+  readonly left: bigint;
+  readonly event: EventCode;
+  readonly at: number;
+};
+
+/** Drop peers not seen since `before` (ms), and empty swarms nobody registered. */
+export type ExpireChange = { readonly kind: 'expire'; readonly before: number };
+
+/** Register content metadata from a .torrent file; a snapshot also restores the completed count. */
+export type TorrentChange = {
+  readonly kind: 'torrent';
+  readonly infoHash: Buffer;
+  readonly name: string | null;
+  readonly size: bigint | null;
+  readonly completed?: number;
+};
+
+export type Change = AnnounceChange | ExpireChange | TorrentChange;
+
+/** What applying a change did, row by row: the persistence layer mirrors exactly these. */
+export type RowEffect =
+  | { readonly kind: 'peer-upsert'; readonly infoHash: Buffer; readonly peer: PeerState }
+  | { readonly kind: 'peer-delete'; readonly infoHash: Buffer; readonly peerId: Buffer }
+  | { readonly kind: 'torrent-upsert'; readonly swarm: Swarm }
+  | { readonly kind: 'torrent-delete'; readonly infoHash: Buffer };

@@ -1,0 +1,116 @@
+/**
+ * SQLite mirror of the read model. It only ever applies the row effects of committed changes, one transaction
+ * per committed batch, so the file always holds a prefix of the commit log. Errors come back as values.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { addressText } from '../protocol/compact.js';
+import type { RowEffect } from '../domain/types.js';
+
+export type SqliteStore = {
+  readonly path: string;
+  /** Write one committed batch atomically and record its sequence number. */
+  writeBatch(seq: number, effects: readonly RowEffect[]): { ok: true } | { ok: false; error: string };
+  /** Empty every table (shutdown, or before a state transfer is loaded). */
+  clear(): void;
+  counts(): { torrents: number; peers: number; lastSeq: number };
+  close(): void;
+};
+
+/** SQLite integers are signed 64-bit; a client may send 2^64-1 as `left`. Clamp rather than fail. */
+const I64_MAX = (1n << 63n) - 1n;
+const i64 = (v: bigint): bigint => (v > I64_MAX ? I64_MAX : v);
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS torrents (
+  info_hash BLOB PRIMARY KEY,
+  name TEXT,
+  size INTEGER,
+  completed INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS peers (
+  info_hash BLOB NOT NULL,
+  peer_id BLOB NOT NULL,
+  ip TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  uploaded INTEGER NOT NULL,
+  downloaded INTEGER NOT NULL,
+  left INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (info_hash, peer_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+export function openSqliteStore(path: string): { ok: true; store: SqliteStore } | { ok: false; error: string } {
+  let db: Database.Database;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    // The repository lives only while the tracker runs (it is emptied at shutdown): no fsync per commit.
+    db.pragma('synchronous = OFF');
+    db.exec(SCHEMA);
+  } catch (e) {
+    return { ok: false, error: `cannot open SQLite database ${path}: ${(e as Error).message}` };
+  }
+
+  const upsertPeer = db.prepare(`INSERT INTO peers (info_hash, peer_id, ip, port, uploaded, downloaded, left, last_seen)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (info_hash, peer_id) DO UPDATE SET ip = excluded.ip, port = excluded.port, uploaded = excluded.uploaded,
+      downloaded = excluded.downloaded, left = excluded.left, last_seen = excluded.last_seen`);
+  const deletePeer = db.prepare('DELETE FROM peers WHERE info_hash = ? AND peer_id = ?');
+  const upsertTorrent = db.prepare(`INSERT INTO torrents (info_hash, name, size, completed) VALUES (?, ?, ?, ?)
+    ON CONFLICT (info_hash) DO UPDATE SET name = excluded.name, size = excluded.size, completed = excluded.completed`);
+  const deleteTorrent = db.prepare('DELETE FROM torrents WHERE info_hash = ?');
+  const setSeq = db.prepare(`INSERT INTO meta (key, value) VALUES ('last_seq', ?)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+
+  const write = db.transaction((seq: number, effects: readonly RowEffect[]) => {
+    for (const e of effects) {
+      switch (e.kind) {
+        case 'peer-upsert': {
+          const p = e.peer;
+          upsertPeer.run(e.infoHash, p.peerId, addressText(p.ip), p.port, i64(p.uploaded), i64(p.downloaded), i64(p.left), p.lastSeen);
+          break;
+        }
+        case 'peer-delete':
+          deletePeer.run(e.infoHash, e.peerId);
+          break;
+        case 'torrent-upsert':
+          upsertTorrent.run(e.swarm.infoHash, e.swarm.name, e.swarm.size === null ? null : i64(e.swarm.size), e.swarm.completed);
+          break;
+        case 'torrent-delete':
+          deleteTorrent.run(e.infoHash);
+          break;
+      }
+    }
+    setSeq.run(seq);
+  });
+
+  const store: SqliteStore = {
+    path,
+    writeBatch(seq, effects) {
+      try {
+        write(seq, effects);
+        return { ok: true };
+      } catch (e) {
+        return { ok: false, error: (e as Error).message };
+      }
+    },
+    clear() {
+      db.exec('DELETE FROM peers; DELETE FROM torrents; DELETE FROM meta;');
+    },
+    counts() {
+      const t = db.prepare('SELECT count(*) AS n FROM torrents').get() as { n: number };
+      const p = db.prepare('SELECT count(*) AS n FROM peers').get() as { n: number };
+      const s = db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").get() as { value: number } | undefined;
+      return { torrents: t.n, peers: p.n, lastSeq: s?.value ?? 0 };
+    },
+    close() {
+      if (db.open) db.close();
+    },
+  };
+  return { ok: true, store };
+}
