@@ -20,7 +20,8 @@ export type IngressOutput =
   | { type: 'dropped'; reason: string };
 
 export type IngressDeps = {
-  readonly scheduler: SchedulerLike;
+  /** Wall time for connection-ID stamps and peers' last-seen times. */
+  readonly clock: SchedulerLike;
   /** Read on every request: state transfer may install the cluster's key after start-up. */
   readonly key: () => ConnectionIdKey;
   readonly serving: () => boolean;
@@ -42,7 +43,7 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
   if (!deps.serving()) return { type: 'dropped', reason: 'not serving' };
   const addr = addressBytes(d.from.address);
   if (!addr) return { type: 'dropped', reason: 'unparseable sender address' };
-  const now = deps.scheduler.now();
+  const now = deps.clock.now();
   const decoded = decodeRequest(d.data);
 
   if (!decoded.ok) {

@@ -19,7 +19,7 @@ const log = (line: string): void => {
 };
 
 log(`starting (db ${config.db})`);
-const started = await startTracker(config, { scheduler: asyncScheduler, key: randomBytes(32), log });
+const started = await startTracker(config, { scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log });
 if (!started.ok) {
   log(`error: ${started.error}`);
   process.exit(1);

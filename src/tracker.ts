@@ -14,7 +14,10 @@ import type { ConnectionIdKey } from './protocol/connection-id.js';
 import { openSqliteStore, type SqliteStore } from './storage/sqlite-store.js';
 
 export type TrackerDeps = {
+  /** Drives batching windows and vote timeouts. */
   readonly scheduler: SchedulerLike;
+  /** Wall time: connection-ID stamps, peers' last-seen times and the expiry sweep. Usually the same scheduler. */
+  readonly clock: SchedulerLike;
   readonly key: ConnectionIdKey;
   readonly log: (line: string) => void;
 };
@@ -48,13 +51,13 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
     return bound;
   }
   const { socket } = bound.bound;
-  const { scheduler } = deps;
+  const { scheduler, clock } = deps;
   const counters: Counters = { received: 0, replied: 0, dropped: 0, committed: 0, rejected: 0 };
   const repo = createRepository({ sqlite, intervalS: cfg.intervalS, log: deps.log });
 
   const ingress$ = udpIngress(
     datagrams(socket, (e) => deps.log(`UDP socket error: ${e.message}`)),
-    { scheduler, key: () => deps.key, serving: () => true },
+    { clock, key: () => deps.key, serving: () => true },
   ).pipe(share());
   const proposals$ = ingress$.pipe(
     filter((o): o is Extract<IngressOutput, { type: 'propose' }> => o.type === 'propose'),
@@ -64,8 +67,8 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
 
   // Expiry is a committed change like any other, so every replica drops the same peers at the same point.
   const sweepMs = Math.max(1000, Math.min(cfg.peerTtlS * 250, 30_000));
-  const expire$ = interval(sweepMs, scheduler).pipe(
-    map((): Proposal[] => [{ change: { kind: 'expire', before: scheduler.now() - cfg.peerTtlS * 1000 }, client: null }]),
+  const expire$ = interval(sweepMs, clock).pipe(
+    map((): Proposal[] => [{ change: { kind: 'expire', before: clock.now() - cfg.peerTtlS * 1000 }, client: null }]),
   );
 
   const consensusIn$ = merge(

@@ -1,0 +1,138 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TestScheduler } from 'rxjs/testing';
+import { consensusActor, type ConsensusInput } from '../../actors/consensus.js';
+
+const cfg = { self: 1, maxBatch: 3, maxQueue: 5, voteTimeoutMs: 10 };
+const ts = (): TestScheduler => new TestScheduler((a, b) => assert.equal(a, b));
+type In = ConsensusInput<string>;
+
+const master = (members: number[]): Record<string, In> => ({
+  m: { type: 'members', members },
+  r: { type: 'role', role: 'master', epoch: 4 },
+});
+
+test('a lone master commits each batch at once, in sequence', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('(mr)-a-b', { ...master([1]), a: { type: 'propose', items: ['x', 'y'] }, b: { type: 'propose', items: ['z'] } });
+    expectObservable(consensusActor(cfg, input, s)).toBe('-----a-b', {
+      a: { type: 'apply', seq: 1, items: ['x', 'y'] },
+      b: { type: 'apply', seq: 2, items: ['z'] },
+    });
+  });
+});
+
+test('three members: prepare, then commit on the second OK (a majority), before the timeout', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('(mr)-p--v', {
+      ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] }, v: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: true },
+    });
+    expectObservable(consensusActor(cfg, input, s)).toBe('-----p--(ac)', {
+      p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
+      a: { type: 'apply', seq: 1, items: ['x'] },
+      c: { type: 'send-commit', epoch: 4, seq: 1 },
+    });
+  });
+});
+
+test('missing votes count as ERROR at the timeout: abort, clients rejected, sequence reused', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('(mr)-p', { ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] } });
+    expectObservable(consensusActor(cfg, input, s)).toBe('-----p 9ms (bj)', {
+      p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
+      b: { type: 'send-abort', epoch: 4, seq: 1 },
+      j: { type: 'reject', items: ['x'], reason: 'not committed by a majority; retry' },
+    });
+  });
+});
+
+test('two ERROR votes of three abort at once; a vote from an old epoch is ignored', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('(mr)-p-o-e-f', {
+      ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] },
+      o: { type: 'vote', from: 2, epoch: 3, seq: 1, ok: true },
+      e: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: false },
+      f: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: false },
+    });
+    expectObservable(consensusActor(cfg, input, s)).toBe('-----p-----(bj)', {
+      p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
+      b: { type: 'send-abort', epoch: 4, seq: 1 },
+      j: { type: 'reject', items: ['x'], reason: 'not committed by a majority; retry' },
+    });
+  });
+});
+
+test('while a round is in flight, proposals queue into the next round (batched), and the queue is bounded', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('(mr)-a-b-c-v', {
+      ...master([1, 2]), a: { type: 'propose', items: ['1'] }, b: { type: 'propose', items: ['2', '3'] },
+      c: { type: 'propose', items: ['4', '5', '6', '7'] }, v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: true },
+    });
+    expectObservable(consensusActor(cfg, input, s)).toBe('-----a---j-(xcp) 5ms (bkq) 5ms (dl)', {
+      a: { type: 'send-prepare', epoch: 4, seq: 1, items: ['1'] },
+      j: { type: 'reject', items: ['7'], reason: 'tracker busy; retry' },
+      x: { type: 'apply', seq: 1, items: ['1'] },
+      c: { type: 'send-commit', epoch: 4, seq: 1 },
+      p: { type: 'send-prepare', epoch: 4, seq: 2, items: ['2', '3', '4'] },
+      b: { type: 'send-abort', epoch: 4, seq: 2 },
+      k: { type: 'reject', items: ['2', '3', '4'], reason: 'not committed by a majority; retry' },
+      q: { type: 'send-prepare', epoch: 4, seq: 2, items: ['5', '6'] },
+      d: { type: 'send-abort', epoch: 4, seq: 2 },
+      l: { type: 'reject', items: ['5', '6'], reason: 'not committed by a majority; retry' },
+    });
+  });
+});
+
+test('a slave stages on PREPARE, votes OK, and persists only on COMMIT', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('r-p--c', {
+      r: { type: 'role', role: 'slave', epoch: 4 },
+      p: { type: 'prepare', from: 9, epoch: 4, seq: 1, items: ['x'] },
+      c: { type: 'commit', from: 9, epoch: 4, seq: 1 },
+    });
+    expectObservable(consensusActor({ ...cfg, self: 2 }, input, s)).toBe('--v--a', {
+      v: { type: 'send-vote', epoch: 4, to: 9, seq: 1, ok: true },
+      a: { type: 'apply', seq: 1, items: ['x'] },
+    });
+  });
+});
+
+test('a slave that sees a sequence gap votes ERROR and asks for resynchronisation; an aborted round is dropped', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('r-g----p-b-c', {
+      r: { type: 'role', role: 'slave', epoch: 4 },
+      g: { type: 'prepare', from: 9, epoch: 4, seq: 3, items: ['x'] },
+      p: { type: 'prepare', from: 9, epoch: 4, seq: 1, items: ['y'] },
+      b: { type: 'abort', from: 9, epoch: 4, seq: 1 },
+      c: { type: 'commit', from: 9, epoch: 4, seq: 1 },
+    });
+    expectObservable(consensusActor({ ...cfg, self: 2 }, input, s)).toBe('--(gs)-v---z', {
+      g: { type: 'send-vote', epoch: 4, to: 9, seq: 3, ok: false, reason: 'sequence gap: have 0, got 3' },
+      s: { type: 'resync', reason: 'sequence gap at 1' },
+      v: { type: 'send-vote', epoch: 4, to: 9, seq: 1, ok: true },
+      z: { type: 'resync', reason: 'commit 1 without its prepare' },
+    });
+  });
+});
+
+test('losing the master role rejects everything in flight', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('(mr)-p-l', {
+      ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] }, l: { type: 'role', role: 'slave', epoch: 5 },
+    });
+    expectObservable(consensusActor(cfg, input, s)).toBe('-----p-j', {
+      p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
+      j: { type: 'reject', items: ['x'], reason: 'tracker failover in progress; retry' },
+    });
+  });
+});
+
+test.run();
