@@ -18,26 +18,37 @@ export async function openClient(target: { host: string; port: number }, bindHos
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((r) => socket.bind(0, bindHost, () => r()));
   if (target.host.startsWith('239.')) socket.setMulticastInterface('127.0.0.1');
-  const waiting: Array<(b: Buffer) => void> = [];
-  socket.on('message', (b) => waiting.shift()?.(b));
+  // Typed requests wait for their own transaction ID (late replies to junk must not satisfy them); raw sends take any.
+  type Waiter = { tid: number | null; done: (b: Buffer) => void };
+  const waiting: Waiter[] = [];
+  socket.on('message', (b) => {
+    const tid = b.length >= 8 ? b.readUInt32BE(4) : -1;
+    let i = waiting.findIndex((w) => w.tid === tid);
+    if (i < 0) i = waiting.findIndex((w) => w.tid === null);
+    if (i >= 0) waiting.splice(i, 1)[0]!.done(b);
+  });
 
-  const raw = (data: Buffer, ms = 1500): Promise<Buffer | null> =>
+  const send = (data: Buffer, ms: number, tid: number | null): Promise<Buffer | null> =>
     new Promise((resolve) => {
+      const w: Waiter = {
+        tid,
+        done: (b) => {
+          clearTimeout(timer);
+          resolve(b);
+        },
+      };
       const timer = setTimeout(() => {
-        const i = waiting.indexOf(done);
+        const i = waiting.indexOf(w);
         if (i >= 0) waiting.splice(i, 1);
         resolve(null);
       }, ms);
-      const done = (b: Buffer): void => {
-        clearTimeout(timer);
-        resolve(b);
-      };
-      waiting.push(done);
+      waiting.push(w);
       socket.send(data, target.port, target.host);
     });
+  const raw = (data: Buffer, ms = 1500): Promise<Buffer | null> => send(data, ms, null);
 
   const expectReply = async (data: Buffer): Promise<Reply> => {
-    const b = await raw(data);
+    const b = await send(data, 1500, data.readUInt32BE(12));
     if (!b) throw new Error('no reply from tracker');
     const r = decodeReply(b);
     if (r.action === 'invalid') throw new Error(`invalid reply: ${r.reason}`);

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Start/stop a private ActiveMQ (Debian package) for this project: STOMP only, loopback only,
+# non-persistent, with a config written into DIR so it never touches /etc/activemq or a system broker.
+#
+#   scripts/broker.sh ensure-installed
+#   scripts/broker.sh start [--port P] [--dir DIR]   # P=0 picks a free port; prints the port last
+#   scripts/broker.sh stop  [--dir DIR]
+set -euo pipefail
+
+readonly AMQ_HOME=/usr/share/activemq
+readonly AMQ_JAR=$AMQ_HOME/bin/activemq.jar
+readonly HOST=127.0.0.1
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly REPO_ROOT
+
+die() { echo "broker.sh: $*" >&2; exit 1; }
+say() { echo "broker.sh: $*" >&2; }  # progress goes to stderr: stdout carries only the port
+
+usage() {
+  echo "usage: $0 start [--port P] [--dir DIR] | stop [--dir DIR] | ensure-installed" >&2
+  exit 2
+}
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else die "need root to run: $*"
+  fi
+}
+
+ensure_installed() {
+  if [[ ! -f $AMQ_JAR ]]; then
+    say "installing activemq with apt-get"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y activemq
+  fi
+  # The package pulls in a JRE through its dependencies, but a half-installed machine may lack one.
+  if ! command -v java >/dev/null; then
+    say "installing a Java runtime with apt-get"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y default-jre-headless
+  fi
+  [[ -f $AMQ_JAR ]] || die "$AMQ_JAR still missing after install"
+  command -v java >/dev/null || die "java still missing after install"
+}
+
+port_open() {  # bash's /dev/tcp: no nc/ss dependency
+  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+}
+
+# True only for a live java process started by this script for this DIR: guards against pid reuse,
+# so stop never signals a stranger.
+is_our_broker() {
+  local pid=$1 dir=$2 cmdline
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *"-Dactivemq.base=$dir "* && $cmdline == *"$AMQ_JAR"* ]]
+}
+
+free_port() {  # stdout.write, not console.log: FORCE_COLOR (set by uvu) would colour a logged number
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(s.address().port+"\n");s.close()})'
+}
+
+write_config() {
+  local dir=$1 port=$2
+  mkdir -p "$dir/conf" "$dir/data"
+  # Topic policy: a slow subscriber loses its oldest pending messages rather than stalling every
+  # publisher (the cluster protocol detects gaps by sequence number and re-syncs).
+  cat >"$dir/conf/activemq.xml" <<EOF
+<beans xmlns="http://www.springframework.org/schema/beans"
+       xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+       xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans.xsd
+         http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
+  <broker xmlns="http://activemq.apache.org/schema/core"
+          brokerName="udp-tracker-bus"
+          persistent="false"
+          useJmx="false"
+          advisorySupport="false"
+          schedulerSupport="false"
+          useShutdownHook="true"
+          dataDirectory="$dir/data">
+    <destinationPolicy>
+      <policyMap>
+        <policyEntries>
+          <policyEntry topic="&gt;" producerFlowControl="false">
+            <pendingMessageLimitStrategy>
+              <constantPendingMessageLimitStrategy limit="10000"/>
+            </pendingMessageLimitStrategy>
+          </policyEntry>
+        </policyEntries>
+      </policyMap>
+    </destinationPolicy>
+    <systemUsage>
+      <systemUsage>
+        <memoryUsage><memoryUsage limit="64 mb"/></memoryUsage>
+        <storeUsage><storeUsage limit="256 mb"/></storeUsage>
+        <tempUsage><tempUsage limit="256 mb"/></tempUsage>
+      </systemUsage>
+    </systemUsage>
+    <transportConnectors>
+      <transportConnector name="stomp" uri="stomp://$HOST:$port"/>
+    </transportConnectors>
+  </broker>
+</beans>
+EOF
+  # log4j 1.2 (Debian's build): console only; start() redirects the console into broker.log.
+  cat >"$dir/conf/log4j.properties" <<'EOF'
+log4j.rootLogger=INFO, console
+log4j.logger.org.apache.activemq.transport=WARN
+log4j.logger.org.springframework=WARN
+log4j.logger.org.apache.xbean=WARN
+log4j.appender.console=org.apache.log4j.ConsoleAppender
+log4j.appender.console.layout=org.apache.log4j.PatternLayout
+log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %-5p %c{1} - %m%n
+EOF
+}
+
+start() {
+  local dir=$1 port=$2 pid
+  [[ -f $AMQ_JAR ]] || die "ActiveMQ is not installed; run: $0 ensure-installed"
+  command -v java >/dev/null || die "java is not installed; run: $0 ensure-installed"
+
+  if [[ -f $dir/broker.pid ]]; then
+    pid=$(<"$dir/broker.pid")
+    local old_port
+    old_port=$(cat "$dir/broker.port" 2>/dev/null || true)
+    if is_our_broker "$pid" "$dir" && [[ $old_port =~ ^[0-9]+$ ]] && port_open "$old_port"; then
+      say "already running (pid $pid)"
+      echo "$old_port"
+      return 0
+    fi
+    is_our_broker "$pid" "$dir" && die "broker pid $pid from $dir is alive but its port is closed; run: $0 stop --dir $dir"
+    rm -f "$dir/broker.pid" "$dir/broker.port"
+  fi
+
+  [[ $port == 0 ]] && port=$(free_port)
+  [[ $port =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "bad port: $port"
+  port_open "$port" && die "port $port on $HOST is already in use"
+
+  write_config "$dir" "$port"
+  # Settings measured in shared/notes/broker.md: small heap, fast start-up.
+  nohup java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    "-Dlog4j.configuration=file:$dir/conf/log4j.properties" \
+    "-Dactivemq.home=$AMQ_HOME" "-Dactivemq.base=$dir" "-Dactivemq.conf=$dir/conf" "-Dactivemq.data=$dir/data" \
+    -jar "$AMQ_JAR" start "xbean:file:$dir/conf/activemq.xml" \
+    >>"$dir/broker.log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$dir/broker.pid"
+  echo "$port" >"$dir/broker.port"
+
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if port_open "$port"; then
+      say "started pid $pid on $HOST:$port (log: $dir/broker.log)"
+      echo "$port"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$dir/broker.pid" "$dir/broker.port"
+      tail -n 20 "$dir/broker.log" >&2 || true
+      die "broker exited during start-up"
+    fi
+    sleep 0.1
+  done
+  stop "$dir"
+  die "broker did not open port $port within 30 s (log: $dir/broker.log)"
+}
+
+stop() {
+  local dir=$1 pid i
+  [[ -f $dir/broker.pid ]] || { say "no pid file in $dir; nothing to stop"; return 0; }
+  pid=$(<"$dir/broker.pid")
+  if is_our_broker "$pid" "$dir"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "pid $pid ignored SIGTERM for 10 s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    say "stopped pid $pid"
+  else
+    say "pid $pid is not a running broker from $dir; removing stale pid file"
+  fi
+  rm -f "$dir/broker.pid"
+}
+
+main() {
+  (($# >= 1)) || usage
+  local cmd=$1 port=61613 dir=$REPO_ROOT/.broker
+  shift
+  while (($#)); do
+    case $1 in
+      --port) (($# >= 2)) || usage; port=$2; shift 2 ;;
+      --dir) (($# >= 2)) || usage; dir=$2; shift 2 ;;
+      *) usage ;;
+    esac
+  done
+  case $cmd in
+    ensure-installed) ensure_installed ;;
+    start)
+      mkdir -p "$dir"
+      start "$(cd "$dir" && pwd -P)" "$port" ;;  # absolute: java and the pid check both need it
+    stop)
+      [[ -d $dir ]] || { say "no $dir; nothing to stop"; return 0; }
+      stop "$(cd "$dir" && pwd -P)" ;;
+    *) usage ;;
+  esac
+}
+
+main "$@"

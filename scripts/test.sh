@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `npm test`: install what the tests need (ActiveMQ from Debian), build, start a broker on a free port for the
+# suites, run every spec, always stop the broker. The last line is `N passed, N failed`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/broker.sh ensure-installed >&2 || { echo "could not install ActiveMQ"; echo "0 passed, 1 failed"; exit 1; }
+npm run build >&2 || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+broker_dir=$(mktemp -d /tmp/tracker-test-broker.XXXXXX)
+cleanup() { bash scripts/broker.sh stop --dir "$broker_dir" >/dev/null 2>&1; rm -rf "$broker_dir"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+port=$(bash scripts/broker.sh start --port 0 --dir "$broker_dir" | tail -n 1)
+if [[ ! "$port" =~ ^[0-9]+$ ]]; then echo "broker did not start"; echo "0 passed, 1 failed"; exit 1; fi
+export TEST_BROKER_URL="stomp://127.0.0.1:$port"
+echo "test broker at $TEST_BROKER_URL" >&2
+
+node dist/scripts/run-specs.js dist/spec "${1:-}"

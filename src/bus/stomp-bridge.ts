@@ -1,0 +1,186 @@
+/**
+ * One STOMP topic as JSON in, JSON out. Built on RxStomp, which reconnects and re-subscribes by itself;
+ * this file adds parsing at the edge (bad JSON is dropped and counted, never thrown into the stream),
+ * a `connected$` that means "the broker has confirmed our subscription", and a bounded publish path.
+ *
+ * Every bridge also receives what it publishes itself (plain topic semantics): filter by sender upstream.
+ * Messages on the wire when a connection drops are lost; the cluster protocol detects gaps by sequence.
+ */
+import { BehaviorSubject, Subject, distinctUntilChanged, type Observable, type Subscription } from 'rxjs';
+import { RxStomp, RxStompState, type IMessage, type StompHeaders } from '@stomp/rx-stomp';
+import { socketFactoryFor } from './stomp-socket.js';
+
+export type BrokerBridgeOptions = {
+  /** stomp://host:port (or tcp://, ws://, wss://) */
+  readonly url: string;
+  /** Published to and read from `/topic/<topic>`. */
+  readonly topic: string;
+  readonly reconnectDelayMs?: number;
+  readonly login?: string;
+  readonly passcode?: string;
+  readonly log: (s: string) => void;
+};
+
+export type BridgeStats = {
+  /** MESSAGE frames received on the topic, malformed ones included. */
+  received: number;
+  /** Received bodies that were not JSON; dropped. */
+  malformed: number;
+  /** Bodies handed to the connection. */
+  published: number;
+  /** publish() calls refused: not connected, closed, or not JSON-serialisable. */
+  dropped: number;
+};
+
+export type BrokerBridge = {
+  /** Parsed JSON bodies, hot: nothing is replayed to late subscribers. Completes on close(). */
+  readonly messages$: Observable<unknown>;
+  /** True once the broker has acknowledged our subscription (messages will reach us); false while down. */
+  readonly connected$: Observable<boolean>;
+  readonly stats: Readonly<BridgeStats>;
+  /** JSON.stringify to the topic. Returns false (and counts `dropped`) instead of throwing or queueing. */
+  publish(body: unknown): boolean;
+  /** Disconnects gracefully, forcing the socket shut if the broker does not answer in time. */
+  close(): Promise<void>;
+};
+
+const HEARTBEAT_MS = 1000; // with stompjs' tolerance x2, a silent broker is noticed within about 2 s
+const CONNECT_TIMEOUT_MS = 3000; // TCP up but no CONNECTED frame: give up and retry
+const CLOSE_TIMEOUT_MS = 2000;
+
+/**
+ * Throws only for a URL scheme it cannot serve (a wiring error); everything at run time is a value.
+ */
+export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
+  const destination = `/topic/${opts.topic}`;
+  const stats: BridgeStats = { received: 0, malformed: 0, published: 0, dropped: 0 };
+  const messages = new Subject<unknown>();
+  const connected = new BehaviorSubject<boolean>(false);
+  const rx = new RxStomp();
+
+  const connectHeaders: StompHeaders = {};
+  if (opts.login !== undefined) connectHeaders['login'] = opts.login;
+  if (opts.passcode !== undefined) connectHeaders['passcode'] = opts.passcode;
+
+  rx.configure({
+    webSocketFactory: socketFactoryFor(opts.url),
+    connectHeaders,
+    reconnectDelay: opts.reconnectDelayMs ?? 250,
+    heartbeatIncoming: HEARTBEAT_MS,
+    heartbeatOutgoing: HEARTBEAT_MS,
+    connectionTimeout: CONNECT_TIMEOUT_MS,
+    // On a missed heartbeat, drop the socket at once rather than wait for a close handshake with a dead peer.
+    discardWebsocketOnCommFailure: true,
+    debug: () => {},
+  });
+
+  // The SUBSCRIBE of each (re)connection asks for a receipt; its arrival is what turns connected$ true.
+  let subscriptions = 0;
+  let expectedReceipt = '';
+  const subHeaders = (): StompHeaders => {
+    expectedReceipt = `sub-${opts.topic}-${++subscriptions}`;
+    return { receipt: expectedReceipt };
+  };
+
+  let lastError = '';
+  const subs: Subscription[] = [
+    rx.connectionState$.subscribe((state) => {
+      if (state === RxStompState.OPEN) return;
+      if (connected.value) opts.log(`broker ${opts.url}: disconnected (${RxStompState[state]})`);
+      connected.next(false);
+    }),
+    rx.unhandledReceipts$.subscribe((frame) => {
+      if (frame.headers['receipt-id'] !== expectedReceipt || !rx.connected()) return;
+      lastError = '';
+      opts.log(`broker ${opts.url}: subscribed to ${destination}`);
+      connected.next(true);
+    }),
+    // Repeated identical errors (a retry loop against a stopped broker) are logged once.
+    rx.webSocketErrors$.subscribe((ev) => {
+      const text = errorText(ev);
+      if (text !== lastError) opts.log(`broker ${opts.url}: socket error: ${text}`);
+      lastError = text;
+    }),
+    rx.stompErrors$.subscribe((frame) => opts.log(`broker ${opts.url}: STOMP ERROR ${frame.headers['message'] ?? ''} ${frame.body}`)),
+    rx.watch({ destination, subHeaders }).subscribe((message: IMessage) => {
+      stats.received++;
+      const parsed = parseJson(message.body);
+      if (parsed.ok) messages.next(parsed.value);
+      else stats.malformed++;
+    }),
+  ];
+
+  rx.activate();
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      for (const s of subs) s.unsubscribe(); // the watch teardown sends UNSUBSCRIBE while still connected
+      connected.next(false);
+      const graceful = await withTimeout(rx.deactivate(), CLOSE_TIMEOUT_MS);
+      if (!graceful) await rx.deactivate({ force: true });
+      messages.complete();
+      connected.complete();
+    })();
+    return closing;
+  };
+
+  // Drop-and-count rather than rx-stomp's retry queue: that queue is unbounded and would replay stale
+  // consensus traffic after a reconnect; the protocol's sequence numbers recover what is missed.
+  const publish = (body: unknown): boolean => {
+    const text = closing === undefined && rx.connected() ? stringify(body) : undefined;
+    if (text === undefined) {
+      stats.dropped++;
+      return false;
+    }
+    try {
+      rx.publish({ destination, body: text, headers: { 'content-type': 'application/json' }, retryIfDisconnected: false });
+    } catch {
+      stats.dropped++; // the connection dropped between the check and the send
+      return false;
+    }
+    stats.published++;
+    return true;
+  };
+
+  return { messages$: messages.asObservable(), connected$: connected.pipe(distinctUntilChanged()), stats, publish, close };
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** undefined for values JSON cannot carry (undefined, functions, BigInt, cycles). */
+function stringify(body: unknown): string | undefined {
+  try {
+    return JSON.stringify(body) as string | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function errorText(ev: unknown): string {
+  if (typeof ev === 'object' && ev !== null) {
+    const e = ev as { message?: unknown; error?: unknown };
+    if (typeof e.message === 'string') return e.message;
+    if (e.error instanceof Error) return e.error.message;
+  }
+  return String(ev);
+}
+
+/** Resolves true if `p` settled in time, false on timeout; never rejects. */
+async function withTimeout(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
