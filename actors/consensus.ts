@@ -89,8 +89,10 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     if (!r) return s;
     const n = r.voters.length;
     if (r.ok.length * 2 > n) {
-      out.push({ type: 'apply', seq: r.seq, items: r.items });
+      // COMMIT leaves before the batch is applied (and its clients answered): if this process dies in between,
+      // the Slaves still learn the outcome of a round a client may have seen acknowledged.
       if (n > 1) out.push({ type: 'send-commit', epoch: s.epoch, seq: r.seq });
+      out.push({ type: 'apply', seq: r.seq, items: r.items });
       return startRound({ ...s, applied: r.seq, round: null }, out);
     }
     if (timedOut || (n - r.err.length) * 2 <= n) {

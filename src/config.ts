@@ -11,6 +11,14 @@ export type Config = {
   readonly peerTtlS: number;
   readonly batchMs: number;
   readonly headless: boolean;
+  /** Cluster: broker URL (stomp://host:port or ws://…); absent = a lone instance on the in-process bus. */
+  readonly broker: string | undefined;
+  /** Multicast group every instance listens on (cluster default 239.192.0.1). */
+  readonly group: string | undefined;
+  readonly iface: string;
+  readonly heartbeatMs: number;
+  readonly topic: string;
+  readonly voteTimeoutMs: number;
 };
 
 export const USAGE = `Usage: node dist/main.js --id N [options]
@@ -22,6 +30,13 @@ export const USAGE = `Usage: node dist/main.js --id N [options]
   --interval S      announce interval told to clients, seconds (default 1800)
   --peer-ttl S      a peer silent this long is dropped, seconds (default 2 × interval)
   --batch-ms MS     longest wait to group announces into one commit (default 2)
+  --broker URL      join a cluster through this broker (stomp://127.0.0.1:61613, or ws://…);
+                    without it the instance runs alone on the in-process bus
+  --group ADDR      multicast group to listen on (default 239.192.0.1 in a cluster; off when alone)
+  --iface ADDR      interface address for the group (default 127.0.0.1)
+  --heartbeat MS    keepalive interval; silent for 2 intervals = down (default 1000)
+  --vote-timeout MS a missing vote counts as ERROR after this long (default 500)
+  --topic NAME      broker topic of the cluster (default udp-tracker)
   --headless        no terminal UI (automatic when stdout is not a terminal)
   --help            this text
 `;
@@ -47,6 +62,8 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
         id: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, db: { type: 'string' },
         interval: { type: 'string' }, 'peer-ttl': { type: 'string' }, 'batch-ms': { type: 'string' },
         headless: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        broker: { type: 'string' }, group: { type: 'string' }, iface: { type: 'string' }, heartbeat: { type: 'string' },
+        'vote-timeout': { type: 'string' }, topic: { type: 'string' },
       },
     }));
   } catch (e) {
@@ -61,13 +78,31 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
   for (const v of [id, port, intervalS, batchMs]) if (typeof v === 'string') return { ok: false, error: v };
   const peerTtlS = int('peer-ttl', values['peer-ttl'] as string | undefined, 2 * (intervalS as number), 1, 7 * 86400);
   if (typeof peerTtlS === 'string') return { ok: false, error: peerTtlS };
-  const host = (values.host as string | undefined) ?? '0.0.0.0';
+  const heartbeatMs = int('heartbeat', values.heartbeat as string | undefined, 1000, 20, 60_000);
+  const voteTimeoutMs = int('vote-timeout', values['vote-timeout'] as string | undefined, 500, 10, 60_000);
+  for (const v of [heartbeatMs, voteTimeoutMs]) if (typeof v === 'string') return { ok: false, error: v };
+  const broker = values.broker as string | undefined;
+  if (broker !== undefined && !/^(stomp|tcp|ws|wss):\/\/[^/\s]+/.test(broker)) {
+    return { ok: false, error: `--broker must be a stomp://host:port or ws://host:port/path URL, got "${broker}"` };
+  }
+  const iface = (values.iface as string | undefined) ?? '127.0.0.1';
+  if (isIP(iface) !== 4) return { ok: false, error: `--iface must be an IPv4 address, got "${iface}"` };
+  const group = (values.group as string | undefined) ?? (broker ? '239.192.0.1' : undefined);
+  if (group !== undefined && !/^2(2[4-9]|3\d)\./.test(group)) return { ok: false, error: `--group must be an IPv4 multicast address, got "${group}"` };
+  if (group !== undefined && isIP(group) !== 4) return { ok: false, error: `--group must be an IPv4 multicast address, got "${group}"` };
+  // In a cluster the service address is a unicast address only the Master binds: a wildcard would also catch
+  // the group's datagrams (answered twice). It defaults to the group's interface.
+  const host = (values.host as string | undefined) ?? (broker ? iface : '0.0.0.0');
   if (isIP(host) === 0) return { ok: false, error: `--host must be an IP address, got "${host}"` };
+  if (broker && (host === '0.0.0.0' || host === '::')) return { ok: false, error: '--host must be a unicast address in a cluster (the service address), not a wildcard' };
+  const topic = (values.topic as string | undefined) ?? 'udp-tracker';
+  if (!/^[\w.-]{1,100}$/.test(topic)) return { ok: false, error: `--topic must be letters, digits, '.', '-' or '_', got "${topic}"` };
   const config: Config = Object.freeze({
     id: id as number, host, port: port as number,
     db: (values.db as string | undefined) ?? `data/tracker-${id}.sqlite`,
     intervalS: intervalS as number, peerTtlS, batchMs: batchMs as number,
     headless: Boolean(values.headless) || !isTty,
+    broker, group, iface, heartbeatMs: heartbeatMs as number, topic, voteTimeoutMs: voteTimeoutMs as number,
   });
   return { ok: true, config };
 }

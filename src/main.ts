@@ -25,14 +25,21 @@ if (!started.ok) {
   process.exit(1);
 }
 const tracker = started.tracker;
-log(`listening on udp://${tracker.address}:${tracker.port} (master, single instance)`);
+if (config.broker) {
+  log(`cluster via ${config.broker}: group udp://${config.group}:${config.port} on ${config.iface}, service address udp://${config.host}:${config.port}`);
+} else {
+  log(`listening on udp://${tracker.address}:${tracker.port} (master, single instance)`);
+}
 
-const shutdown = (signal: string): void => {
-  log(`${signal}: shutting down, emptying the repository`);
+let exiting = false;
+const shutdown = (why: string, code: number): void => {
+  if (exiting) return;
+  exiting = true;
+  log(`${why}: shutting down, emptying the repository`);
   tracker.stop().then(
     () => {
       log('stopped');
-      process.exit(0);
+      process.exit(code);
     },
     (e: unknown) => {
       log(`error during shutdown: ${(e as Error).message}`);
@@ -40,5 +47,6 @@ const shutdown = (signal: string): void => {
     },
   );
 };
-process.once('SIGINT', () => shutdown('SIGINT'));
-process.once('SIGTERM', () => shutdown('SIGTERM'));
+process.once('SIGINT', () => shutdown('SIGINT', 0));
+process.once('SIGTERM', () => shutdown('SIGTERM', 0));
+void tracker.fatal.then((f) => shutdown(f.reason, f.code));

@@ -1,43 +1,83 @@
 /**
- * Wires one tracker instance: UDP socket → UdpIngress → (batch) → Consensus → Repository → replies.
- * Everything with a clock takes the injected scheduler; the caller owns process concerns (flags, signals).
+ * Wires one tracker instance. Data path: UDP → UdpIngress → (batch) → Consensus → Repository → reply.
+ * Control path: Heartbeat (live set) → Election (role, epoch) → Consensus (voters) and the ingress gate.
+ * Cluster messages travel over a Transport: the in-process one (a lone instance) or the ActiveMQ bridge.
+ * Everything with a clock takes an injected scheduler; the caller owns process concerns (flags, signals).
  */
-import { filter, interval, map, merge, of, share, Subject, type SchedulerLike, type Subscription } from 'rxjs';
-import { consensusActor, type ConsensusInput, type ConsensusOutput } from '../actors/consensus.js';
-import { repositoryActor, createRepository, type Repository, type RepositoryInput } from '../actors/repository.js';
+import { randomBytes } from 'node:crypto';
+import type dgram from 'node:dgram';
+import {
+  BehaviorSubject, filter, firstValueFrom, interval, map, merge, NEVER, of, share, Subject, type Observable, type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
+import { consensusActor, type ConsensusInput } from '../actors/consensus.js';
+import { electionActor, type ElectionInput } from '../actors/election.js';
+import { heartbeatActor, type HeartbeatInput, type LiveEntry } from '../actors/heartbeat.js';
+import { createRepository, repositoryActor, type Repository, type RepositoryInput } from '../actors/repository.js';
+import { snapshotMessages, createAssembler } from '../actors/state-transfer.js';
 import type { Proposal } from '../actors/types.js';
-import { udpIngress, type IngressOutput } from '../actors/udp-ingress.js';
+import { udpIngress, type Datagram, type IngressOutput } from '../actors/udp-ingress.js';
 import { batch } from '../streams/batch.js';
 import { bindUdp, datagrams } from '../streams/udp-socket.js';
+import type { ClusterMessage, LocalMessage, Role } from './bus/messages.js';
+import { connectBroker } from './bus/stomp-bridge.js';
+import { parseClusterMessage } from './bus/validate.js';
+import { changesFromWire, toWire } from './bus/wire.js';
 import type { Config } from './config.js';
 import type { ConnectionIdKey } from './protocol/connection-id.js';
 import { openSqliteStore, type SqliteStore } from './storage/sqlite-store.js';
 
 export type TrackerDeps = {
-  /** Drives batching windows and vote timeouts. */
+  /** Drives batching windows, keepalives and every protocol timeout. */
   readonly scheduler: SchedulerLike;
   /** Wall time: connection-ID stamps, peers' last-seen times and the expiry sweep. Usually the same scheduler. */
   readonly clock: SchedulerLike;
+  /** This instance's connection-ID key; a Slave adopts the Master's during state transfer. */
   readonly key: ConnectionIdKey;
   readonly log: (line: string) => void;
 };
 
-export type Counters = { received: number; replied: number; dropped: number; committed: number; rejected: number };
+export type Counters = {
+  received: number; replied: number; dropped: number; committed: number; rejected: number;
+  /** Cluster messages refused at the edge: malformed, unknown type, or not for us. */
+  badClusterMessages: number;
+};
+
+export type RoleInfo = { readonly role: Role; readonly epoch: number; readonly master: number | null };
 
 export type Tracker = {
+  readonly id: number;
   readonly address: string;
   readonly port: number;
   readonly repo: Repository;
   readonly sqlite: SqliteStore;
   readonly counters: Counters;
+  readonly role$: Observable<RoleInfo>;
+  readonly live$: Observable<readonly LiveEntry[]>;
+  /** Resolves with a process exit code when the instance must stop by itself (duplicate ID). */
+  readonly fatal: Promise<{ code: number; reason: string }>;
+  /** Simulate a lost connection: stop keepalives, broker traffic and replies, without exiting (and back). */
+  setCut(cut: boolean): void;
   /** Stop serving, empty the repository (memory and SQLite) and release every resource. */
   stop(): Promise<void>;
 };
 
-export type TrackerConfig = Pick<Config, 'id' | 'host' | 'port' | 'db' | 'intervalS' | 'peerTtlS' | 'batchMs'>;
+export type TrackerConfig = Pick<Config, 'id' | 'host' | 'port' | 'db' | 'intervalS' | 'peerTtlS' | 'batchMs'> &
+  Partial<Pick<Config, 'broker' | 'group' | 'iface' | 'heartbeatMs' | 'topic' | 'voteTimeoutMs'>>;
+
+type Transport = {
+  readonly messages$: Observable<unknown>;
+  readonly connected$: Observable<boolean>;
+  publish(m: ClusterMessage): void;
+  close(): Promise<void>;
+};
 
 const MAX_BATCH = 4096;
 const MAX_QUEUE = 65536;
+
+function localTransport(): Transport {
+  return { messages$: NEVER, connected$: of(true), publish: () => {}, close: async () => {} };
+}
 
 export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promise<{ ok: true; tracker: Tracker } | { ok: false; error: string }> {
   const opened = openSqliteStore(cfg.db);
@@ -45,87 +85,384 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   const sqlite = opened.store;
   sqlite.clear(); // a crashed earlier run may have left rows behind: start from an empty repository
 
-  const bound = await bindUdp({ host: cfg.host, port: cfg.port });
-  if (!bound.ok) {
-    sqlite.close();
-    return bound;
-  }
-  const { socket } = bound.bound;
-  const { scheduler, clock } = deps;
-  const counters: Counters = { received: 0, replied: 0, dropped: 0, committed: 0, rejected: 0 };
-  const repo = createRepository({ sqlite, intervalS: cfg.intervalS, log: deps.log });
+  const clustered = cfg.broker !== undefined;
+  const heartbeatMs = cfg.heartbeatMs ?? 1000;
+  const { scheduler, clock, log } = deps;
+  let key = deps.key;
 
-  const ingress$ = udpIngress(
-    datagrams(socket, (e) => deps.log(`UDP socket error: ${e.message}`)),
-    { clock, key: () => deps.key, serving: () => true },
+  // Sockets. Alone: one socket on host:port serves everything. In a cluster: every instance listens on the
+  // group; only the Master binds the unicast service address, and every reply leaves from it.
+  const groupOpt = cfg.group ? { address: cfg.group, iface: cfg.iface ?? '127.0.0.1' } : undefined;
+  let mainSocket: dgram.Socket | null = null;
+  let groupSocket: dgram.Socket | null = null;
+  if (!clustered) {
+    const bound = await bindUdp({ host: cfg.host, port: cfg.port });
+    if (!bound.ok) return fail(sqlite, bound.error);
+    mainSocket = bound.bound.socket;
+  }
+  if (groupOpt) {
+    const g = await bindUdp({ host: groupOpt.address, port: cfg.port, reuseAddr: true, group: groupOpt });
+    if (!g.ok) {
+      mainSocket?.close();
+      return fail(sqlite, g.error);
+    }
+    groupSocket = g.bound.socket;
+  }
+  const port = mainSocket ? mainSocket.address().port : cfg.port;
+  const address = mainSocket ? mainSocket.address().address : cfg.host;
+
+  const counters: Counters = { received: 0, replied: 0, dropped: 0, committed: 0, rejected: 0, badClusterMessages: 0 };
+  const repo = createRepository({ sqlite, intervalS: cfg.intervalS, log });
+  const transport: Transport = clustered ? brokerTransport(cfg.broker!, cfg.topic ?? 'udp-tracker', log) : localTransport();
+
+  const role$ = new BehaviorSubject<RoleInfo>({ role: 'starting', epoch: 0, master: null });
+  const live$ = new BehaviorSubject<readonly LiveEntry[]>([]);
+  const hbIn = new Subject<HeartbeatInput>();
+  const elIn = new Subject<ElectionInput>();
+  const csIn = new Subject<ConsensusInput<Proposal>>();
+  const repoIn = new Subject<RepositoryInput>();
+  const subs: Subscription[] = [];
+  let cut = false;
+  let service: dgram.Socket | null = mainSocket;
+  let serviceWanted = false;
+  let synced = !clustered;
+  let resolveFatal: (v: { code: number; reason: string }) => void = () => {};
+  const fatal = new Promise<{ code: number; reason: string }>((r) => (resolveFatal = r));
+
+  const publish = (m: ClusterMessage): void => {
+    if (!cut) transport.publish(m);
+  };
+  const epoch = (): number => role$.value.epoch;
+  const serving = (): boolean => !cut && role$.value.role === 'master' && service !== null;
+
+  // ---- the service address follows the Master role ----
+  const holdService = async (want: boolean): Promise<void> => {
+    if (!clustered) return;
+    serviceWanted = want;
+    if (want && !service) {
+      const b = await bindUdp({ host: cfg.host, port: cfg.port, reuseAddr: true });
+      if (!b.ok) {
+        log(`cannot take the service address: ${b.error}`);
+        return;
+      }
+      if (!serviceWanted) {
+        b.bound.socket.close();
+        return;
+      }
+      service = b.bound.socket;
+      subs.push(ingressFrom(service));
+      log(`holding the service address udp://${cfg.host}:${cfg.port}`);
+    } else if (!want && service) {
+      const s = service;
+      service = null;
+      s.close();
+      log('released the service address');
+    }
+  };
+
+  // ---- actors ----
+  const heartbeat$ = heartbeatActor(
+    { self: cfg.id, nonce: randomBytes(8).toString('hex'), startedAt: clock.now(), intervalMs: heartbeatMs }, hbIn, scheduler,
   ).pipe(share());
+  const election$ = electionActor(
+    {
+      self: cfg.id, discoveryMs: clustered ? 2 * heartbeatMs + heartbeatMs / 2 : 0, answerTimeoutMs: Math.max(50, heartbeatMs / 2),
+      coordinatorTimeoutMs: 2 * heartbeatMs, syncTimeoutMs: Math.max(10_000, 10 * heartbeatMs),
+    },
+    elIn, scheduler,
+  ).pipe(share());
+  const consensus$ = consensusActor<Proposal>(
+    { self: cfg.id, maxBatch: MAX_BATCH, maxQueue: MAX_QUEUE, voteTimeoutMs: cfg.voteTimeoutMs ?? 500 }, csIn, scheduler,
+  ).pipe(share());
+
+  let applied = 0;
+  const status = (): void => hbIn.next({ type: 'status', status: { role: role$.value.role, synced, epoch: epoch(), applied } });
+
+  subs.push(heartbeat$.subscribe((o) => {
+    switch (o.type) {
+      case 'send-keepalive':
+        publish(o.msg);
+        break;
+      case 'live': {
+        live$.next(o.live);
+        elIn.next({ type: 'live', live: o.live });
+        const voters = o.live.filter((e) => e.synced && (e.role === 'slave' || e.role === 'master')).map((e) => e.id);
+        csIn.next({ type: 'members', members: [cfg.id, ...voters] });
+        break;
+      }
+      case 'down':
+        log(`instance ${o.entry.id} (${o.entry.role}) is down: silent for 2 keepalive intervals`);
+        elIn.next({ type: 'down', entry: o.entry });
+        break;
+      case 'duplicate':
+        if (o.mine) {
+          const reason = `ID ${cfg.id} is already used by a live instance (started ${new Date(o.other.startedAt).toISOString()}); choose another --id`;
+          log(`error: ${reason}`);
+          resolveFatal({ code: 3, reason });
+        } else {
+          log(`warning: another instance is starting with our ID ${cfg.id}; it will refuse to run`);
+        }
+        break;
+    }
+  }));
+
+  // Slaves buffer PREPARE/COMMIT/ABORT while a state transfer is under way, and replay what follows it.
+  let syncBuffer: ClusterMessage[] | null = null;
+  const assembler = createAssembler();
+
+  subs.push(election$.subscribe((o) => {
+    switch (o.type) {
+      case 'send-election':
+        publish({ type: 'election', from: cfg.id, epoch: o.epoch });
+        break;
+      case 'send-answer':
+        publish({ type: 'answer', from: cfg.id, epoch: o.epoch, to: o.to });
+        break;
+      case 'send-coordinator':
+        publish({ type: 'coordinator', from: cfg.id, epoch: o.epoch });
+        break;
+      case 'send-sync-request':
+        syncBuffer = [];
+        assembler.reset();
+        publish({ type: 'sync-request', from: cfg.id, epoch: o.epoch, applied });
+        break;
+      case 'role': {
+        const prev = role$.value;
+        role$.next({ role: o.role, epoch: o.epoch, master: o.master });
+        if (o.role === 'master') synced = true;
+        else if (clustered && (o.role === 'syncing' || o.role === 'starting' || o.role === 'isolated')) synced = false;
+        if (prev.role !== o.role || prev.epoch !== o.epoch || prev.master !== o.master) {
+          log(`role ${o.role} (epoch ${o.epoch}${o.master !== null ? `, master ${o.master}` : ''})`);
+        }
+        csIn.next({ type: 'role', role: o.role === 'master' ? 'master' : o.role === 'slave' ? 'slave' : 'off', epoch: o.epoch });
+        void holdService(o.role === 'master');
+        status();
+        break;
+      }
+    }
+  }));
+
+  subs.push(consensus$.subscribe((o) => {
+    switch (o.type) {
+      case 'send-prepare':
+        publish({ type: 'prepare', from: cfg.id, epoch: o.epoch, seq: o.seq, changes: o.items.map((p) => toWire(p.change)) });
+        break;
+      case 'send-vote':
+        publish({ type: 'vote', from: cfg.id, epoch: o.epoch, to: o.to, seq: o.seq, ok: o.ok, ...(o.reason ? { reason: o.reason } : {}) });
+        break;
+      case 'send-commit':
+        publish({ type: 'commit', from: cfg.id, epoch: o.epoch, seq: o.seq });
+        break;
+      case 'send-abort':
+        publish({ type: 'abort', from: cfg.id, epoch: o.epoch, seq: o.seq });
+        break;
+      case 'apply':
+        applied = o.seq;
+        counters.committed += o.items.length;
+        repoIn.next({ type: 'apply', seq: o.seq, items: o.items });
+        if (!repo.healthy()) csIn.next({ type: 'health', ok: false });
+        status();
+        break;
+      case 'reject':
+        counters.rejected += o.items.length;
+        repoIn.next(o);
+        break;
+      case 'resync':
+        log(`resynchronising: ${o.reason}`);
+        elIn.next({ type: 'resync' });
+        break;
+    }
+  }));
+
+  // ---- cluster messages from the transport ----
+  const onCluster = (raw: unknown): void => {
+    if (cut) return;
+    const m = parseClusterMessage(raw);
+    if (!m) {
+      counters.badClusterMessages++;
+      return;
+    }
+    if (m.from === cfg.id && m.type !== 'keepalive') return; // our own, echoed by the topic
+    const now = scheduler.now();
+    switch (m.type) {
+      case 'keepalive':
+        hbIn.next({ type: 'keepalive', msg: m, now });
+        break;
+      case 'election':
+        elIn.next({ type: 'election', from: m.from, epoch: m.epoch });
+        break;
+      case 'answer':
+        if (m.to === cfg.id) elIn.next({ type: 'answer', from: m.from, to: m.to, epoch: m.epoch });
+        break;
+      case 'coordinator':
+        elIn.next({ type: 'coordinator', from: m.from, epoch: m.epoch });
+        break;
+      case 'prepare': case 'commit': case 'abort':
+        if (syncBuffer) syncBuffer.push(m);
+        else toConsensus(m);
+        break;
+      case 'vote':
+        if (m.to === cfg.id) csIn.next({ type: 'vote', from: m.from, epoch: m.epoch, seq: m.seq, ok: m.ok });
+        break;
+      case 'sync-request':
+        if (role$.value.role === 'master') {
+          log(`state transfer to instance ${m.from}: ${repo.lastSeq()} commits`);
+          for (const msg of snapshotMessages(cfg.id, epoch(), m.from, repo.lastSeq(), key, repo.snapshot())) publish(msg);
+        }
+        break;
+      case 'snapshot': {
+        if (m.to !== cfg.id || !syncBuffer) return;
+        const done = assembler.add(m);
+        if (done === 'bad') {
+          counters.badClusterMessages++;
+          return;
+        }
+        if (done === 'partial') return;
+        const installed = repo.install(done.seq, done.changes);
+        if (!installed.ok) {
+          log(`state transfer could not be stored: ${installed.error}`);
+          return;
+        }
+        key = done.key;
+        applied = done.seq;
+        synced = true;
+        csIn.next({ type: 'applied', seq: done.seq });
+        csIn.next({ type: 'health', ok: true });
+        log(`state transfer complete: ${done.changes.length} records at commit ${done.seq}`);
+        elIn.next({ type: 'synced' });
+        const replay = syncBuffer;
+        syncBuffer = null;
+        for (const b of replay) if ((b as { seq: number }).seq > done.seq) toConsensus(b);
+        status();
+        break;
+      }
+      case 'duplicate-id':
+        break;
+    }
+  };
+  const toConsensus = (m: ClusterMessage): void => {
+    if (m.type === 'prepare') {
+      const changes = changesFromWire(m.changes);
+      if (!changes) {
+        counters.badClusterMessages++;
+        return;
+      }
+      csIn.next({ type: 'prepare', from: m.from, epoch: m.epoch, seq: m.seq, items: changes.map((change) => ({ change, client: null })) });
+    } else if (m.type === 'commit' || m.type === 'abort') {
+      csIn.next({ type: m.type, from: m.from, epoch: m.epoch, seq: m.seq });
+    }
+  };
+  subs.push(transport.messages$.subscribe(onCluster));
+  subs.push(transport.connected$.subscribe((up) => {
+    if (cut) return;
+    if (!up) {
+      log('broker connection lost: isolated, not answering peers');
+      hbIn.next({ type: 'mute', muted: true });
+      elIn.next({ type: 'isolate' });
+    } else if (role$.value.role === 'isolated') {
+      log('broker connection back: rejoining');
+      hbIn.next({ type: 'mute', muted: false });
+      elIn.next({ type: 'rejoin' });
+    }
+  }));
+
+  // ---- the data path ----
+  const datagram$ = new Subject<Datagram>();
+  function ingressFrom(socket: dgram.Socket): Subscription {
+    return datagrams(socket, (e) => log(`UDP socket error: ${e.message}`)).subscribe(datagram$);
+  }
+  if (mainSocket) subs.push(ingressFrom(mainSocket));
+  if (groupSocket) subs.push(ingressFrom(groupSocket));
+
+  const ingress$ = udpIngress(datagram$, { clock, key: () => key, serving }).pipe(share());
   const proposals$ = ingress$.pipe(
     filter((o): o is Extract<IngressOutput, { type: 'propose' }> => o.type === 'propose'),
     map((o) => o.proposal),
     batch(cfg.batchMs, MAX_BATCH, scheduler),
   );
-
   // Expiry is a committed change like any other, so every replica drops the same peers at the same point.
   const sweepMs = Math.max(1000, Math.min(cfg.peerTtlS * 250, 30_000));
   const expire$ = interval(sweepMs, clock).pipe(
+    filter(() => role$.value.role === 'master'),
     map((): Proposal[] => [{ change: { kind: 'expire', before: clock.now() - cfg.peerTtlS * 1000 }, client: null }]),
   );
-
-  const consensusIn$ = merge(
-    of<ConsensusInput<Proposal>[]>({ type: 'members', members: [cfg.id] }, { type: 'role', role: 'master', epoch: 1 }),
-    merge(proposals$, expire$).pipe(map((items): ConsensusInput<Proposal> => ({ type: 'propose', items }))),
-  );
-  const consensus$ = consensusActor<Proposal>(
-    { self: cfg.id, maxBatch: MAX_BATCH, maxQueue: MAX_QUEUE, voteTimeoutMs: 500 }, consensusIn$, scheduler,
-  ).pipe(share());
-
-  const repoIn$ = merge(
-    consensus$.pipe(
-      filter((o): o is Extract<ConsensusOutput<Proposal>, { type: 'apply' | 'reject' }> => o.type === 'apply' || o.type === 'reject'),
-      map((o): RepositoryInput => (o.type === 'apply' ? { type: 'apply', seq: o.seq, items: o.items } : o)),
-    ),
-    ingress$.pipe(
-      filter((o): o is Extract<IngressOutput, { type: 'scrape' }> => o.type === 'scrape'),
-      map((o): RepositoryInput => ({ type: 'scrape', query: o.query })),
-    ),
-  );
-
-  const subs: Subscription[] = [];
-  const replies$ = merge(
-    ingress$.pipe(filter((o): o is Extract<IngressOutput, { type: 'reply' }> => o.type === 'reply')),
-    repositoryActor(repoIn$, repo),
-  );
-  subs.push(replies$.subscribe((r) => {
-    if (r.type !== 'reply') return;
-    counters.replied++;
-    socket.send(r.data, r.to.port, r.to.address);
-  }));
+  subs.push(merge(proposals$, expire$).subscribe((items) => csIn.next({ type: 'propose', items })));
   subs.push(ingress$.subscribe((o) => {
     counters.received++;
     if (o.type === 'dropped') counters.dropped++;
-  }));
-  subs.push(consensus$.subscribe((o) => {
-    if (o.type === 'apply') counters.committed += o.items.length;
-    if (o.type === 'reject') counters.rejected += o.items.length;
+    else if (o.type === 'scrape') repoIn.next({ type: 'scrape', query: o.query });
   }));
 
-  const stopped = new Subject<void>();
+  const send = (r: LocalMessage): void => {
+    if (r.type !== 'reply' || cut || !service) return;
+    counters.replied++;
+    service.send(r.data, r.to.port, r.to.address);
+  };
+  subs.push(ingress$.pipe(filter((o): o is Extract<IngressOutput, { type: 'reply' }> => o.type === 'reply')).subscribe(send));
+  subs.push(repositoryActor(repoIn, repo).subscribe(send));
+
+  // ---- go ----
+  elIn.next({ type: 'start' });
+  // A lone instance elects itself at once: return only when it serves, so callers never race the first request.
+  if (!clustered) await firstValueFrom(role$.pipe(filter((r) => r.role === 'master')));
+
   let stopping = false;
   const tracker: Tracker = {
-    address: bound.bound.address,
-    port: bound.bound.port,
+    id: cfg.id,
+    address,
+    port,
     repo,
     sqlite,
     counters,
+    role$: role$.asObservable(),
+    live$: live$.asObservable(),
+    fatal,
+    setCut(on) {
+      if (on === cut) return;
+      if (on) {
+        log('simulated failure: cut off from the cluster and from peers');
+        hbIn.next({ type: 'mute', muted: true });
+        elIn.next({ type: 'isolate' });
+        cut = true;
+      } else {
+        cut = false;
+        log('simulated failure over: rejoining');
+        hbIn.next({ type: 'mute', muted: false });
+        elIn.next({ type: 'rejoin' });
+      }
+    },
     async stop() {
       if (stopping) return;
       stopping = true;
       for (const s of subs) s.unsubscribe();
-      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      serviceWanted = false;
+      const sockets = [mainSocket, groupSocket, service].filter((s): s is dgram.Socket => s !== null);
+      await Promise.all([...new Set(sockets)].map((s) => new Promise<void>((r) => {
+        try {
+          s.close(() => r());
+        } catch {
+          r();
+        }
+      })));
+      await transport.close();
       repo.clear();
       sqlite.close();
-      stopped.next();
     },
   };
   return { ok: true, tracker };
+}
+
+function fail(sqlite: SqliteStore, error: string): { ok: false; error: string } {
+  sqlite.close();
+  return { ok: false, error };
+}
+
+function brokerTransport(url: string, topic: string, log: (s: string) => void): Transport {
+  const bridge = connectBroker({ url, topic, log });
+  return {
+    messages$: bridge.messages$,
+    connected$: bridge.connected$,
+    publish: (m) => void bridge.publish(m),
+    close: () => bridge.close(),
+  };
 }

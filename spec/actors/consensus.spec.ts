@@ -29,7 +29,7 @@ test('three members: prepare, then commit on the second OK (a majority), before 
     const input = hot<In>('(mr)-p--v', {
       ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] }, v: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: true },
     });
-    expectObservable(consensusActor(cfg, input, s)).toBe('-----p--(ac)', {
+    expectObservable(consensusActor(cfg, input, s)).toBe('-----p--(ca)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       a: { type: 'apply', seq: 1, items: ['x'] },
       c: { type: 'send-commit', epoch: 4, seq: 1 },
@@ -73,7 +73,7 @@ test('while a round is in flight, proposals queue into the next round (batched),
       ...master([1, 2]), a: { type: 'propose', items: ['1'] }, b: { type: 'propose', items: ['2', '3'] },
       c: { type: 'propose', items: ['4', '5', '6', '7'] }, v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: true },
     });
-    expectObservable(consensusActor(cfg, input, s)).toBe('-----a---j-(xcp) 5ms (bkq) 5ms (dl)', {
+    expectObservable(consensusActor(cfg, input, s)).toBe('-----a---j-(cxp) 5ms (bkq) 5ms (dl)', {
       a: { type: 'send-prepare', epoch: 4, seq: 1, items: ['1'] },
       j: { type: 'reject', items: ['7'], reason: 'tracker busy; retry' },
       x: { type: 'apply', seq: 1, items: ['1'] },

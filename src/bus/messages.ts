@@ -11,12 +11,12 @@ export type Role = 'starting' | 'syncing' | 'electing' | 'master' | 'slave' | 'i
 export type WireChange =
   | { k: 'a'; ih: string; pid: string; ip: string; port: number; up: string; down: string; left: string; ev: number; at: number }
   | { k: 'x'; before: number }
-  | { k: 't'; ih: string; name: string; size: string };
+  | { k: 't'; ih: string; name: string | null; size: string | null; completed?: number };
 
 type Envelope = { readonly from: number; readonly epoch: number };
 
 export type ClusterMessage =
-  | (Envelope & { type: 'keepalive'; role: Role; nonce: string; applied: number; startedAt: number })
+  | (Envelope & { type: 'keepalive'; role: Role; synced: boolean; nonce: string; applied: number; startedAt: number })
   | (Envelope & { type: 'election' })
   | (Envelope & { type: 'answer'; to: number })
   | (Envelope & { type: 'coordinator' })

@@ -1,0 +1,191 @@
+/**
+ * Election actor: the bully algorithm over the live set the Heartbeat actor keeps.
+ * - Start-up: listen for one discovery window; join a live Master (state transfer first), or elect.
+ * - An election: ELECTION to every higher eligible instance; an ANSWER means a higher one takes over (wait for
+ *   its COORDINATOR, else retry); no answer within the timeout, or no higher instance, means we are Master.
+ * - Each Master gets an epoch one above every epoch seen; anything from an older epoch is ignored.
+ * - Only a synchronised instance (Slave or Master) may stand: a newcomer cannot win with an empty repository.
+ * A new healthy instance does not depose a live Master (elections happen at start-up and on failure only).
+ */
+import type { Observable, SchedulerLike } from 'rxjs';
+import type { Role } from '../src/bus/messages.js';
+import { runActor, type Timer } from './actor.js';
+import type { LiveEntry } from './heartbeat.js';
+
+export type ElectionConfig = { readonly self: number; readonly discoveryMs: number; readonly answerTimeoutMs: number; readonly coordinatorTimeoutMs: number; readonly syncTimeoutMs: number };
+
+export type ElectionState = {
+  readonly role: Role;
+  readonly epoch: number;
+  readonly master: number | null;
+  readonly live: readonly LiveEntry[];
+  /** Whether this instance holds a complete repository (it may stand in an election). */
+  readonly synced: boolean;
+  /** Increments with every election attempt, so stale timers are ignored. */
+  readonly attempt: number;
+};
+
+export type ElectionInput =
+  | { type: 'start' }
+  | { type: 'discovered'; attempt: number }
+  | { type: 'live'; live: readonly LiveEntry[] }
+  | { type: 'down'; entry: LiveEntry }
+  | { type: 'election'; from: number; epoch: number }
+  | { type: 'answer'; from: number; to: number; epoch: number }
+  | { type: 'coordinator'; from: number; epoch: number }
+  | { type: 'answer-timeout'; attempt: number }
+  | { type: 'coordinator-timeout'; attempt: number }
+  | { type: 'sync-timeout'; attempt: number }
+  /** State transfer installed: this instance now holds the Master's repository. */
+  | { type: 'synced' }
+  /** Consensus found a gap: fetch the Master's state again. */
+  | { type: 'resync' }
+  /** Cut off (lost broker, simulated failure) or back. */
+  | { type: 'isolate' }
+  | { type: 'rejoin' };
+
+export type ElectionOutput =
+  | { type: 'send-election'; epoch: number }
+  | { type: 'send-answer'; to: number; epoch: number }
+  | { type: 'send-coordinator'; epoch: number }
+  | { type: 'send-sync-request'; to: number; epoch: number }
+  | { type: 'role'; role: Role; epoch: number; master: number | null };
+
+type Effect = ElectionOutput | Timer<ElectionInput>;
+const fresh = (r: Role): boolean => r === 'starting' || r === 'electing';
+
+/**
+ * Who may stand: when anyone live holds a repository, only holders (a newcomer cannot win with nothing);
+ * when nobody does (the whole cluster is starting), every starting or electing instance.
+ */
+function standing(s: ElectionState, self: number): { self: boolean; others: readonly LiveEntry[] } {
+  const holders = s.live.filter((e) => e.synced && e.role !== 'syncing' && e.role !== 'isolated');
+  if (s.synced || holders.length > 0) return { self: s.synced, others: holders };
+  return { self: fresh(s.role) || s.role === 'slave', others: s.live.filter((e) => fresh(e.role) && e.id !== self) };
+}
+
+export function initialElection(): ElectionState {
+  return { role: 'starting', epoch: 0, master: null, live: [], synced: false, attempt: 0 };
+}
+
+export function electionTransition(cfg: ElectionConfig) {
+  const maxEpoch = (s: ElectionState): number => Math.max(s.epoch, ...s.live.map((e) => e.epoch));
+  const announce = (s: ElectionState, out: Effect[]): ElectionState => {
+    out.push({ type: 'role', role: s.role, epoch: s.epoch, master: s.master });
+    return s;
+  };
+
+  const becomeMaster = (s: ElectionState, out: Effect[]): ElectionState => {
+    const epoch = maxEpoch(s) + 1;
+    out.push({ type: 'send-coordinator', epoch });
+    return announce({ ...s, role: 'master', epoch, master: cfg.self }, out);
+  };
+
+  const sync = (s: ElectionState, master: number, out: Effect[]): ElectionState => {
+    const attempt = s.attempt + 1;
+    out.push({ type: 'send-sync-request', to: master, epoch: s.epoch });
+    out.push({ type: 'timer', after: cfg.syncTimeoutMs, input: { type: 'sync-timeout', attempt } });
+    return announce({ ...s, role: 'syncing', master, synced: false, attempt }, out);
+  };
+
+  const elect = (s: ElectionState, out: Effect[]): ElectionState => {
+    const attempt = s.attempt + 1;
+    const stand = standing(s, cfg.self);
+    if (!stand.self) {
+      // Others hold data; the highest of them must win. Wait for its COORDINATOR, then sync from it.
+      out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'coordinator-timeout', attempt } });
+      return announce({ ...s, role: 'electing', master: null, attempt }, out);
+    }
+    const higher = stand.others.filter((e) => e.id > cfg.self);
+    if (higher.length === 0) return becomeMaster({ ...s, attempt, synced: true }, out);
+    out.push({ type: 'send-election', epoch: maxEpoch(s) });
+    out.push({ type: 'timer', after: cfg.answerTimeoutMs, input: { type: 'answer-timeout', attempt } });
+    return announce({ ...s, role: 'electing', master: null, attempt }, out);
+  };
+
+  return (s: ElectionState, input: ElectionInput): readonly [ElectionState, Effect[]] => {
+    const out: Effect[] = [];
+    const cut = s.role === 'isolated' || s.role === 'stopped';
+    switch (input.type) {
+      case 'start': {
+        const attempt = s.attempt + 1;
+        out.push({ type: 'timer', after: cfg.discoveryMs, input: { type: 'discovered', attempt } });
+        return [announce({ ...s, role: 'starting', master: null, attempt }, out), out];
+      }
+      case 'discovered': {
+        if (s.role !== 'starting' || input.attempt !== s.attempt) return [s, out];
+        const master = s.live.find((e) => e.role === 'master');
+        return [master ? sync(s, master.id, out) : elect(s, out), out];
+      }
+      case 'live': {
+        const next = { ...s, live: input.live };
+        // A Master we follow announced a newer epoch than ours through its keepalive: just adopt it.
+        return [next, out];
+      }
+      case 'down': {
+        const live = s.live.filter((e) => e.id !== input.entry.id);
+        const next = { ...s, live };
+        if (cut || s.role === 'starting') return [next, out];
+        if (input.entry.id === s.master && s.role !== 'master') return [elect({ ...next, master: null }, out), out];
+        return [next, out];
+      }
+      case 'election': {
+        if (cut || input.from === cfg.self || input.epoch < s.epoch - 1) return [s, out];
+        if (input.from < cfg.self && standing(s, cfg.self).self) {
+          out.push({ type: 'send-answer', to: input.from, epoch: s.epoch });
+          if (s.role === 'master') {
+            out.push({ type: 'send-coordinator', epoch: s.epoch });
+            return [s, out];
+          }
+          if (s.role !== 'electing') return [elect(s, out), out];
+        }
+        return [s, out];
+      }
+      case 'answer': {
+        if (s.role !== 'electing' || input.to !== cfg.self) return [s, out];
+        out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'coordinator-timeout', attempt: s.attempt } });
+        return [s, out];
+      }
+      case 'answer-timeout':
+        if (s.role !== 'electing' || input.attempt !== s.attempt) return [s, out];
+        return [becomeMaster({ ...s, synced: true }, out), out];
+      case 'coordinator-timeout':
+        if (s.role !== 'electing' || input.attempt !== s.attempt) return [s, out];
+        return [elect(s, out), out];
+      case 'coordinator': {
+        if (cut || input.from === cfg.self || input.epoch < s.epoch) return [s, out];
+        if (input.epoch === s.epoch && s.master === input.from) return [s, out];
+        if (s.role === 'master' && input.epoch === s.epoch && input.from < cfg.self) return [s, out];
+        const next = { ...s, epoch: input.epoch, master: input.from };
+        // A deposed Master may hold commits the new one lacks or the reverse: take the new Master's state.
+        if (!s.synced || s.role === 'syncing' || s.role === 'master') return [sync(next, input.from, out), out];
+        return [announce({ ...next, role: 'slave' }, out), out];
+      }
+      case 'sync-timeout':
+        if (s.role !== 'syncing' || input.attempt !== s.attempt) return [s, out];
+        return [s.master !== null && s.live.some((e) => e.id === s.master) ? sync(s, s.master, out) : elect(s, out), out];
+      case 'synced':
+        if (s.role !== 'syncing') return [s, out];
+        return [announce({ ...s, role: 'slave', synced: true }, out), out];
+      case 'resync':
+        if (s.role !== 'slave' || s.master === null) return [s, out];
+        return [sync(s, s.master, out), out];
+      case 'isolate':
+        if (cut) return [s, out];
+        return [announce({ ...s, role: 'isolated', master: null, live: [], attempt: s.attempt + 1 }, out), out];
+      case 'rejoin': {
+        if (s.role !== 'isolated') return [s, out];
+        // Our repository may be stale after being cut off: come back as a newcomer.
+        const attempt = s.attempt + 1;
+        out.push({ type: 'timer', after: cfg.discoveryMs, input: { type: 'discovered', attempt } });
+        return [announce({ ...s, role: 'starting', synced: false, master: null, attempt }, out), out];
+      }
+    }
+  };
+}
+
+export function electionActor(
+  cfg: ElectionConfig, input$: Observable<ElectionInput>, scheduler: SchedulerLike, onState?: (s: ElectionState) => void,
+): Observable<ElectionOutput> {
+  return runActor(initialElection(), electionTransition(cfg), input$, scheduler, onState);
+}

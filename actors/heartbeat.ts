@@ -1,0 +1,123 @@
+/**
+ * Heartbeat actor: publishes this instance's keepalive every interval and keeps the live set. An instance not
+ * heard for two intervals is down. Liveness is checked four times per interval so a silent Master is noticed
+ * between 2 and 2.25 intervals after its last keepalive. It also spots another live instance using our ID.
+ */
+import type { Observable, SchedulerLike } from 'rxjs';
+import { interval, map, merge, timer } from 'rxjs';
+import type { ClusterMessage, Role } from '../src/bus/messages.js';
+import { runActor } from './actor.js';
+
+export type Keepalive = Extract<ClusterMessage, { type: 'keepalive' }>;
+
+export type LiveEntry = {
+  readonly id: number;
+  readonly role: Role;
+  /** Holds a complete repository (may stand in an election). */
+  readonly synced: boolean;
+  readonly epoch: number;
+  readonly applied: number;
+  readonly lastSeen: number;
+  readonly nonce: string;
+  readonly startedAt: number;
+};
+
+export type SelfStatus = { readonly role: Role; readonly synced: boolean; readonly epoch: number; readonly applied: number };
+
+export type HeartbeatConfig = { readonly self: number; readonly nonce: string; readonly startedAt: number; readonly intervalMs: number };
+
+export type HeartbeatState = { readonly status: SelfStatus; readonly live: ReadonlyMap<number, LiveEntry>; readonly muted: boolean };
+
+export type HeartbeatInput =
+  | { type: 'beat'; now: number }
+  | { type: 'check'; now: number }
+  | { type: 'keepalive'; msg: Keepalive; now: number }
+  | { type: 'status'; status: SelfStatus }
+  /** Simulated failure or lost broker: stop sending, forget everyone (they will be heard again). */
+  | { type: 'mute'; muted: boolean };
+
+export type HeartbeatOutput =
+  | { type: 'send-keepalive'; msg: Keepalive }
+  | { type: 'live'; live: readonly LiveEntry[] }
+  | { type: 'down'; entry: LiveEntry }
+  /** Another live instance uses our ID. `mine` says whether we are the newcomer that must give way. */
+  | { type: 'duplicate'; other: LiveEntry; mine: boolean };
+
+const sorted = (m: ReadonlyMap<number, LiveEntry>): LiveEntry[] => [...m.values()].sort((a, b) => a.id - b.id);
+
+export function heartbeatTransition(cfg: HeartbeatConfig) {
+  return (s: HeartbeatState, input: HeartbeatInput): readonly [HeartbeatState, HeartbeatOutput[]] => {
+    const out: HeartbeatOutput[] = [];
+    switch (input.type) {
+      case 'status':
+        return [{ ...s, status: input.status }, out];
+      case 'mute':
+        if (input.muted && s.live.size > 0) out.push({ type: 'live', live: [] });
+        return [{ ...s, muted: input.muted, live: input.muted ? new Map() : s.live }, out];
+      case 'beat':
+        if (!s.muted) {
+          out.push({
+            type: 'send-keepalive',
+            msg: {
+              type: 'keepalive', from: cfg.self, epoch: s.status.epoch, role: s.status.role, synced: s.status.synced, nonce: cfg.nonce,
+              applied: s.status.applied, startedAt: cfg.startedAt,
+            },
+          });
+        }
+        return [s, out];
+      case 'check': {
+        const cutoff = input.now - 2 * cfg.intervalMs;
+        let live = s.live;
+        for (const e of s.live.values()) {
+          if (e.lastSeen < cutoff) {
+            if (live === s.live) live = new Map(s.live);
+            (live as Map<number, LiveEntry>).delete(e.id);
+            out.push({ type: 'down', entry: e });
+          }
+        }
+        if (live !== s.live) out.push({ type: 'live', live: sorted(live) });
+        return [{ ...s, live }, out];
+      }
+      case 'keepalive': {
+        const m = input.msg;
+        if (s.muted) return [s, out];
+        if (m.from === cfg.self) {
+          if (m.nonce === cfg.nonce) return [s, out]; // our own, echoed by the topic
+          const other: LiveEntry = { ...entryOf(m, input.now) };
+          // The newcomer gives way: a later start, or on a tie the smaller nonce.
+          const mine = s.status.role === 'starting' &&
+            (m.role !== 'starting' || m.startedAt < cfg.startedAt || (m.startedAt === cfg.startedAt && m.nonce < cfg.nonce));
+          out.push({ type: 'duplicate', other, mine });
+          return [s, out];
+        }
+        const before = s.live.get(m.from);
+        const entry = entryOf(m, input.now);
+        const live = new Map(s.live).set(m.from, entry);
+        if (!before || before.role !== entry.role || before.synced !== entry.synced || before.epoch !== entry.epoch || before.applied !== entry.applied || before.nonce !== entry.nonce) {
+          out.push({ type: 'live', live: sorted(live) });
+        }
+        return [{ ...s, live }, out];
+      }
+    }
+  };
+}
+
+function entryOf(m: Keepalive, now: number): LiveEntry {
+  return { id: m.from, role: m.role, synced: m.synced, epoch: m.epoch, applied: m.applied, lastSeen: now, nonce: m.nonce, startedAt: m.startedAt };
+}
+
+export function initialHeartbeat(): HeartbeatState {
+  return { status: { role: 'starting', synced: false, epoch: 0, applied: 0 }, live: new Map(), muted: false };
+}
+
+/** Beats every interval (the first at once), checks every quarter interval; keepalives arrive on `input$`. */
+export function heartbeatActor(
+  cfg: HeartbeatConfig, input$: Observable<HeartbeatInput>, scheduler: SchedulerLike,
+  onState?: (s: HeartbeatState) => void,
+): Observable<HeartbeatOutput> {
+  const beats$ = merge(
+    timer(0, cfg.intervalMs, scheduler).pipe(map((): HeartbeatInput => ({ type: 'beat', now: scheduler.now() }))),
+    interval(Math.max(1, Math.floor(cfg.intervalMs / 4)), scheduler).pipe(map((): HeartbeatInput => ({ type: 'check', now: scheduler.now() }))),
+  );
+  return runActor(initialHeartbeat(), heartbeatTransition(cfg), merge(input$, beats$), scheduler, onState);
+}

@@ -1,0 +1,51 @@
+/**
+ * State transfer: the Master's whole repository (as changes that rebuild it), its last commit number and the
+ * connection-ID key, cut into chunks small enough for one broker message each; and the joining side's
+ * assembler, which accepts the chunks of one transfer in any order and refuses anything inconsistent.
+ */
+import type { ClusterMessage } from '../src/bus/messages.js';
+import { changesFromWire, toWire } from '../src/bus/wire.js';
+import type { Change } from '../src/domain/types.js';
+
+export const SNAPSHOT_CHUNK = 2000;
+
+type Snapshot = Extract<ClusterMessage, { type: 'snapshot' }>;
+
+export function snapshotMessages(from: number, epoch: number, to: number, seq: number, key: Buffer, changes: readonly Change[]): Snapshot[] {
+  const parts = Math.max(1, Math.ceil(changes.length / SNAPSHOT_CHUNK));
+  const out: Snapshot[] = [];
+  for (let part = 0; part < parts; part++) {
+    out.push({
+      type: 'snapshot', from, epoch, to, seq, part, parts, key: key.toString('hex'),
+      changes: changes.slice(part * SNAPSHOT_CHUNK, (part + 1) * SNAPSHOT_CHUNK).map(toWire),
+    });
+  }
+  return out;
+}
+
+export type Assembled = { readonly seq: number; readonly key: Buffer; readonly changes: Change[] };
+
+export function createAssembler(): { reset(): void; add(m: Snapshot): 'bad' | 'partial' | Assembled } {
+  let current: { from: number; seq: number; parts: number; got: Map<number, Change[]> } | null = null;
+  return {
+    reset() {
+      current = null;
+    },
+    add(m) {
+      if (m.parts < 1 || m.part >= m.parts || !/^[0-9a-f]{64}$/.test(m.key)) return 'bad';
+      const changes = changesFromWire(m.changes);
+      if (!changes) return 'bad';
+      // A newer transfer (another Master, a later request) replaces an unfinished one.
+      if (!current || current.from !== m.from || current.seq !== m.seq || current.parts !== m.parts) {
+        current = { from: m.from, seq: m.seq, parts: m.parts, got: new Map() };
+      }
+      current.got.set(m.part, changes);
+      if (current.got.size < current.parts) return 'partial';
+      const all: Change[] = [];
+      for (let i = 0; i < current.parts; i++) all.push(...current.got.get(i)!);
+      const done = { seq: current.seq, key: Buffer.from(m.key, 'hex'), changes: all };
+      current = null;
+      return done;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * Checks a message that arrived from the broker before anything acts on it: known type, integer sender and
+ * epoch, and the fields its type needs. Anything else is rejected (counted by the caller), never applied.
+ */
+import type { ClusterMessage } from './messages.js';
+
+const ROLES = new Set(['starting', 'syncing', 'electing', 'master', 'slave', 'isolated', 'stopped']);
+const int = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const str = (v: unknown): boolean => typeof v === 'string';
+
+const FIELDS: Record<ClusterMessage['type'], Record<string, (v: unknown) => boolean>> = {
+  keepalive: { role: (v) => ROLES.has(v as string), synced: (v) => typeof v === 'boolean', nonce: str, applied: int, startedAt: int },
+  election: {},
+  answer: { to: int },
+  coordinator: {},
+  prepare: { seq: int, changes: Array.isArray },
+  vote: { to: int, seq: int, ok: (v) => typeof v === 'boolean' },
+  commit: { seq: int },
+  abort: { seq: int },
+  'sync-request': { applied: int },
+  snapshot: { to: int, seq: int, part: int, parts: int, key: str, changes: Array.isArray },
+  'duplicate-id': { nonce: str },
+};
+
+export function parseClusterMessage(raw: unknown): ClusterMessage | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+  const o = raw as Record<string, unknown>;
+  if (typeof o.type !== 'string' || !Object.prototype.hasOwnProperty.call(FIELDS, o.type)) return null;
+  if (!int(o.from) || (o.from as number) < 1 || !int(o.epoch)) return null;
+  for (const [name, ok] of Object.entries(FIELDS[o.type as ClusterMessage['type']])) if (!ok(o[name])) return null;
+  return o as unknown as ClusterMessage;
+}
