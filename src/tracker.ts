@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type dgram from 'node:dgram';
 import {
-  BehaviorSubject, filter, firstValueFrom, interval, map, merge, NEVER, of, share, Subject, type Observable, type SchedulerLike,
+  BehaviorSubject, distinctUntilChanged, filter, firstValueFrom, interval, timer, map, merge, NEVER, of, share, Subject, type Observable, type SchedulerLike,
   type Subscription,
 } from 'rxjs';
 import { consensusActor, type ConsensusInput } from '../actors/consensus.js';
@@ -74,6 +74,7 @@ type Transport = {
 
 const MAX_BATCH = 4096;
 const MAX_QUEUE = 65536;
+const BROKER_START_TIMEOUT_MS = 10_000;
 
 function localTransport(): Transport {
   return { messages$: NEVER, connected$: of(true), publish: () => {}, close: async () => {} };
@@ -353,18 +354,29 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
     }
   };
   subs.push(transport.messages$.subscribe(onCluster));
-  subs.push(transport.connected$.subscribe((up) => {
+  // The first connection starts the instance; later losses isolate it until the broker is back.
+  let everConnected = false;
+  subs.push(transport.connected$.pipe(distinctUntilChanged()).subscribe((up) => {
     if (cut) return;
-    if (!up) {
+    if (!everConnected) {
+      if (!up) return;
+      everConnected = true;
+      elIn.next({ type: 'start' });
+    } else if (!up) {
       log('broker connection lost: isolated, not answering peers');
       hbIn.next({ type: 'mute', muted: true });
       elIn.next({ type: 'isolate' });
-    } else if (role$.value.role === 'isolated') {
+    } else {
       log('broker connection back: rejoining');
       hbIn.next({ type: 'mute', muted: false });
       elIn.next({ type: 'rejoin' });
     }
   }));
+  if (clustered) {
+    subs.push(timer(BROKER_START_TIMEOUT_MS, scheduler).subscribe(() => {
+      if (!everConnected) resolveFatal({ code: 1, reason: `cannot reach the broker at ${cfg.broker} (tried for ${BROKER_START_TIMEOUT_MS / 1000} s)` });
+    }));
+  }
 
   // ---- the data path ----
   const datagram$ = new Subject<Datagram>();
@@ -402,7 +414,6 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   subs.push(repositoryActor(repoIn, repo).subscribe(send));
 
   // ---- go ----
-  elIn.next({ type: 'start' });
   // A lone instance elects itself at once: return only when it serves, so callers never race the first request.
   if (!clustered) await firstValueFrom(role$.pipe(filter((r) => r.role === 'master')));
 

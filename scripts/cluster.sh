@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Demo: an ActiveMQ broker and three tracker instances (IDs 1, 2, 3) on this host, all listening on the
+# multicast group 239.192.0.1:PORT and sharing the service address 127.0.0.1:PORT (held by the Master).
+# Logs of every instance are interleaved on stderr. Ctrl-C stops the trackers (each empties its repository)
+# and the broker.   Usage: scripts/cluster.sh [PORT] [BROKER_PORT]    (defaults 6969 and 61613)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+port=${1:-6969}
+broker_port=${2:-61613}
+[ -f dist/main.js ] || npm run build >&2
+
+bash scripts/broker.sh ensure-installed >&2
+broker_port=$(bash scripts/broker.sh start --port "$broker_port" --dir .broker | tail -n 1)
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait "${pids[@]}" 2>/dev/null || true
+  bash scripts/broker.sh stop --dir .broker >&2 || true
+}
+trap cleanup INT TERM EXIT
+
+for id in 1 2 3; do
+  node dist/main.js --id "$id" --broker "stomp://127.0.0.1:$broker_port" --port "$port" \
+    --db "data/cluster-$id.sqlite" --headless "${@:3}" &
+  pids+=($!)
+done
+echo "cluster up: peers use udp://239.192.0.1:$port (group) or udp://127.0.0.1:$port (service address); Ctrl-C stops it" >&2
+wait
