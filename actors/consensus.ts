@@ -76,10 +76,10 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     const voters = s.members.includes(cfg.self) ? s.members : [...s.members, cfg.self];
     const round: Round<T> = { seq, items, voters, ok: s.healthy ? [cfg.self] : [], err: s.healthy ? [] : [cfg.self] };
     const next = { ...s, queue: s.queue.slice(items.length), round };
-    if (voters.length > 1) {
-      out.push({ type: 'send-prepare', epoch: s.epoch, seq, items });
-      out.push({ type: 'timer', after: cfg.voteTimeoutMs, input: { type: 'vote-timeout', seq, epoch: s.epoch } });
-    }
+    // PREPARE goes out even when the Master is the only voter: instances that are synchronised but not yet
+    // counted as voters (a join in progress) must see every round, or they would find a gap later.
+    out.push({ type: 'send-prepare', epoch: s.epoch, seq, items });
+    if (voters.length > 1) out.push({ type: 'timer', after: cfg.voteTimeoutMs, input: { type: 'vote-timeout', seq, epoch: s.epoch } });
     return decide(next, out, false);
   };
 
@@ -91,12 +91,12 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     if (r.ok.length * 2 > n) {
       // COMMIT leaves before the batch is applied (and its clients answered): if this process dies in between,
       // the Slaves still learn the outcome of a round a client may have seen acknowledged.
-      if (n > 1) out.push({ type: 'send-commit', epoch: s.epoch, seq: r.seq });
+      out.push({ type: 'send-commit', epoch: s.epoch, seq: r.seq });
       out.push({ type: 'apply', seq: r.seq, items: r.items });
       return startRound({ ...s, applied: r.seq, round: null }, out);
     }
     if (timedOut || (n - r.err.length) * 2 <= n) {
-      if (n > 1) out.push({ type: 'send-abort', epoch: s.epoch, seq: r.seq });
+      out.push({ type: 'send-abort', epoch: s.epoch, seq: r.seq });
       out.push({ type: 'reject', items: r.items, reason: 'not committed by a majority; retry' });
       // The sequence number is reused: an aborted round never happened.
       return startRound({ ...s, round: null }, out);

@@ -15,9 +15,13 @@ const master = (members: number[]): Record<string, In> => ({
 test('a lone master commits each batch at once, in sequence', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
-    const input = hot<In>('(mr)-a-b', { ...master([1]), a: { type: 'propose', items: ['x', 'y'] }, b: { type: 'propose', items: ['z'] } });
-    expectObservable(consensusActor(cfg, input, s)).toBe('-----a-b', {
+    const input = hot<In>('(mr)-a-----b', { ...master([1]), a: { type: 'propose', items: ['x', 'y'] }, b: { type: 'propose', items: ['z'] } });
+    expectObservable(consensusActor(cfg, input, s)).toBe('-----(pca)-(qdb)', {
+      p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x', 'y'] },
+      c: { type: 'send-commit', epoch: 4, seq: 1 },
       a: { type: 'apply', seq: 1, items: ['x', 'y'] },
+      q: { type: 'send-prepare', epoch: 4, seq: 2, items: ['z'] },
+      d: { type: 'send-commit', epoch: 4, seq: 2 },
       b: { type: 'apply', seq: 2, items: ['z'] },
     });
   });

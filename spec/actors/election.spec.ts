@@ -1,0 +1,404 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { map, type Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import {
+  electionActor, electionTransition, initialElection,
+  type ElectionConfig, type ElectionInput, type ElectionOutput, type ElectionState,
+} from '../../actors/election.js';
+import type { LiveEntry } from '../../actors/heartbeat.js';
+import type { Role } from '../../src/bus/messages.js';
+
+// One marble frame is 1 ms.
+const cfg: ElectionConfig = { self: 2, discoveryMs: 100, answerTimeoutMs: 50, coordinatorTimeoutMs: 200, syncTimeoutMs: 300 };
+const ts = (): TestScheduler => new TestScheduler((a, b) => assert.equal(a, b));
+type In = ElectionInput;
+type Out = ElectionOutput;
+
+const live = (id: number, role: Role, synced: boolean, epoch = 0): LiveEntry => ({
+  id, role, synced, epoch, applied: 0, lastSeen: 0, nonce: `n${id}`, startedAt: 0,
+});
+const role = (r: Role, epoch: number, master: number | null): Out => ({ type: 'role', role: r, epoch, master });
+const START: In = { type: 'start' };
+const starting = role('starting', 0, null);
+
+test('a lone instance becomes master with epoch 1 once the discovery window closes', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s', { s: START });
+    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (cm)', {
+      r: starting,
+      c: { type: 'send-coordinator', epoch: 1 },
+      m: role('master', 1, 2),
+    });
+  });
+});
+
+test('the discovery window length comes from the config', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s', { s: START });
+    expectObservable(electionActor({ ...cfg, discoveryMs: 30 }, input, s)).toBe('r 29ms (cm)', {
+      r: starting, c: { type: 'send-coordinator', epoch: 1 }, m: role('master', 1, 2),
+    });
+  });
+});
+
+// The epoch of the sync request and role while joining through discovery is left out here (see the report:
+// the joining instance does not adopt the live Master's epoch).
+const noEpoch = (o$: Observable<Out>): Observable<Omit<Out, 'epoch'>> => o$.pipe(map((o) => {
+  const { epoch: _epoch, ...rest } = o;
+  return rest;
+}));
+
+test('a live master seen during discovery: syncing with a sync request to it, then synced makes a slave', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l 139ms y', {
+      s: START,
+      l: { type: 'live', live: [live(1, 'slave', true, 3), live(3, 'master', true, 3)] },
+      y: { type: 'synced' },
+    });
+    expectObservable(noEpoch(electionActor(cfg, input, s))).toBe('r 99ms (qy) 49ms v', {
+      r: { type: 'role', role: 'starting', master: null },
+      q: { type: 'send-sync-request', to: 3 },
+      y: { type: 'role', role: 'syncing', master: 3 },
+      v: { type: 'role', role: 'slave', master: 3 },
+    });
+  });
+});
+
+test('a sync that does not finish in time is requested again while the master is live, else an election follows', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(3, 'master', true, 3)] } });
+    expectObservable(noEpoch(electionActor(cfg, input, s)), '^ 800ms !').toBe('r 99ms (qy) 299ms (qy) 299ms (qy)', {
+      r: { type: 'role', role: 'starting', master: null },
+      q: { type: 'send-sync-request', to: 3 },
+      y: { type: 'role', role: 'syncing', master: 3 },
+    });
+  });
+  // The master vanished from the live set (without a down, e.g. muted) while we waited: elect instead.
+  const t = electionTransition(cfg);
+  const st: ElectionState = { role: 'syncing', epoch: 3, master: 3, live: [live(1, 'slave', true, 3)], synced: false, attempt: 4 };
+  const [next, out] = t(st, { type: 'sync-timeout', attempt: 4 });
+  assert.is(next.role, 'electing');
+  assert.equal(out.filter((o) => o.type !== 'timer'), [role('electing', 3, null)]);
+  // A stale timer (an earlier attempt) does nothing.
+  assert.equal(t(st, { type: 'sync-timeout', attempt: 3 }), [st, []]);
+});
+
+test('fresh cluster: the highest id becomes master at the end of discovery without asking anyone', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(1, 'starting', false), live(2, 'starting', false)] } });
+    expectObservable(electionActor({ ...cfg, self: 3 }, input, s)).toBe('r 99ms (cm)', {
+      r: starting, c: { type: 'send-coordinator', epoch: 1 }, m: role('master', 1, 3),
+    });
+  });
+});
+
+test('fresh cluster: a lower id sends ELECTION, on an ANSWER waits, on the COORDINATOR syncs from the new master', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l 99ms a 19ms c 39ms y', {
+      s: START,
+      l: { type: 'live', live: [live(1, 'starting', false), live(3, 'starting', false)] },
+      a: { type: 'answer', from: 3, to: 2, epoch: 0 },
+      c: { type: 'coordinator', from: 3, epoch: 1 },
+      y: { type: 'synced' },
+    });
+    // Answer at 110, coordinator at 130 (before the answer timeout at 150, which then finds us syncing).
+    expectObservable(electionActor(cfg, input, s), '^ 600ms !').toBe('r 99ms (ez) 29ms (qy) 39ms v', {
+      r: starting,
+      e: { type: 'send-election', epoch: 0 },
+      z: role('electing', 0, null),
+      q: { type: 'send-sync-request', to: 3, epoch: 1 },
+      y: role('syncing', 1, 3),
+      v: role('slave', 1, 3),
+    });
+  });
+});
+
+test('fresh cluster: a lower id that gets no answer within the answer timeout becomes master', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(3, 'starting', false)] } });
+    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (ez) 49ms (cm)', {
+      r: starting,
+      e: { type: 'send-election', epoch: 0 },
+      z: role('electing', 0, null),
+      c: { type: 'send-coordinator', epoch: 1 },
+      m: role('master', 1, 2),
+    });
+  });
+});
+
+test('an ANSWER addressed to another instance does not stop us from winning', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l 99ms a', {
+      s: START, l: { type: 'live', live: [live(3, 'starting', false)] }, a: { type: 'answer', from: 3, to: 1, epoch: 0 },
+    });
+    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (ez) 49ms (cm)', {
+      r: starting,
+      e: { type: 'send-election', epoch: 0 },
+      z: role('electing', 0, null),
+      c: { type: 'send-coordinator', epoch: 1 },
+      m: role('master', 1, 2),
+    });
+  });
+});
+
+test('the higher instance answers an ELECTION from a lower one; as master it also repeats its COORDINATOR', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l 99ms e', {
+      s: START, l: { type: 'live', live: [live(1, 'starting', false)] }, e: { type: 'election', from: 1, epoch: 0 },
+    });
+    expectObservable(electionActor({ ...cfg, self: 3 }, input, s)).toBe('r 99ms (cm) 9ms (ak)', {
+      r: starting,
+      c: { type: 'send-coordinator', epoch: 1 },
+      m: role('master', 1, 3),
+      a: { type: 'send-answer', to: 1, epoch: 1 },
+      k: { type: 'send-coordinator', epoch: 1 },
+    });
+  });
+  // An election from a higher id, or our own echo, gets no answer.
+  const t = electionTransition({ ...cfg, self: 3 });
+  const master: ElectionState = { role: 'master', epoch: 1, master: 3, live: [], synced: true, attempt: 1 };
+  assert.equal(t(master, { type: 'election', from: 4, epoch: 1 })[1], []);
+  assert.equal(t(master, { type: 'election', from: 3, epoch: 1 })[1], []);
+});
+
+test('a synced slave answering an ELECTION from a lower id starts its own election', () => {
+  const t = electionTransition({ ...cfg, self: 3 });
+  const slave: ElectionState = {
+    role: 'slave', epoch: 4, master: 9, live: [live(1, 'slave', true, 4), live(5, 'slave', true, 4)], synced: true, attempt: 2,
+  };
+  const [next, out] = t(slave, { type: 'election', from: 1, epoch: 4 });
+  assert.is(next.role, 'electing');
+  assert.is(next.attempt, 3);
+  assert.equal(out, [
+    { type: 'send-answer', to: 1, epoch: 4 },
+    { type: 'send-election', epoch: 4 },
+    { type: 'timer', after: 50, input: { type: 'answer-timeout', attempt: 3 } },
+    role('electing', 4, null),
+  ]);
+});
+
+test('a new master takes an epoch one above the highest seen', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(1, 'starting', false, 7), live(3, 'isolated', false, 4)] } });
+    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (cm)', {
+      r: starting, c: { type: 'send-coordinator', epoch: 8 }, m: role('master', 8, 2),
+    });
+  });
+  const s2 = ts();
+  s2.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(1, 'starting', false, 2), live(3, 'electing', false, 5)] } });
+    expectObservable(electionActor(cfg, input, s2)).toBe('r 99ms (ez) 49ms (cm)', {
+      r: starting,
+      e: { type: 'send-election', epoch: 5 },
+      z: role('electing', 0, null),
+      c: { type: 'send-coordinator', epoch: 6 },
+      m: role('master', 6, 2),
+    });
+  });
+});
+
+test('a COORDINATOR from an older epoch is ignored; a newer one deposes this master, which then syncs from it', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l 139ms o 9ms p 9ms n', {
+      s: START,
+      l: { type: 'live', live: [live(1, 'starting', false, 7)] },
+      o: { type: 'coordinator', from: 3, epoch: 7 },
+      p: { type: 'coordinator', from: 1, epoch: 8 },
+      n: { type: 'coordinator', from: 3, epoch: 9 },
+    });
+    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (cm) 69ms (qy)', {
+      r: starting,
+      c: { type: 'send-coordinator', epoch: 8 },
+      m: role('master', 8, 2),
+      q: { type: 'send-sync-request', to: 3, epoch: 9 },
+      y: role('syncing', 9, 3),
+    });
+  });
+});
+
+test('a slave ignores a COORDINATOR from an older epoch and a repeat of its master\'s; follows a newer one', () => {
+  const t = electionTransition(cfg);
+  const slave: ElectionState = { role: 'slave', epoch: 4, master: 3, live: [], synced: true, attempt: 2 };
+  assert.equal(t(slave, { type: 'coordinator', from: 5, epoch: 3 }), [slave, []]);
+  assert.equal(t(slave, { type: 'coordinator', from: 3, epoch: 4 }), [slave, []]);
+  const [next, out] = t(slave, { type: 'coordinator', from: 5, epoch: 5 });
+  assert.equal(out, [role('slave', 5, 5)]);
+  assert.is(next.master, 5);
+});
+
+/** Start, be told of master 3 by its COORDINATOR (epoch 4), finish the state transfer: slave of 3 at epoch 4. */
+const toSlave = { s: START, c: { type: 'coordinator', from: 3, epoch: 4 } as In, y: { type: 'synced' } as In };
+const slaveOut = { r: starting, q: { type: 'send-sync-request', to: 3, epoch: 4 } as Out, y: role('syncing', 4, 3), v: role('slave', 4, 3) };
+
+test('a slave whose master goes down stands; unsynced or syncing instances with higher ids do not count', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms c 9ms y 9ms l 9ms d', {
+      ...toSlave,
+      l: { type: 'live', live: [live(1, 'slave', true, 4), live(3, 'master', true, 4), live(4, 'syncing', false, 4), live(5, 'starting', false)] },
+      d: { type: 'down', entry: live(3, 'master', true, 4) },
+    });
+    expectObservable(electionActor(cfg, input, s)).toBe('r 9ms (qy) 7ms v 19ms (cm)', {
+      ...slaveOut,
+      c: { type: 'send-coordinator', epoch: 5 },
+      m: role('master', 5, 2),
+    });
+  });
+});
+
+test('a slave whose master goes down sends ELECTION when a higher synced instance is live', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms c 9ms y 9ms l 9ms d', {
+      ...toSlave,
+      l: { type: 'live', live: [live(1, 'slave', true, 4), live(3, 'master', true, 4), live(4, 'slave', true, 4)] },
+      d: { type: 'down', entry: live(3, 'master', true, 4) },
+    });
+    expectObservable(electionActor(cfg, input, s)).toBe('r 9ms (qy) 7ms v 19ms (ez) 49ms (cm)', {
+      ...slaveOut,
+      e: { type: 'send-election', epoch: 4 },
+      z: role('electing', 4, null),
+      c: { type: 'send-coordinator', epoch: 5 },
+      m: role('master', 5, 2),
+    });
+  });
+});
+
+test('the down of an instance other than the master changes nothing', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms c 9ms y 9ms l 9ms d', {
+      ...toSlave,
+      l: { type: 'live', live: [live(1, 'slave', true, 4), live(3, 'master', true, 4)] },
+      d: { type: 'down', entry: live(1, 'slave', true, 4) },
+    });
+    expectObservable(electionActor(cfg, input, s)).toBe('r 9ms (qy) 7ms v', slaveOut);
+  });
+});
+
+test('an unsynced newcomer never stands while a synced instance is live: it waits for a COORDINATOR, then syncs', () => {
+  const s = ts();
+  const self5 = { ...cfg, self: 5 };
+  s.run(({ hot, expectObservable }) => {
+    // Master 3 goes down during our discovery window; 4 holds the data. We (5) have the highest id but nothing.
+    const input = hot<In>('s 9ms l 39ms d 69ms e 29ms c', {
+      s: START,
+      l: { type: 'live', live: [live(3, 'master', true, 4), live(4, 'slave', true, 4)] },
+      d: { type: 'down', entry: live(3, 'master', true, 4) },
+      e: { type: 'election', from: 4, epoch: 4 },
+      c: { type: 'coordinator', from: 4, epoch: 5 },
+    });
+    // No ELECTION sent and no ANSWER to 4's ELECTION; 4's COORDINATOR at 150 makes us sync from 4.
+    expectObservable(electionActor(self5, input, s)).toBe('r 99ms z 49ms (qy)', {
+      r: starting,
+      z: role('electing', 0, null),
+      q: { type: 'send-sync-request', to: 4, epoch: 5 },
+      y: role('syncing', 5, 4),
+    });
+  });
+});
+
+test('an unsynced newcomer that hears no COORDINATOR keeps waiting (re-checked every coordinator timeout)', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(4, 'slave', true, 4)] } });
+    expectObservable(electionActor({ ...cfg, self: 5 }, input, s), '^ 550ms !').toBe('r 99ms z 199ms z 199ms z', {
+      r: starting, z: role('electing', 0, null),
+    });
+  });
+});
+
+test('an unsynced newcomer whose master goes down mid-transfer waits for the next master instead of standing', () => {
+  const t = electionTransition({ ...cfg, self: 5 });
+  const st: ElectionState = {
+    role: 'syncing', epoch: 4, master: 3, live: [live(3, 'master', true, 4), live(4, 'slave', true, 4)], synced: false, attempt: 2,
+  };
+  const [next, out] = t(st, { type: 'down', entry: live(3, 'master', true, 4) });
+  assert.equal(out, [{ type: 'timer', after: 200, input: { type: 'coordinator-timeout', attempt: 3 } }, role('electing', 4, null)]);
+  assert.is(next.synced, false);
+  assert.equal(next.live.map((e) => e.id), [4]);
+});
+
+test('isolate makes the instance isolated; rejoin starts over with a new discovery window', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 149ms i 9ms c 39ms j', {
+      s: START, i: { type: 'isolate' }, c: { type: 'coordinator', from: 3, epoch: 7 }, j: { type: 'rejoin' },
+    });
+    // Master (epoch 1) at 100, isolated at 150 (coordinators ignored while cut), rejoins at 200, master (epoch 2) at 300.
+    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (cm) 49ms i 49ms b 99ms (dn)', {
+      r: starting,
+      c: { type: 'send-coordinator', epoch: 1 },
+      m: role('master', 1, 2),
+      i: role('isolated', 1, null),
+      b: role('starting', 1, null),
+      d: { type: 'send-coordinator', epoch: 2 },
+      n: role('master', 2, 2),
+    });
+  });
+});
+
+test('isolated during discovery: the old window is void; rejoining opens a fresh one', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 49ms i 29ms j', { s: START, i: { type: 'isolate' }, j: { type: 'rejoin' } });
+    expectObservable(electionActor(cfg, input, s)).toBe('r 49ms i 29ms b 99ms (cm)', {
+      r: starting,
+      i: role('isolated', 0, null),
+      b: starting,
+      c: { type: 'send-coordinator', epoch: 1 },
+      m: role('master', 1, 2),
+    });
+  });
+});
+
+test('an isolated instance ignores everything but rejoin, and rejoin forgets that it was synced', () => {
+  const t = electionTransition(cfg);
+  const isolated: ElectionState = { role: 'isolated', epoch: 4, master: null, live: [], synced: true, attempt: 5 };
+  for (const i of [
+    { type: 'election', from: 1, epoch: 4 }, { type: 'coordinator', from: 3, epoch: 9 }, { type: 'isolate' },
+    { type: 'resync' }, { type: 'synced' }, { type: 'discovered', attempt: 5 },
+  ] as In[]) {
+    assert.equal(t(isolated, i)[1], [], JSON.stringify(i));
+  }
+  const [back, out] = t(isolated, { type: 'rejoin' });
+  assert.equal(out, [{ type: 'timer', after: 100, input: { type: 'discovered', attempt: 6 } }, role('starting', 4, null)]);
+  assert.is(back.synced, false);
+  // Only an isolated instance rejoins.
+  const slave: ElectionState = { ...isolated, role: 'slave', master: 3 };
+  assert.equal(t(slave, { type: 'rejoin' }), [slave, []]);
+});
+
+test('resync from a slave goes back to syncing from its master; elsewhere it is ignored', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms c 9ms y 9ms r', { ...toSlave, r: { type: 'resync' } });
+    expectObservable(electionActor(cfg, input, s)).toBe('r 9ms (qy) 7ms v 9ms (qy)', slaveOut);
+  });
+  const t = electionTransition(cfg);
+  const master: ElectionState = { role: 'master', epoch: 2, master: 2, live: [], synced: true, attempt: 1 };
+  assert.equal(t(master, { type: 'resync' }), [master, []]);
+  const syncing: ElectionState = { role: 'syncing', epoch: 2, master: 3, live: [], synced: false, attempt: 1 };
+  assert.equal(t(syncing, { type: 'resync' }), [syncing, []]);
+});
+
+test('synced outside of syncing changes nothing', () => {
+  const t = electionTransition(cfg);
+  const st: ElectionState = { role: 'electing', epoch: 2, master: null, live: [], synced: false, attempt: 1 };
+  assert.equal(t(st, { type: 'synced' }), [st, []]);
+  assert.equal(t(initialElection(), { type: 'synced' }), [initialElection(), []]);
+});
+
+test.run();

@@ -1,0 +1,218 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { filter, takeUntil, timer, type Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import {
+  heartbeatActor, heartbeatTransition, initialHeartbeat,
+  type HeartbeatConfig, type HeartbeatInput, type HeartbeatOutput, type HeartbeatState, type Keepalive, type LiveEntry, type SelfStatus,
+} from '../../actors/heartbeat.js';
+import type { Role } from '../../src/bus/messages.js';
+
+// One marble frame is 1 ms: beats at 0, 100, 200, …; liveness checks at 25, 50, 75, …
+const cfg: HeartbeatConfig = { self: 5, nonce: 'self-nonce', startedAt: 1000, intervalMs: 100 };
+const ts = (): TestScheduler => new TestScheduler((a, b) => assert.equal(a, b));
+type In = HeartbeatInput;
+
+/** A keepalive from instance `from` (defaults: a synced slave at epoch 1). */
+const ka = (from: number, over: Partial<Keepalive> = {}): Keepalive => ({
+  type: 'keepalive', from, epoch: 1, role: 'slave', synced: true, nonce: `nonce-${from}`, applied: 0, startedAt: 500, ...over,
+});
+const heard = (msg: Keepalive, now: number): In => ({ type: 'keepalive', msg, now });
+const entry = (m: Keepalive, lastSeen: number): LiveEntry => ({
+  id: m.from, role: m.role, synced: m.synced, epoch: m.epoch, applied: m.applied, lastSeen, nonce: m.nonce, startedAt: m.startedAt,
+});
+/** What we publish, for a given own status. */
+const ours = (status: SelfStatus = { role: 'starting', synced: false, epoch: 0, applied: 0 }): HeartbeatOutput => ({
+  type: 'send-keepalive',
+  msg: { type: 'keepalive', from: 5, epoch: status.epoch, role: status.role, synced: status.synced, nonce: 'self-nonce', applied: status.applied, startedAt: 1000 },
+});
+/** Everything but our own keepalives, to keep marbles about the live set readable. */
+const noBeats = (o$: Observable<HeartbeatOutput>): Observable<HeartbeatOutput> => o$.pipe(filter((o) => o.type !== 'send-keepalive'));
+
+test('a keepalive goes out at once and then every interval, carrying the latest status', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const st: SelfStatus = { role: 'slave', synced: true, epoch: 3, applied: 42 };
+    const input = hot<In>('150ms u', { u: { type: 'status', status: st } });
+    expectObservable(heartbeatActor(cfg, input, s), '^ 349ms !').toBe('k 99ms k 99ms n 99ms n', { k: ours(), n: ours(st) });
+  });
+});
+
+test('with a shorter interval the keepalives follow it (the interval is not hard-coded)', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    expectObservable(heartbeatActor({ ...cfg, intervalMs: 40 }, hot<In>('-'), s), '^ 100ms !').toBe('k 39ms k 39ms k', { k: ours() });
+  });
+});
+
+test('an instance heard and then silent is down after 2 intervals, noticed within the next quarter interval', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    // Heard at 50: still live at the check at 250 (exactly 2 intervals), down at the check at 275.
+    const m = ka(2);
+    const input = hot<In>('50ms a', { a: heard(m, 50) });
+    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 400ms !').toBe('50ms l 224ms (dx)', {
+      l: { type: 'live', live: [entry(m, 50)] },
+      d: { type: 'down', entry: entry(m, 50) },
+      x: { type: 'live', live: [] },
+    });
+  });
+});
+
+test('down is reported between 2 and 2.25 intervals after the last keepalive, whatever its phase', () => {
+  for (const at of [1, 10, 24, 26, 49, 60, 99]) {
+    const s = ts();
+    let downAt = -1;
+    s.run(({ hot }) => {
+      const input = hot<In>(`${at}ms a`, { a: heard(ka(2), at) });
+      heartbeatActor(cfg, input, s).pipe(takeUntil(timer(600))).subscribe((o) => {
+        if (o.type === 'down') downAt = s.now();
+      });
+    });
+    assert.ok(downAt > at + 200 && downAt <= at + 225, `heard at ${at}, down at ${downAt}`);
+  }
+});
+
+test('keepalives keep an instance live; identical repeats are silent; only the silent one goes down', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const two = ka(2);
+    const three = ka(3);
+    const input = hot<In>('10ms a 9ms b 129ms c 139ms d', {
+      a: heard(two, 10), b: heard(three, 20), c: heard(two, 150), d: heard(two, 290),
+    });
+    // 3 (last heard at 20) is down at the check at 225; 2 keeps being refreshed.
+    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 480ms !').toBe('10ms l 9ms m 204ms (dx)', {
+      l: { type: 'live', live: [entry(two, 10)] },
+      m: { type: 'live', live: [entry(two, 10), entry(three, 20)] },
+      d: { type: 'down', entry: entry(three, 20) },
+      x: { type: 'live', live: [entry(two, 150)] },
+    });
+  });
+});
+
+test('the live list is sorted by id and re-sent when role, synced, epoch or applied change, not on identical repeats', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const one = ka(1, { role: 'starting', synced: false, epoch: 0 });
+    const three = ka(3, { role: 'master', epoch: 4 });
+    const seven = ka(7);
+    const oneR = { ...one, role: 'syncing' as Role };
+    const oneS = { ...oneR, synced: true };
+    const oneE = { ...oneS, epoch: 4 };
+    const oneA = { ...oneE, applied: 9 };
+    const input = hot<In>('10ms a b c d e f g h i', {
+      a: heard(seven, 10), b: heard(three, 11), c: heard(one, 12), d: heard(three, 13), e: heard(one, 14),
+      f: heard(oneR, 15), g: heard(oneS, 16), h: heard(oneE, 17), i: heard(oneA, 18),
+    });
+    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 30ms !').toBe('10ms a b c --f g h i', {
+      a: { type: 'live', live: [entry(seven, 10)] },
+      b: { type: 'live', live: [entry(three, 11), entry(seven, 10)] },
+      c: { type: 'live', live: [entry(one, 12), entry(three, 11), entry(seven, 10)] },
+      f: { type: 'live', live: [entry(oneR, 15), entry(three, 13), entry(seven, 10)] },
+      g: { type: 'live', live: [entry(oneS, 16), entry(three, 13), entry(seven, 10)] },
+      h: { type: 'live', live: [entry(oneE, 17), entry(three, 13), entry(seven, 10)] },
+      i: { type: 'live', live: [entry(oneA, 18), entry(three, 13), entry(seven, 10)] },
+    });
+  });
+});
+
+test('a restarted instance (same id, new nonce) is reported as a change of the live set', () => {
+  const t = heartbeatTransition(cfg);
+  const [s1] = t(initialHeartbeat(), heard(ka(2), 10));
+  const [, same] = t(s1, heard(ka(2), 20));
+  assert.equal(same, []);
+  const restarted = ka(2, { nonce: 'other', startedAt: 900 });
+  const [, out] = t(s1, heard(restarted, 30));
+  assert.equal(out, [{ type: 'live', live: [entry(restarted, 30)] }]);
+});
+
+test('mute stops the keepalives, clears the live set and ignores what is heard; unmute resumes at the next beat', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const two = ka(2);
+    const input = hot<In>('10ms a 39ms m 59ms b 119ms u 79ms c', {
+      a: heard(two, 10), m: { type: 'mute', muted: true }, b: heard(two, 110), u: { type: 'mute', muted: false }, c: heard(two, 310),
+    });
+    // No down for the forgotten instance (at 225 or later), nothing while muted, then heard again from scratch.
+    expectObservable(heartbeatActor(cfg, input, s), '^ 450ms !').toBe('k 9ms l 39ms e 249ms k 9ms n 89ms k', {
+      k: ours(),
+      l: { type: 'live', live: [entry(two, 10)] },
+      e: { type: 'live', live: [] },
+      n: { type: 'live', live: [entry(two, 310)] },
+    });
+  });
+});
+
+test('muting with nobody live emits nothing', () => {
+  const [st, out] = heartbeatTransition(cfg)(initialHeartbeat(), { type: 'mute', muted: true });
+  assert.equal(out, []);
+  assert.ok(st.muted);
+  const [, beat] = heartbeatTransition(cfg)(st, { type: 'beat', now: 100 });
+  assert.equal(beat, []);
+});
+
+test('our own keepalive echoed by the topic (same id and nonce) is ignored', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const echo = ka(5, { nonce: 'self-nonce', role: 'starting', synced: false, epoch: 0, startedAt: 1000 });
+    const two = ka(2);
+    const input = hot<In>('10ms e 9ms a 9ms e', { e: heard(echo, 10), a: heard(two, 20) });
+    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 100ms !').toBe('20ms l', {
+      l: { type: 'live', live: [entry(two, 20)] },
+    });
+  });
+});
+
+test('another instance with our id: while we are starting we give way to a running one; once running we do not', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const running = ka(5, { nonce: 'theirs', role: 'master', startedAt: 2000 });
+    const input = hot<In>('10ms a 9ms r 9ms b 9ms p', {
+      a: heard(running, 10),
+      r: { type: 'status', status: { role: 'slave', synced: true, epoch: 1, applied: 0 } },
+      b: heard(running, 30),
+      p: heard(ka(2), 40),
+    });
+    // The duplicate never enters the live set: the next live list holds instance 2 only.
+    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 100ms !').toBe('10ms a 19ms b 9ms p', {
+      a: { type: 'duplicate', other: entry(running, 10), mine: true },
+      b: { type: 'duplicate', other: entry(running, 30), mine: false },
+      p: { type: 'live', live: [entry(ka(2), 40)] },
+    });
+  });
+});
+
+test('duplicate id while both are starting: the later start gives way; on a tie, the larger nonce gives way', () => {
+  const t = heartbeatTransition(cfg); // we started at 1000 with nonce 'self-nonce'
+  const starting = initialHeartbeat();
+  const mine = (st: HeartbeatState, over: Partial<Keepalive>): boolean => {
+    const [next, out] = t(st, heard(ka(5, { role: 'starting', synced: false, epoch: 0, ...over }), 77));
+    assert.is(out.length, 1);
+    assert.is(next.live.size, 0);
+    const o = out[0]!;
+    assert.is(o.type, 'duplicate');
+    return (o as { mine: boolean }).mine;
+  };
+  assert.is(mine(starting, { nonce: 'x', startedAt: 900 }), true, 'they started earlier');
+  assert.is(mine(starting, { nonce: 'x', startedAt: 1100 }), false, 'they started later');
+  assert.is(mine(starting, { nonce: 'a-smaller', startedAt: 1000 }), true, 'tie, their nonce is smaller');
+  assert.is(mine(starting, { nonce: 'z-larger', startedAt: 1000 }), false, 'tie, their nonce is larger');
+  assert.is(mine(starting, { nonce: 'x', startedAt: 1100, role: 'syncing' }), true, 'they are past starting');
+  for (const role of ['master', 'slave', 'syncing', 'electing'] as const) {
+    const [running] = t(starting, { type: 'status', status: { role, synced: role !== 'syncing', epoch: 1, applied: 0 } });
+    assert.is(mine(running, { nonce: 'x', startedAt: 10 }), false, `we are ${role}`);
+    assert.is(mine(running, { nonce: 'x', startedAt: 10, role: 'master' }), false, `we are ${role}, they are master`);
+  }
+});
+
+test('a muted instance ignores keepalives, even one using our id', () => {
+  const t = heartbeatTransition(cfg);
+  const [muted] = t(initialHeartbeat(), { type: 'mute', muted: true });
+  assert.equal(t(muted, heard(ka(5, { nonce: 'theirs' }), 10))[1], []);
+  const [st, out] = t(muted, heard(ka(2), 10));
+  assert.equal(out, []);
+  assert.is(st.live.size, 0);
+});
+
+test.run();

@@ -1,0 +1,90 @@
+/** Process-level cluster fixtures: N real tracker processes on one broker topic, SQLite digests, a broker of our own. */
+import Database from 'better-sqlite3';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, type Proc } from './process.js';
+
+export type Node = { id: number; proc: Proc; db: string };
+
+export type ClusterOpts = { brokerUrl: string; port: number; dir: string; heartbeatMs?: number; topic?: string };
+
+export function brokerUrl(): string {
+  const url = process.env.TEST_BROKER_URL;
+  if (!url) throw new Error('TEST_BROKER_URL is not set: run the suites through `npm test`, which starts ActiveMQ');
+  return url;
+}
+
+export function startNode(id: number, o: ClusterOpts & { topic: string }, extra: string[] = []): Node {
+  const db = join(o.dir, `node-${id}-${randomBytes(3).toString('hex')}.sqlite`);
+  const proc = run([
+    '--id', String(id), '--broker', o.brokerUrl, '--topic', o.topic, '--port', String(o.port), '--db', db,
+    '--heartbeat', String(o.heartbeatMs ?? 250), '--headless', ...extra,
+  ]);
+  return { id, proc, db };
+}
+
+export function newTopic(): string {
+  return `spec-${randomBytes(4).toString('hex')}`;
+}
+
+/** Rows of an instance's SQLite repository, digested order-independently. */
+export function sqliteDigest(db: string): { digest: string; peers: number; torrents: number } {
+  const d = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    const peers = d.prepare('SELECT hex(info_hash) h, hex(peer_id) p, ip, port, uploaded, downloaded, left, last_seen FROM peers').all() as Record<string, unknown>[];
+    const torrents = d.prepare('SELECT hex(info_hash) h, name, size, completed FROM torrents').all() as Record<string, unknown>[];
+    const rows = [...peers.map((r) => `p ${Object.values(r).join(' ')}`), ...torrents.map((r) => `t ${Object.values(r).join(' ')}`)].sort();
+    return { digest: createHash('sha256').update(rows.join('\n')).digest('hex'), peers: peers.length, torrents: torrents.length };
+  } finally {
+    d.close();
+  }
+}
+
+export function peerIdsIn(db: string): Set<string> {
+  const d = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    return new Set((d.prepare('SELECT hex(peer_id) p FROM peers').all() as { p: string }[]).map((r) => r.p.toLowerCase()));
+  } finally {
+    d.close();
+  }
+}
+
+/** Poll (I/O settling, not a timing assertion) until `check` holds or `ms` pass; returns the last value. */
+export async function eventually<T>(probe: () => T | Promise<T>, check: (v: T) => boolean, ms = 10_000, every = 100): Promise<T> {
+  const end = Date.now() + ms;
+  let v = await probe();
+  while (!check(v) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, every));
+    v = await probe();
+  }
+  return v;
+}
+
+function script(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'scripts', 'broker.sh'))) dir = dirname(dir);
+  return join(dir, 'scripts', 'broker.sh');
+}
+
+/** A broker of the test's own (for tests that kill it). */
+export function ownBroker(dir: string) {
+  const sh = (...args: string[]): Promise<string> =>
+    new Promise((resolve, reject) =>
+      execFile('bash', [script(), ...args], { timeout: 60_000 }, (e, out, err) => (e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out))),
+    );
+  let port = 0;
+  return {
+    async start(): Promise<string> {
+      port = Number((await sh('start', '--port', String(port), '--dir', dir)).trim().split('\n').pop());
+      return `stomp://127.0.0.1:${port}`;
+    },
+    kill9(): void {
+      const pid = Number(readFileSync(join(dir, 'broker.pid'), 'utf8').trim());
+      process.kill(pid, 'SIGKILL');
+    },
+    stop: () => sh('stop', '--dir', dir).catch(() => ''),
+  };
+}

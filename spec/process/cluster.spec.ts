@@ -1,0 +1,194 @@
+/**
+ * Three (and four) real tracker processes on a real ActiveMQ: one reply per request through the group and the
+ * service address, identical repositories, failover under load without losing an acknowledged announce,
+ * state transfer to a late joiner, a duplicate ID refused, and recovery from a broker killed and restarted.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { decodeReply } from '../../src/protocol/decode-reply.js';
+import { encodeConnectRequest } from '../../src/protocol/encode.js';
+import { brokerUrl, eventually, newTopic, ownBroker, peerIdsIn, sqliteDigest, startNode, type Node } from '../helpers/cluster.js';
+import { freeUdpPort } from '../helpers/process.js';
+import { tempDir } from '../helpers/temp.js';
+import { openClient, type TestClient } from '../helpers/udp-client.js';
+
+const GROUP = '239.192.0.1';
+type Ctx = { nodes: Node[]; clients: TestClient[]; dir: ReturnType<typeof tempDir>; cleanups: Array<() => Promise<unknown>> };
+const test = suite<Ctx>('cluster', { nodes: [], clients: [], dir: tempDir('cluster'), cleanups: [] });
+
+test.after.each(async (ctx) => {
+  for (const c of ctx.clients) await c.close();
+  for (const n of ctx.nodes) n.proc.kill('SIGKILL');
+  await Promise.all(ctx.nodes.map((n) => n.proc.exited()));
+  for (const f of ctx.cleanups) await f();
+  ctx.nodes = [];
+  ctx.clients = [];
+  ctx.cleanups = [];
+});
+test.after((ctx) => ctx.dir.remove());
+
+async function threeNodes(ctx: Ctx, opts: { heartbeatMs?: number; broker?: string } = {}) {
+  const port = await freeUdpPort();
+  const o = { brokerUrl: opts.broker ?? brokerUrl(), port, dir: ctx.dir.path, topic: newTopic(), heartbeatMs: opts.heartbeatMs ?? 250 };
+  for (const id of [1, 2, 3]) ctx.nodes.push(startNode(id, o));
+  await ctx.nodes[2]!.proc.waitFor(/role master \(epoch \d+/);
+  await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));
+  return o;
+}
+
+const client = async (ctx: Ctx, host: string, port: number): Promise<TestClient> => {
+  const c = await openClient({ host, port });
+  ctx.clients.push(c);
+  return c;
+};
+
+/** Announce until a success reply comes (clients retry; a failover drops requests), recording what was acknowledged. */
+async function announceUntilAcked(c: TestClient, infoHash: Buffer, peerId: Buffer, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    try {
+      const r = await c.announce({ infoHash, peerId, left: 1n + BigInt(peerId[0]!) });
+      if (r.action === 'announce') return true;
+    } catch {
+      // No reply (an election is under way): retry, as BEP 15 clients do, but never in a tight loop.
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return false;
+}
+
+async function converged(nodes: Node[]): Promise<string[]> {
+  return eventually(
+    () => nodes.map((n) => sqliteDigest(n.db).digest),
+    (ds) => ds.every((d) => d === ds[0]),
+  );
+}
+
+test('one reply per request, through the group and through the service address, always from the service address', async (ctx) => {
+  const { port } = await threeNodes(ctx);
+  for (const target of [GROUP, '127.0.0.1']) {
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    s.setMulticastInterface('127.0.0.1');
+    const replies: Array<{ from: string; action: string }> = [];
+    s.on('message', (m, r) => replies.push({ from: `${r.address}:${r.port}`, action: decodeReply(m).action }));
+    for (let i = 0; i < 20; i++) s.send(encodeConnectRequest(i), port, target);
+    await new Promise((r) => setTimeout(r, 600)); // collect: any second reply would arrive within this window
+    s.close();
+    assert.is(replies.length, 20, `${target}: exactly one reply per request`);
+    assert.ok(replies.every((r) => r.from === `127.0.0.1:${port}` && r.action === 'connect'), target);
+  }
+});
+
+test('after a burst of announces every instance holds the same repository, in SQLite', async (ctx) => {
+  const { port } = await threeNodes(ctx);
+  const hashes = Array.from({ length: 5 }, () => randomBytes(20));
+  const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => client(ctx, i % 2 ? GROUP : '127.0.0.1', port)));
+  let acked = 0;
+  await Promise.all(clients.map(async (c, i) => {
+    const cid = await c.connect();
+    for (let k = 0; k < 15; k++) {
+      const r = await c.announce({ infoHash: hashes[(i + k) % 5]!, peerId: randomBytes(20), left: BigInt(k % 3) }, cid);
+      if (r.action === 'announce') acked++;
+    }
+  }));
+  assert.is(acked, 300);
+  const ds = await converged(ctx.nodes);
+  assert.ok(ds.every((d) => d === ds[0]), 'identical digests');
+  assert.is(sqliteDigest(ctx.nodes[0]!.db).peers, 300);
+});
+
+test('SIGKILL of the Master under load: a new Master answers within 3 s, no acknowledged announce is lost', async (ctx) => {
+  const { port } = await threeNodes(ctx, { heartbeatMs: 1000 });
+  const ih = randomBytes(20);
+  const acked: string[] = [];
+  let stop = false;
+  const clients = await Promise.all(Array.from({ length: 8 }, () => client(ctx, '127.0.0.1', port)));
+  const load = Promise.all(clients.map(async (c) => {
+    while (!stop) {
+      const pid = randomBytes(20);
+      if (await announceUntilAcked(c, ih, pid, Date.now() + 15_000)) acked.push(pid.toString('hex'));
+    }
+  }));
+  await new Promise((r) => setTimeout(r, 700));
+  const before = acked.length;
+  const master = ctx.nodes[2]!;
+  master.proc.kill('SIGKILL');
+  const killedAt = Date.now();
+  await ctx.nodes[1]!.proc.waitFor(/role master \(epoch 2/, 10_000);
+  const probe = await client(ctx, '127.0.0.1', port);
+  await announceUntilAcked(probe, ih, randomBytes(20), Date.now() + 10_000);
+  const failoverMs = Date.now() - killedAt;
+  await new Promise((r) => setTimeout(r, 500));
+  stop = true;
+  await load;
+  process.stdout.write(`  failover: first reply from the new Master ${failoverMs} ms after SIGKILL; ${acked.length} announces acknowledged (${before} before the kill)\n`);
+  assert.ok(failoverMs < 3000, `failover took ${failoverMs} ms`);
+  assert.ok(acked.length > before, 'announces were acknowledged after the failover');
+  const survivors = ctx.nodes.slice(0, 2);
+  await converged(survivors);
+  for (const n of survivors) {
+    const have = peerIdsIn(n.db);
+    const lost = acked.filter((p) => !have.has(p));
+    assert.equal(lost, [], `instance ${n.id} lost acknowledged announces`);
+  }
+});
+
+test('a fourth instance joining mid-way gets the whole repository and stays identical', async (ctx) => {
+  const o = await threeNodes(ctx);
+  const c = await client(ctx, '127.0.0.1', o.port);
+  const cid = await c.connect();
+  for (let k = 0; k < 100; k++) await c.announce({ infoHash: randomBytes(20), peerId: randomBytes(20), left: 0n }, cid);
+  const late = startNode(4, o);
+  ctx.nodes.push(late);
+  await late.proc.waitFor(/state transfer complete: \d+ records/);
+  await late.proc.waitFor(/role slave/);
+  for (let k = 0; k < 50; k++) await c.announce({ infoHash: randomBytes(20), peerId: randomBytes(20) }, cid);
+  const ds = await converged(ctx.nodes);
+  assert.ok(ds.every((d) => d === ds[0]));
+  assert.is(sqliteDigest(late.db).peers, 150);
+  assert.match(ctx.nodes[2]!.proc.stderr(), /role master/, 'the running Master was not deposed');
+  assert.not.match(late.proc.stderr(), /role master/);
+});
+
+test('a second instance with a live ID is refused with a clear error', async (ctx) => {
+  const o = await threeNodes(ctx);
+  const dup = startNode(2, o);
+  ctx.nodes.push(dup);
+  assert.is(await dup.proc.exited(), 3);
+  assert.match(dup.proc.stderr(), /ID 2 is already used by a live instance/);
+  assert.not.match(ctx.nodes[1]!.proc.stderr(), /shutting down/);
+});
+
+test('broker killed and restarted: the cluster stops answering, then recovers with identical, uncorrupted state', async (ctx) => {
+  const dir = tempDir('broker');
+  const b = ownBroker(dir.path);
+  ctx.cleanups.push(async () => {
+    await b.stop();
+    dir.remove();
+  });
+  const url = await b.start();
+  const o = await threeNodes(ctx, { broker: url });
+  const c = await client(ctx, '127.0.0.1', o.port);
+  const acked: string[] = [];
+  for (let k = 0; k < 60; k++) {
+    const pid = randomBytes(20);
+    if ((await c.announce({ infoHash: randomBytes(20), peerId: pid })).action === 'announce') acked.push(pid.toString('hex'));
+  }
+  b.kill9();
+  await Promise.all(ctx.nodes.map((n) => n.proc.waitFor(/broker connection lost: isolated/, 10_000)));
+  assert.is(await c.raw(encodeConnectRequest(1), 800), null, 'no answers while cut off from the broker');
+  await b.start();
+  await eventually(() => ctx.nodes.map((n) => /role master/.test(n.proc.stderr().split('broker connection back')[1] ?? '')), (v) => v.some(Boolean), 20_000);
+  for (let k = 0; k < 40; k++) {
+    const pid = randomBytes(20);
+    if (await announceUntilAcked(c, randomBytes(20), pid, Date.now() + 10_000)) acked.push(pid.toString('hex'));
+  }
+  assert.is(acked.length, 100);
+  const ds = await converged(ctx.nodes);
+  assert.ok(ds.every((d) => d === ds[0]), 'identical digests after recovery');
+  for (const n of ctx.nodes) assert.equal(acked.filter((p) => !peerIdsIn(n.db).has(p)), [], `instance ${n.id}`);
+});
+
+test.run();
