@@ -115,16 +115,19 @@ export function electionTransition(cfg: ElectionConfig) {
       case 'discovered': {
         if (s.role !== 'starting' || input.attempt !== s.attempt) return [s, out];
         const master = s.live.find((e) => e.role === 'master');
-        return [master ? sync(s, master.id, out) : elect(s, out), out];
+        return [master ? sync({ ...s, epoch: Math.max(s.epoch, master.epoch) }, master.id, out) : elect(s, out), out];
       }
       case 'live': {
-        const next = { ...s, live: input.live };
-        // A Master we follow announced a newer epoch than ours through its keepalive: just adopt it.
-        return [next, out];
+        // The Master we follow may show a newer epoch in its keepalive than we have seen: adopt it, so older
+        // epochs stay fenced off and the next election counts above it.
+        const followed = input.live.find((e) => e.id === s.master && e.role === 'master');
+        const epoch = followed && s.role !== 'master' ? Math.max(s.epoch, followed.epoch) : s.epoch;
+        return [{ ...s, live: input.live, epoch }, out];
       }
       case 'down': {
         const live = s.live.filter((e) => e.id !== input.entry.id);
-        const next = { ...s, live };
+        // Keep the dead instance's epoch in mind: the next Master's epoch must exceed it.
+        const next = { ...s, live, epoch: s.role === 'master' ? s.epoch : Math.max(s.epoch, input.entry.epoch) };
         if (cut || s.role === 'starting') return [next, out];
         if (input.entry.id === s.master && s.role !== 'master') return [elect({ ...next, master: null }, out), out];
         return [next, out];
@@ -143,8 +146,10 @@ export function electionTransition(cfg: ElectionConfig) {
       }
       case 'answer': {
         if (s.role !== 'electing' || input.to !== cfg.self) return [s, out];
-        out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'coordinator-timeout', attempt: s.attempt } });
-        return [s, out];
+        // A higher instance took over: the answer timeout of this attempt must not make us Master any more.
+        const attempt = s.attempt + 1;
+        out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'coordinator-timeout', attempt } });
+        return [{ ...s, attempt }, out];
       }
       case 'answer-timeout':
         if (s.role !== 'electing' || input.attempt !== s.attempt) return [s, out];

@@ -32,7 +32,8 @@ export function createAssembler(): { reset(): void; add(m: Snapshot): 'bad' | 'p
       current = null;
     },
     add(m) {
-      if (m.parts < 1 || m.part >= m.parts || !/^[0-9a-f]{64}$/.test(m.key)) return 'bad';
+      if (!Number.isInteger(m.part) || !Number.isInteger(m.parts) || m.parts < 1 || m.part < 0 || m.part >= m.parts) return 'bad';
+      if (!/^[0-9a-f]{64}$/.test(m.key)) return 'bad';
       const changes = changesFromWire(m.changes);
       if (!changes) return 'bad';
       // A newer transfer (another Master, a later request) replaces an unfinished one.

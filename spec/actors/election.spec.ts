@@ -19,6 +19,17 @@ const live = (id: number, role: Role, synced: boolean, epoch = 0): LiveEntry => 
   id, role, synced, epoch, applied: 0, lastSeen: 0, nonce: `n${id}`, startedAt: 0,
 });
 const role = (r: Role, epoch: number, master: number | null): Out => ({ type: 'role', role: r, epoch, master });
+/** A marble string from absolute frames, e.g. at([0, 'r'], [100, '(cm)']): a group takes as many frames as it has characters. */
+const at = (...events: [number, string][]): string => {
+  let pos = 0;
+  let out = '';
+  for (const [t, sym] of events) {
+    if (t < pos) throw new Error(`event at ${t} overlaps the previous one (ends at ${pos})`);
+    out += `${t > pos ? ` ${t - pos}ms ` : ''}${sym}`;
+    pos = t + sym.length;
+  }
+  return out;
+};
 const START: In = { type: 'start' };
 const starting = role('starting', 0, null);
 
@@ -26,7 +37,7 @@ test('a lone instance becomes master with epoch 1 once the discovery window clos
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s', { s: START });
-    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (cm)', {
+    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)']), {
       r: starting,
       c: { type: 'send-coordinator', epoch: 1 },
       m: role('master', 1, 2),
@@ -38,7 +49,7 @@ test('the discovery window length comes from the config', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s', { s: START });
-    expectObservable(electionActor({ ...cfg, discoveryMs: 30 }, input, s)).toBe('r 29ms (cm)', {
+    expectObservable(electionActor({ ...cfg, discoveryMs: 30 }, input, s), '^ 1000ms !').toBe(at([0, 'r'], [30, '(cm)']), {
       r: starting, c: { type: 'send-coordinator', epoch: 1 }, m: role('master', 1, 2),
     });
   });
@@ -59,7 +70,7 @@ test('a live master seen during discovery: syncing with a sync request to it, th
       l: { type: 'live', live: [live(1, 'slave', true, 3), live(3, 'master', true, 3)] },
       y: { type: 'synced' },
     });
-    expectObservable(noEpoch(electionActor(cfg, input, s))).toBe('r 99ms (qy) 49ms v', {
+    expectObservable(noEpoch(electionActor(cfg, input, s)), '^ 1000ms !').toBe(at([0, 'r'], [100, '(qy)'], [150, 'v']), {
       r: { type: 'role', role: 'starting', master: null },
       q: { type: 'send-sync-request', to: 3 },
       y: { type: 'role', role: 'syncing', master: 3 },
@@ -72,7 +83,7 @@ test('a sync that does not finish in time is requested again while the master is
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(3, 'master', true, 3)] } });
-    expectObservable(noEpoch(electionActor(cfg, input, s)), '^ 800ms !').toBe('r 99ms (qy) 299ms (qy) 299ms (qy)', {
+    expectObservable(noEpoch(electionActor(cfg, input, s)), '^ 800ms !').toBe(at([0, 'r'], [100, '(qy)'], [400, '(qy)'], [700, '(qy)']), {
       r: { type: 'role', role: 'starting', master: null },
       q: { type: 'send-sync-request', to: 3 },
       y: { type: 'role', role: 'syncing', master: 3 },
@@ -92,7 +103,7 @@ test('fresh cluster: the highest id becomes master at the end of discovery witho
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(1, 'starting', false), live(2, 'starting', false)] } });
-    expectObservable(electionActor({ ...cfg, self: 3 }, input, s)).toBe('r 99ms (cm)', {
+    expectObservable(electionActor({ ...cfg, self: 3 }, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)']), {
       r: starting, c: { type: 'send-coordinator', epoch: 1 }, m: role('master', 1, 3),
     });
   });
@@ -109,7 +120,7 @@ test('fresh cluster: a lower id sends ELECTION, on an ANSWER waits, on the COORD
       y: { type: 'synced' },
     });
     // Answer at 110, coordinator at 130 (before the answer timeout at 150, which then finds us syncing).
-    expectObservable(electionActor(cfg, input, s), '^ 600ms !').toBe('r 99ms (ez) 29ms (qy) 39ms v', {
+    expectObservable(electionActor(cfg, input, s), '^ 600ms !').toBe(at([0, 'r'], [100, '(ez)'], [130, '(qy)'], [170, 'v']), {
       r: starting,
       e: { type: 'send-election', epoch: 0 },
       z: role('electing', 0, null),
@@ -124,7 +135,7 @@ test('fresh cluster: a lower id that gets no answer within the answer timeout be
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(3, 'starting', false)] } });
-    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (ez) 49ms (cm)', {
+    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(ez)'], [150, '(cm)']), {
       r: starting,
       e: { type: 'send-election', epoch: 0 },
       z: role('electing', 0, null),
@@ -140,7 +151,7 @@ test('an ANSWER addressed to another instance does not stop us from winning', ()
     const input = hot<In>('s 9ms l 99ms a', {
       s: START, l: { type: 'live', live: [live(3, 'starting', false)] }, a: { type: 'answer', from: 3, to: 1, epoch: 0 },
     });
-    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (ez) 49ms (cm)', {
+    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(ez)'], [150, '(cm)']), {
       r: starting,
       e: { type: 'send-election', epoch: 0 },
       z: role('electing', 0, null),
@@ -150,13 +161,24 @@ test('an ANSWER addressed to another instance does not stop us from winning', ()
   });
 });
 
+test('only an ANSWER addressed to us while electing arms the wait for a COORDINATOR', () => {
+  const t = electionTransition(cfg);
+  const electing: ElectionState = { role: 'electing', epoch: 0, master: null, live: [live(3, 'starting', false)], synced: false, attempt: 2 };
+  assert.equal(t(electing, { type: 'answer', from: 3, to: 1, epoch: 0 }), [electing, []]);
+  assert.equal(t(electing, { type: 'answer', from: 3, to: 2, epoch: 0 })[1], [
+    { type: 'timer', after: 200, input: { type: 'coordinator-timeout', attempt: 3 } },
+  ]);
+  const slave: ElectionState = { ...electing, role: 'slave', master: 3, synced: true };
+  assert.equal(t(slave, { type: 'answer', from: 3, to: 2, epoch: 0 }), [slave, []]);
+});
+
 test('the higher instance answers an ELECTION from a lower one; as master it also repeats its COORDINATOR', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l 99ms e', {
       s: START, l: { type: 'live', live: [live(1, 'starting', false)] }, e: { type: 'election', from: 1, epoch: 0 },
     });
-    expectObservable(electionActor({ ...cfg, self: 3 }, input, s)).toBe('r 99ms (cm) 9ms (ak)', {
+    expectObservable(electionActor({ ...cfg, self: 3 }, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)'], [110, '(ak)']), {
       r: starting,
       c: { type: 'send-coordinator', epoch: 1 },
       m: role('master', 1, 3),
@@ -191,14 +213,14 @@ test('a new master takes an epoch one above the highest seen', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(1, 'starting', false, 7), live(3, 'isolated', false, 4)] } });
-    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (cm)', {
+    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)']), {
       r: starting, c: { type: 'send-coordinator', epoch: 8 }, m: role('master', 8, 2),
     });
   });
   const s2 = ts();
   s2.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(1, 'starting', false, 2), live(3, 'electing', false, 5)] } });
-    expectObservable(electionActor(cfg, input, s2)).toBe('r 99ms (ez) 49ms (cm)', {
+    expectObservable(electionActor(cfg, input, s2), '^ 1000ms !').toBe(at([0, 'r'], [100, '(ez)'], [150, '(cm)']), {
       r: starting,
       e: { type: 'send-election', epoch: 5 },
       z: role('electing', 0, null),
@@ -218,7 +240,7 @@ test('a COORDINATOR from an older epoch is ignored; a newer one deposes this mas
       p: { type: 'coordinator', from: 1, epoch: 8 },
       n: { type: 'coordinator', from: 3, epoch: 9 },
     });
-    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (cm) 69ms (qy)', {
+    expectObservable(electionActor(cfg, input, s), '^ 400ms !').toBe(at([0, 'r'], [100, '(cm)'], [170, '(qy)']), {
       r: starting,
       c: { type: 'send-coordinator', epoch: 8 },
       m: role('master', 8, 2),
@@ -247,10 +269,11 @@ test('a slave whose master goes down stands; unsynced or syncing instances with 
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms c 9ms y 9ms l 9ms d', {
       ...toSlave,
-      l: { type: 'live', live: [live(1, 'slave', true, 4), live(3, 'master', true, 4), live(4, 'syncing', false, 4), live(5, 'starting', false)] },
+      // 4 is re-fetching the master's state (its keepalive may still say synced): it holds no complete repository.
+      l: { type: 'live', live: [live(1, 'slave', true, 4), live(3, 'master', true, 4), live(4, 'syncing', true, 4), live(5, 'starting', false), live(6, 'isolated', true, 4)] },
       d: { type: 'down', entry: live(3, 'master', true, 4) },
     });
-    expectObservable(electionActor(cfg, input, s)).toBe('r 9ms (qy) 7ms v 19ms (cm)', {
+    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v'], [40, '(cm)']), {
       ...slaveOut,
       c: { type: 'send-coordinator', epoch: 5 },
       m: role('master', 5, 2),
@@ -266,7 +289,7 @@ test('a slave whose master goes down sends ELECTION when a higher synced instanc
       l: { type: 'live', live: [live(1, 'slave', true, 4), live(3, 'master', true, 4), live(4, 'slave', true, 4)] },
       d: { type: 'down', entry: live(3, 'master', true, 4) },
     });
-    expectObservable(electionActor(cfg, input, s)).toBe('r 9ms (qy) 7ms v 19ms (ez) 49ms (cm)', {
+    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v'], [40, '(ez)'], [90, '(cm)']), {
       ...slaveOut,
       e: { type: 'send-election', epoch: 4 },
       z: role('electing', 4, null),
@@ -284,7 +307,7 @@ test('the down of an instance other than the master changes nothing', () => {
       l: { type: 'live', live: [live(1, 'slave', true, 4), live(3, 'master', true, 4)] },
       d: { type: 'down', entry: live(1, 'slave', true, 4) },
     });
-    expectObservable(electionActor(cfg, input, s)).toBe('r 9ms (qy) 7ms v', slaveOut);
+    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v']), slaveOut);
   });
 });
 
@@ -301,9 +324,9 @@ test('an unsynced newcomer never stands while a synced instance is live: it wait
       c: { type: 'coordinator', from: 4, epoch: 5 },
     });
     // No ELECTION sent and no ANSWER to 4's ELECTION; 4's COORDINATOR at 150 makes us sync from 4.
-    expectObservable(electionActor(self5, input, s)).toBe('r 99ms z 49ms (qy)', {
+    expectObservable(electionActor(self5, input, s), '^ 400ms !').toBe(at([0, 'r'], [100, 'z'], [150, '(qy)']), {
       r: starting,
-      z: role('electing', 0, null),
+      z: role('electing', 4, null), // the dead Master's epoch is remembered
       q: { type: 'send-sync-request', to: 4, epoch: 5 },
       y: role('syncing', 5, 4),
     });
@@ -314,7 +337,7 @@ test('an unsynced newcomer that hears no COORDINATOR keeps waiting (re-checked e
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(4, 'slave', true, 4)] } });
-    expectObservable(electionActor({ ...cfg, self: 5 }, input, s), '^ 550ms !').toBe('r 99ms z 199ms z 199ms z', {
+    expectObservable(electionActor({ ...cfg, self: 5 }, input, s), '^ 550ms !').toBe(at([0, 'r'], [100, 'z'], [300, 'z'], [500, 'z']), {
       r: starting, z: role('electing', 0, null),
     });
   });
@@ -338,7 +361,7 @@ test('isolate makes the instance isolated; rejoin starts over with a new discove
       s: START, i: { type: 'isolate' }, c: { type: 'coordinator', from: 3, epoch: 7 }, j: { type: 'rejoin' },
     });
     // Master (epoch 1) at 100, isolated at 150 (coordinators ignored while cut), rejoins at 200, master (epoch 2) at 300.
-    expectObservable(electionActor(cfg, input, s)).toBe('r 99ms (cm) 49ms i 49ms b 99ms (dn)', {
+    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)'], [150, 'i'], [200, 'b'], [300, '(dn)']), {
       r: starting,
       c: { type: 'send-coordinator', epoch: 1 },
       m: role('master', 1, 2),
@@ -354,7 +377,7 @@ test('isolated during discovery: the old window is void; rejoining opens a fresh
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 49ms i 29ms j', { s: START, i: { type: 'isolate' }, j: { type: 'rejoin' } });
-    expectObservable(electionActor(cfg, input, s)).toBe('r 49ms i 29ms b 99ms (cm)', {
+    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [50, 'i'], [80, 'b'], [180, '(cm)']), {
       r: starting,
       i: role('isolated', 0, null),
       b: starting,
@@ -385,7 +408,7 @@ test('resync from a slave goes back to syncing from its master; elsewhere it is 
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms c 9ms y 9ms r', { ...toSlave, r: { type: 'resync' } });
-    expectObservable(electionActor(cfg, input, s)).toBe('r 9ms (qy) 7ms v 9ms (qy)', slaveOut);
+    expectObservable(electionActor(cfg, input, s), '^ 200ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v'], [30, '(qy)']), slaveOut);
   });
   const t = electionTransition(cfg);
   const master: ElectionState = { role: 'master', epoch: 2, master: 2, live: [], synced: true, attempt: 1 };
@@ -399,6 +422,31 @@ test('synced outside of syncing changes nothing', () => {
   const st: ElectionState = { role: 'electing', epoch: 2, master: null, live: [], synced: false, attempt: 1 };
   assert.equal(t(st, { type: 'synced' }), [st, []]);
   assert.equal(t(initialElection(), { type: 'synced' }), [initialElection(), []]);
+});
+
+test('regression: an ANSWER cancels the answer timeout, so a lower instance does not make itself Master', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('s 9ms l 99ms a', {
+      s: START, l: { type: 'live', live: [live(3, 'starting', false)] }, a: { type: 'answer', from: 3, to: 2, epoch: 0 },
+    });
+    // Election at 100, answer at 110; no COORDINATOR: at 310 it tries again (a new ELECTION), never Master at 150.
+    expectObservable(electionActor(cfg, input, s), '^ 320ms !').toBe(at([0, 'r'], [100, '(ez)'], [310, '(ez)']), {
+      r: starting, e: { type: 'send-election', epoch: 0 }, z: role('electing', 0, null),
+    });
+  });
+});
+
+test('regression: joining a live Master adopts its epoch, so older coordinators stay fenced off', () => {
+  const t = electionTransition(cfg);
+  let st = t(t(initialElection(), START)[0], { type: 'live', live: [live(3, 'master', true, 3)] })[0];
+  const [synced, out] = t(st, { type: 'discovered', attempt: st.attempt });
+  assert.equal(out[0], { type: 'send-sync-request', to: 3, epoch: 3 });
+  st = t(synced, { type: 'synced' })[0];
+  assert.is(st.epoch, 3);
+  const [after, stale] = t(st, { type: 'coordinator', from: 4, epoch: 2 });
+  assert.equal(stale, []);
+  assert.is(after.master, 3);
 });
 
 test.run();

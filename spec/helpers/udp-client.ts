@@ -14,7 +14,8 @@ export type TestClient = {
   close(): Promise<void>;
 };
 
-export async function openClient(target: { host: string; port: number }, bindHost = '127.0.0.1'): Promise<TestClient> {
+/** `timeoutMs`: how long a typed request waits for its reply before failing (the caller may retry). */
+export async function openClient(target: { host: string; port: number }, bindHost = '127.0.0.1', timeoutMs = 1500): Promise<TestClient> {
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((r) => socket.bind(0, bindHost, () => r()));
   if (target.host.startsWith('239.')) socket.setMulticastInterface('127.0.0.1');
@@ -48,7 +49,7 @@ export async function openClient(target: { host: string; port: number }, bindHos
   const raw = (data: Buffer, ms = 1500): Promise<Buffer | null> => send(data, ms, null);
 
   const expectReply = async (data: Buffer): Promise<Reply> => {
-    const b = await send(data, 1500, data.readUInt32BE(12));
+    const b = await send(data, timeoutMs, data.readUInt32BE(12));
     if (!b) throw new Error('no reply from tracker');
     const r = decodeReply(b);
     if (r.action === 'invalid') throw new Error(`invalid reply: ${r.reason}`);

@@ -14,7 +14,7 @@ const FIELDS: Record<ClusterMessage['type'], Record<string, (v: unknown) => bool
   answer: { to: int },
   coordinator: {},
   prepare: { seq: int, changes: Array.isArray },
-  vote: { to: int, seq: int, ok: (v) => typeof v === 'boolean' },
+  vote: { to: int, seq: int, ok: (v) => typeof v === 'boolean', reason: (v) => v === undefined || typeof v === 'string' },
   commit: { seq: int },
   abort: { seq: int },
   'sync-request': { applied: int },
