@@ -1,10 +1,12 @@
-/** Process entry: flags, the real clock and key, signals. Everything else is wired in tracker.ts. */
+/** Process entry: flags, the real clock and key, signals, and either the terminal UI or plain logs. */
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { asyncScheduler } from 'rxjs';
+import { dirname, join } from 'node:path';
+import { asyncScheduler, BehaviorSubject } from 'rxjs';
 import { parseConfig, USAGE } from './config.js';
-import { startTracker } from './tracker.js';
+import { createHost } from './host.js';
 
-const parsed = parseConfig(process.argv.slice(2), Boolean(process.stdout.isTTY));
+const parsed = parseConfig(process.argv.slice(2), Boolean(process.stdout.isTTY && process.stdin.isTTY));
 if (parsed.ok === 'help') {
   process.stdout.write(USAGE);
   process.exit(0);
@@ -14,39 +16,63 @@ if (!parsed.ok) {
   process.exit(2);
 }
 const config = parsed.config;
+
+// Headless: log lines on stderr. With the UI: the last lines are shown in the Config tab and kept in a file.
+const recent = new BehaviorSubject<readonly string[]>([]);
+const logFile = config.headless ? null : join(dirname(config.db), `tracker-${config.id}.log`);
+if (logFile) mkdirSync(dirname(logFile), { recursive: true });
 const log = (line: string): void => {
-  process.stderr.write(`${new Date().toISOString()} [tracker ${config.id}] ${line}\n`);
+  const text = `${new Date().toISOString()} [tracker ${config.id}] ${line}`;
+  if (!logFile) {
+    process.stderr.write(`${text}\n`);
+    return;
+  }
+  appendFileSync(logFile, `${text}\n`);
+  recent.next([...recent.value.slice(-7), text.slice(11)]);
 };
 
+let exiting = false;
+let unmountUi: (() => void) | null = null;
+const host = createHost(config, {
+  scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log,
+  onFatal: (code, reason) => shutdown(reason, code),
+});
+
+function shutdown(why: string, code: number): void {
+  if (exiting) return;
+  exiting = true;
+  log(`${why}: shutting down, emptying the repository`);
+  host.command({ type: 'quit' }).then(
+    () => {
+      unmountUi?.();
+      log('stopped');
+      if (logFile && code !== 0) process.stderr.write(`error: ${why}\n`);
+      process.exit(code);
+    },
+    (e: unknown) => {
+      process.stderr.write(`error during shutdown: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
+process.once('SIGINT', () => shutdown('SIGINT', 0));
+process.once('SIGTERM', () => shutdown('SIGTERM', 0));
+
 log(`starting (db ${config.db})`);
-const started = await startTracker(config, { scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log });
-if (!started.ok) {
-  log(`error: ${started.error}`);
+await host.command({ type: 'start' });
+const tracker = host.current();
+if (!tracker) {
+  // startTracker already logged why; say it on stderr too when the log goes to a file.
+  if (logFile) process.stderr.write(`error: could not start: ${recent.value.at(-1) ?? 'see the log'}\n`);
   process.exit(1);
 }
-const tracker = started.tracker;
 if (config.broker) {
   log(`cluster via ${config.broker}: group udp://${config.group}:${config.port} on ${config.iface}, service address udp://${config.host}:${config.port}`);
 } else {
   log(`listening on udp://${tracker.address}:${tracker.port} (master, single instance)`);
 }
 
-let exiting = false;
-const shutdown = (why: string, code: number): void => {
-  if (exiting) return;
-  exiting = true;
-  log(`${why}: shutting down, emptying the repository`);
-  tracker.stop().then(
-    () => {
-      log('stopped');
-      process.exit(code);
-    },
-    (e: unknown) => {
-      log(`error during shutdown: ${(e as Error).message}`);
-      process.exit(1);
-    },
-  );
-};
-process.once('SIGINT', () => shutdown('SIGINT', 0));
-process.once('SIGTERM', () => shutdown('SIGTERM', 0));
-void tracker.fatal.then((f) => shutdown(f.reason, f.code));
+if (!config.headless) {
+  const { startUi } = await import('./ui/start.js');
+  unmountUi = startUi(config, host, recent, () => shutdown('quit from the terminal UI', 0));
+}

@@ -1,0 +1,141 @@
+/**
+ * Keeps one tracker instance alive across the UI's Start/Stop commands and exposes its streams (status, live
+ * instances, sampled swarms) whether or not an instance is running. The UI reads these and sends commands;
+ * it never touches actor internals.
+ */
+import { BehaviorSubject, combineLatest, map, of, share, switchMap, timer, type Observable, type SchedulerLike } from 'rxjs';
+import type { LiveEntry } from '../actors/heartbeat.js';
+import type { Role } from './bus/messages.js';
+import { getSwarm, leechers } from './domain/swarm.js';
+import type { Swarm } from './domain/types.js';
+import { addressText } from './protocol/compact.js';
+import { startTracker, type Tracker, type TrackerConfig, type TrackerDeps } from './tracker.js';
+
+export type Status = {
+  readonly running: boolean;
+  readonly role: Role;
+  readonly epoch: number;
+  readonly master: number | null;
+  readonly cut: boolean;
+  readonly error: string | null;
+};
+
+export type SwarmRow = {
+  readonly infoHash: string;
+  readonly name: string;
+  /** From a registered .torrent, else a peer's downloaded + left; null when unknown. */
+  readonly size: bigint | null;
+  readonly seeders: number;
+  readonly leechers: number;
+  readonly completed: number;
+};
+
+export type PeerRow = { readonly peerId: string; readonly address: string; readonly downloaded: bigint; readonly left: bigint; readonly uploaded: bigint };
+
+export type UiCommand = { type: 'start' } | { type: 'stop' } | { type: 'cut'; on: boolean } | { type: 'quit' };
+
+export type Host = {
+  readonly status$: Observable<Status>;
+  readonly live$: Observable<readonly LiveEntry[]>;
+  /** Sampled every `sampleMs` while subscribed: the repository is read on the UI's clock, never per request. */
+  readonly swarms$: Observable<readonly SwarmRow[]>;
+  peers$(infoHash: string): Observable<readonly PeerRow[]>;
+  readonly now$: Observable<number>;
+  command(c: UiCommand): Promise<void>;
+  current(): Tracker | null;
+};
+
+export function swarmRow(s: Swarm): SwarmRow {
+  const sized = s.size ?? (s.peers.length > 0 ? s.peers[0]!.downloaded + s.peers[0]!.left : null);
+  return {
+    infoHash: s.infoHash.toString('hex'), name: s.name ?? s.infoHash.toString('hex'), size: sized,
+    seeders: s.seeders, leechers: leechers(s), completed: s.completed,
+  };
+}
+
+export function createHost(cfg: TrackerConfig, deps: TrackerDeps & { sampleMs?: number; onFatal?: (code: number, reason: string) => void }): Host {
+  const tracker$ = new BehaviorSubject<Tracker | null>(null);
+  const status$ = new BehaviorSubject<Status>({ running: false, role: 'stopped', epoch: 0, master: null, cut: false, error: null });
+  const sampleMs = deps.sampleMs ?? 1000;
+  const tick$ = timer(0, sampleMs, deps.scheduler).pipe(share());
+  let busy: Promise<void> = Promise.resolve();
+
+  const patch = (p: Partial<Status>): void => status$.next({ ...status$.value, ...p });
+
+  const start = async (): Promise<void> => {
+    if (tracker$.value) return;
+    const r = await startTracker(cfg, deps);
+    if (!r.ok) {
+      patch({ running: false, error: r.error });
+      deps.log(`error: ${r.error}`);
+      return;
+    }
+    const t = r.tracker;
+    t.role$.subscribe((role) => {
+      if (tracker$.value === t) patch({ role: role.role, epoch: role.epoch, master: role.master });
+    });
+    void t.fatal.then((f) => deps.onFatal?.(f.code, f.reason));
+    tracker$.next(t);
+    patch({ running: true, cut: false, error: null });
+  };
+
+  const stop = async (): Promise<void> => {
+    const t = tracker$.value;
+    if (!t) return;
+    tracker$.next(null);
+    await t.stop();
+    patch({ running: false, role: 'stopped', epoch: 0, master: null, cut: false });
+  };
+
+  return {
+    status$: status$.asObservable(),
+    live$: tracker$.pipe(switchMap((t) => (t ? t.live$ : of([])))),
+    swarms$: combineLatest([tracker$, tick$]).pipe(
+      map(([t]) => (t ? [...t.repo.store.swarms.values()].map(swarmRow).sort(bySize) : [])),
+    ),
+    peers$: (infoHash) =>
+      combineLatest([tracker$, tick$]).pipe(
+        map(([t]) => {
+          const s = t ? getSwarm(t.repo.store, Buffer.from(infoHash, 'hex')) : undefined;
+          return s ? s.peers.map((p) => ({
+            peerId: printable(p.peerId), address: `${addressText(p.ip)}:${p.port}`, downloaded: p.downloaded, left: p.left, uploaded: p.uploaded,
+          })) : [];
+        }),
+      ),
+    now$: tick$.pipe(map(() => deps.scheduler.now())),
+    command(c) {
+      // Commands run one after another: a Stop never overlaps a Start.
+      busy = busy.then(async () => {
+        switch (c.type) {
+          case 'start':
+            await start();
+            break;
+          case 'stop':
+            await stop();
+            break;
+          case 'cut': {
+            const t = tracker$.value;
+            if (!t) return;
+            t.setCut(c.on);
+            patch({ cut: c.on });
+            break;
+          }
+          case 'quit':
+            await stop();
+            break;
+        }
+      });
+      return busy;
+    },
+    current: () => tracker$.value,
+  };
+}
+
+const bySize = (a: SwarmRow, b: SwarmRow): number => b.seeders + b.leechers - (a.seeders + a.leechers) || (a.infoHash < b.infoHash ? -1 : 1);
+
+/** Peer IDs usually start with a readable client tag (-qB4650-): show it, hex-escape the rest. */
+function printable(id: Buffer): string {
+  let out = '';
+  for (const b of id) out += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+  return out;
+}

@@ -1,0 +1,80 @@
+/** The terminal UI: three tabs over the host's streams, a key legend, and commands back to the host. */
+import { Box, Text, useApp, useInput } from 'ink';
+import { useMemo, useState } from 'react';
+import { EMPTY, type Observable } from 'rxjs';
+import type { LiveEntry } from '../../actors/heartbeat.js';
+import type { PeerRow, Status, SwarmRow, UiCommand } from '../host.js';
+import { ConfigTab, type UiConfig } from './config-tab.js';
+import { PAGE, SwarmsTab } from './swarms-tab.js';
+import { TrackersTab } from './trackers-tab.js';
+import { useObservable } from './use-observable.js';
+
+export type UiSource = {
+  readonly status$: Observable<Status>;
+  readonly live$: Observable<readonly LiveEntry[]>;
+  readonly swarms$: Observable<readonly SwarmRow[]>;
+  peers$(infoHash: string): Observable<readonly PeerRow[]>;
+  readonly now$: Observable<number>;
+  readonly logs$: Observable<readonly string[]>;
+  command(c: UiCommand): unknown;
+};
+
+const TABS = ['Config', 'Trackers', 'Swarms'] as const;
+const STOPPED: Status = { running: false, role: 'stopped', epoch: 0, master: null, cut: false, error: null };
+
+export function App({ config, source }: { config: UiConfig; source: UiSource }) {
+  const { exit } = useApp();
+  const [tab, setTab] = useState(0);
+  const [selected, setSelected] = useState(0);
+  const [open, setOpen] = useState(false);
+  const status = useObservable(source.status$, STOPPED);
+  const live = useObservable(source.live$, []);
+  const now = useObservable(source.now$, 0);
+  const logs = useObservable(source.logs$, []);
+  // Swarms are sampled only while their tab is shown: other tabs cost the tracker nothing.
+  const swarms = useObservable(useMemo(() => (tab === 2 ? source.swarms$ : EMPTY), [tab, source]), []);
+  const chosen = swarms[Math.min(selected, swarms.length - 1)];
+  const peers = useObservable(useMemo(() => (tab === 2 && open && chosen ? source.peers$(chosen.infoHash) : EMPTY), [tab, open, chosen?.infoHash, source]), []);
+
+  useInput((input, key) => {
+    if (input === 'q' || (key.ctrl && input === 'c')) {
+      void Promise.resolve(source.command({ type: 'quit' })).then(() => exit());
+      return;
+    }
+    if (key.leftArrow) setTab((t) => (t + TABS.length - 1) % TABS.length);
+    else if (key.rightArrow || key.tab) setTab((t) => (t + 1) % TABS.length);
+    else if (input >= '1' && input <= '3') setTab(Number(input) - 1);
+    else if (tab === 0 && input === 's') source.command({ type: status.running ? 'stop' : 'start' });
+    else if (tab === 0 && input === 'f' && status.running) source.command({ type: 'cut', on: !status.cut });
+    else if (tab === 2) {
+      const last = Math.max(0, swarms.length - 1);
+      if (key.downArrow) setSelected((i) => Math.min(last, i + 1));
+      else if (key.upArrow) setSelected((i) => Math.max(0, i - 1));
+      else if (key.pageDown) setSelected((i) => Math.min(last, i + PAGE));
+      else if (key.pageUp) setSelected((i) => Math.max(0, i - PAGE));
+      else if (key.return) setOpen((o) => !o);
+      else if (key.escape) setOpen(false);
+    }
+  });
+
+  const legend = ['←/→ or 1-3: tabs', tab === 0 ? 's: start/stop · f: simulate failure' : '', tab === 2 ? '↑/↓ PgUp/PgDn: select · Enter: peers' : '', 'q: quit']
+    .filter(Boolean)
+    .join(' · ');
+  return (
+    <Box flexDirection="column">
+      <Box>
+        <Text bold>tracker {config.id} </Text>
+        {TABS.map((name, i) => (
+          <Text key={name} inverse={i === tab}>{` ${i + 1} ${name} `}</Text>
+        ))}
+        <Text color={status.role === 'master' ? 'green' : 'yellow'}>  {status.running ? (status.cut ? 'cut off' : status.role) : 'stopped'}</Text>
+      </Box>
+      <Box marginY={1} flexDirection="column">
+        {tab === 0 ? <ConfigTab config={config} status={status} logs={logs} /> : null}
+        {tab === 1 ? <TrackersTab self={config.id} status={status} live={live} now={now} /> : null}
+        {tab === 2 ? <SwarmsTab swarms={swarms} selected={Math.min(selected, Math.max(0, swarms.length - 1))} peers={peers} open={open} /> : null}
+      </Box>
+      <Text color="gray">{legend}</Text>
+    </Box>
+  );
+}
