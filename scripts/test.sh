@@ -5,6 +5,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/broker.sh ensure-installed >&2 || { echo "could not install ActiveMQ"; echo "0 passed, 1 failed"; exit 1; }
+# tmux gives the terminal-UI test a real pseudo-terminal.
+if ! command -v tmux >/dev/null 2>&1; then
+  { [ "$(id -u)" = 0 ] && apt-get install -y tmux || sudo apt-get install -y tmux; } >&2 \
+    || { (apt-get update && apt-get install -y tmux) >&2; } || { echo "could not install tmux"; echo "0 passed, 1 failed"; exit 1; }
+fi
 npm run build >&2 || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
 broker_dir=$(mktemp -d /tmp/tracker-test-broker.XXXXXX)

@@ -19,6 +19,8 @@ export type Config = {
   readonly heartbeatMs: number;
   readonly topic: string;
   readonly voteTimeoutMs: number;
+  /** Folder of .torrent files registered at start (names and sizes for the UI). */
+  readonly torrents: string | undefined;
 };
 
 export const USAGE = `Usage: node dist/main.js --id N [options]
@@ -37,6 +39,7 @@ export const USAGE = `Usage: node dist/main.js --id N [options]
   --heartbeat MS    keepalive interval; silent for 2 intervals = down (default 1000)
   --vote-timeout MS a missing vote counts as ERROR after this long (default 500)
   --topic NAME      broker topic of the cluster (default udp-tracker)
+  --torrents DIR    register every .torrent in DIR (content names and sizes; bad files are skipped)
   --headless        no terminal UI (automatic when stdout is not a terminal)
   --help            this text
 `;
@@ -63,7 +66,7 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
         interval: { type: 'string' }, 'peer-ttl': { type: 'string' }, 'batch-ms': { type: 'string' },
         headless: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
         broker: { type: 'string' }, group: { type: 'string' }, iface: { type: 'string' }, heartbeat: { type: 'string' },
-        'vote-timeout': { type: 'string' }, topic: { type: 'string' },
+        'vote-timeout': { type: 'string' }, topic: { type: 'string' }, torrents: { type: 'string' },
       },
     }));
   } catch (e) {
@@ -103,6 +106,7 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
     intervalS: intervalS as number, peerTtlS, batchMs: batchMs as number,
     headless: Boolean(values.headless) || !isTty,
     broker, group, iface, heartbeatMs: heartbeatMs as number, topic, voteTimeoutMs: voteTimeoutMs as number,
+    torrents: values.torrents as string | undefined,
   });
   return { ok: true, config };
 }

@@ -46,7 +46,10 @@ export type Host = {
 };
 
 export function swarmRow(s: Swarm): SwarmRow {
-  const sized = s.size ?? (s.peers.length > 0 ? s.peers[0]!.downloaded + s.peers[0]!.left : null);
+  // Without a registered .torrent, a leecher's downloaded + left is the content's size; take the largest seen.
+  let derived = 0n;
+  if (s.size === null) for (const p of s.peers) if (p.downloaded + p.left > derived) derived = p.downloaded + p.left;
+  const sized = s.size ?? (derived > 0n ? derived : null);
   return {
     infoHash: s.infoHash.toString('hex'), name: s.name ?? s.infoHash.toString('hex'), size: sized,
     seeders: s.seeders, leechers: leechers(s), completed: s.completed,
@@ -71,12 +74,12 @@ export function createHost(cfg: TrackerConfig, deps: TrackerDeps & { sampleMs?: 
       return;
     }
     const t = r.tracker;
+    tracker$.next(t);
+    patch({ running: true, cut: false, error: null });
     t.role$.subscribe((role) => {
       if (tracker$.value === t) patch({ role: role.role, epoch: role.epoch, master: role.master });
     });
     void t.fatal.then((f) => deps.onFatal?.(f.code, f.reason));
-    tracker$.next(t);
-    patch({ running: true, cut: false, error: null });
   };
 
   const stop = async (): Promise<void> => {

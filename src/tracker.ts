@@ -26,6 +26,7 @@ import { changesFromWire, toWire } from './bus/wire.js';
 import type { Config } from './config.js';
 import type { ConnectionIdKey } from './protocol/connection-id.js';
 import { openSqliteStore, type SqliteStore } from './storage/sqlite-store.js';
+import { loadTorrentDir } from './torrent/load-dir.js';
 
 export type TrackerDeps = {
   /** Drives batching windows, keepalives and every protocol timeout. */
@@ -63,7 +64,7 @@ export type Tracker = {
 };
 
 export type TrackerConfig = Pick<Config, 'id' | 'host' | 'port' | 'db' | 'intervalS' | 'peerTtlS' | 'batchMs'> &
-  Partial<Pick<Config, 'broker' | 'group' | 'iface' | 'heartbeatMs' | 'topic' | 'voteTimeoutMs'>>;
+  Partial<Pick<Config, 'broker' | 'group' | 'iface' | 'heartbeatMs' | 'topic' | 'voteTimeoutMs' | 'torrents'>>;
 
 type Transport = {
   readonly messages$: Observable<unknown>;
@@ -111,6 +112,11 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   }
   const port = mainSocket ? mainSocket.address().port : cfg.port;
   const address = mainSocket ? mainSocket.address().address : cfg.host;
+
+  // Registered .torrent files: read once, committed like any change whenever this instance becomes Master.
+  const registered = cfg.torrents ? loadTorrentDir(cfg.torrents) : { torrents: [], errors: [] };
+  for (const e of registered.errors) log(`skipping ${e.file}: ${e.error}`);
+  if (cfg.torrents) log(`registered ${registered.torrents.length} torrent(s) from ${cfg.torrents}`);
 
   const counters: Counters = { received: 0, replied: 0, dropped: 0, committed: 0, rejected: 0, badClusterMessages: 0 };
   const repo = createRepository({ sqlite, intervalS: cfg.intervalS, log });
@@ -207,6 +213,13 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
     }
   }));
 
+  const proposeTorrents = (): void => {
+    const items: Proposal[] = registered.torrents
+      .filter((t) => repo.store.swarms.get(t.infoHash.toString('latin1'))?.name !== t.name)
+      .map((t) => ({ change: { kind: 'torrent', infoHash: t.infoHash, name: t.name, size: t.size }, client: null }));
+    if (items.length > 0) csIn.next({ type: 'propose', items });
+  };
+
   // Slaves buffer PREPARE/COMMIT/ABORT while a state transfer is under way, and replay what follows it.
   let syncBuffer: ClusterMessage[] | null = null;
   const assembler = createAssembler();
@@ -236,6 +249,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
           log(`role ${o.role} (epoch ${o.epoch}${o.master !== null ? `, master ${o.master}` : ''})`);
         }
         csIn.next({ type: 'role', role: o.role === 'master' ? 'master' : o.role === 'slave' ? 'slave' : 'off', epoch: o.epoch });
+        if (o.role === 'master' && (prev.role !== 'master' || prev.epoch !== o.epoch)) proposeTorrents();
         void holdService(o.role === 'master');
         status();
         break;

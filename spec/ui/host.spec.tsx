@@ -1,0 +1,56 @@
+/** The UI driving a real tracker through the host: Stop/Start and the simulated failure reach the actors. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { render } from 'ink-testing-library';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { asyncScheduler, firstValueFrom, filter, of } from 'rxjs';
+import { createHost } from '../../src/host.js';
+import { App } from '../../src/ui/app.js';
+import { encodeConnectRequest } from '../../src/protocol/encode.js';
+import { freeUdpPort } from '../helpers/process.js';
+import { tempDir } from '../helpers/temp.js';
+import { openClient } from '../helpers/udp-client.js';
+
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
+
+test('f cuts the tracker off (no replies, role isolated) and f again brings it back; s stops and empties it', async () => {
+  const dir = tempDir('ui-host');
+  const port = await freeUdpPort();
+  const cfg = { id: 4, host: '127.0.0.1', port, db: join(dir.path, 'ui.sqlite'), intervalS: 60, peerTtlS: 120, batchMs: 1 };
+  const host = createHost(cfg, { scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log: () => {}, sampleMs: 50 });
+  await host.command({ type: 'start' });
+  const source = { ...host, logs$: of([]), command: (c: Parameters<typeof host.command>[0]) => host.command(c) };
+  const ui = render(<App config={{ ...cfg, group: undefined, iface: '127.0.0.1', broker: undefined, heartbeatMs: 1000 }} source={source} />);
+  const client = await openClient({ host: '127.0.0.1', port }, '127.0.0.1', 300);
+  try {
+    await client.announce({ infoHash: randomBytes(20) });
+    ui.stdin.write('f');
+    await firstValueFrom(host.status$.pipe(filter((s) => s.cut && s.role === 'isolated')));
+    await settle();
+    assert.match(ui.lastFrame()!, /cut off \(simulated failure\), isolated/);
+    assert.is(await client.raw(encodeConnectRequest(1), 300), null, 'no reply while cut off');
+    ui.stdin.write('f');
+    await firstValueFrom(host.status$.pipe(filter((s) => !s.cut && s.role === 'master')));
+    assert.is((await client.announce({ infoHash: randomBytes(20) })).action, 'announce', 'serving again');
+    const tracker = host.current()!;
+    ui.stdin.write('s');
+    await firstValueFrom(host.status$.pipe(filter((s) => !s.running)));
+    await settle();
+    assert.match(ui.lastFrame()!, /\[s\] Start the tracker/);
+    assert.is(tracker.repo.store.swarms.size, 0, 'stopping empties the repository');
+    assert.is(await client.raw(encodeConnectRequest(2), 300), null, 'stopped: nothing answers');
+    ui.stdin.write('s');
+    await firstValueFrom(host.status$.pipe(filter((s) => s.running && s.role === 'master')));
+    assert.is((await client.announce({ infoHash: randomBytes(20) })).action, 'announce', 'started again');
+  } finally {
+    ui.unmount();
+    await client.close();
+    await host.command({ type: 'stop' });
+    dir.remove();
+  }
+});
+
+test.run();
