@@ -39,6 +39,8 @@ export type HeartbeatInput =
 export type HeartbeatOutput =
   | { type: 'send-keepalive'; msg: Keepalive }
   | { type: 'live'; live: readonly LiveEntry[] }
+  /** Every keepalive heard, with fresh last-seen times (for displays; `live` only reports membership changes). */
+  | { type: 'seen'; live: readonly LiveEntry[] }
   | { type: 'down'; entry: LiveEntry }
   /** Another live instance uses our ID. `mine` says whether we are the newcomer that must give way. */
   | { type: 'duplicate'; other: LiveEntry; mine: boolean };
@@ -95,6 +97,8 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         const live = new Map(s.live).set(m.from, entry);
         if (!before || before.role !== entry.role || before.synced !== entry.synced || before.epoch !== entry.epoch || before.applied !== entry.applied || before.nonce !== entry.nonce) {
           out.push({ type: 'live', live: sorted(live) });
+        } else {
+          out.push({ type: 'seen', live: sorted(live) });
         }
         return [{ ...s, live }, out];
       }

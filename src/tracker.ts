@@ -197,6 +197,9 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
         csIn.next({ type: 'members', members: [cfg.id, ...voters] });
         break;
       }
+      case 'seen':
+        live$.next(o.live);
+        break;
       case 'down':
         log(`instance ${o.entry.id} (${o.entry.role}) is down: silent for 2 keepalive intervals`);
         elIn.next({ type: 'down', entry: o.entry });

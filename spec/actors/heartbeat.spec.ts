@@ -26,8 +26,9 @@ const ours = (status: SelfStatus = { role: 'starting', synced: false, epoch: 0, 
   type: 'send-keepalive',
   msg: { type: 'keepalive', from: 5, epoch: status.epoch, role: status.role, synced: status.synced, nonce: 'self-nonce', applied: status.applied, startedAt: 1000 },
 });
-/** Everything but our own keepalives, to keep marbles about the live set readable. */
-const noBeats = (o$: Observable<HeartbeatOutput>): Observable<HeartbeatOutput> => o$.pipe(filter((o) => o.type !== 'send-keepalive'));
+/** Membership outputs only (no own keepalives, no `seen` refreshes), to keep marbles about the live set readable. */
+const noBeats = (o$: Observable<HeartbeatOutput>): Observable<HeartbeatOutput> =>
+  o$.pipe(filter((o) => o.type !== 'send-keepalive' && o.type !== 'seen'));
 
 test('a keepalive goes out at once and then every interval, carrying the latest status', () => {
   const s = ts();
@@ -121,10 +122,19 @@ test('a restarted instance (same id, new nonce) is reported as a change of the l
   const t = heartbeatTransition(cfg);
   const [s1] = t(initialHeartbeat(), heard(ka(2), 10));
   const [, same] = t(s1, heard(ka(2), 20));
-  assert.equal(same, []);
+  assert.equal(same, [{ type: 'seen', live: [entry(ka(2), 20)] }], 'an identical repeat only refreshes last-seen');
   const restarted = ka(2, { nonce: 'other', startedAt: 900 });
   const [, out] = t(s1, heard(restarted, 30));
   assert.equal(out, [{ type: 'live', live: [entry(restarted, 30)] }]);
+});
+
+test('every identical keepalive is reported as `seen` with a fresh last-seen time (keepalive ages on displays)', () => {
+  const t = heartbeatTransition(cfg);
+  const [s1, first] = t(initialHeartbeat(), heard(ka(2), 10));
+  assert.equal(first, [{ type: 'live', live: [entry(ka(2), 10)] }]);
+  const [s2, second] = t(s1, heard(ka(2), 110));
+  assert.equal(second, [{ type: 'seen', live: [entry(ka(2), 110)] }]);
+  assert.is(s2.live.get(2)!.lastSeen, 110);
 });
 
 test('mute stops the keepalives, clears the live set and ignores what is heard; unmute resumes at the next beat', () => {
