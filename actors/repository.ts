@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { Observable } from 'rxjs';
 import type { Endpoint, LocalMessage } from '../src/bus/messages.js';
-import { encodeCompactPeers } from '../src/protocol/compact.js';
-import { encodeAnnounceReply, encodeErrorReply, encodeScrapeReply } from '../src/protocol/encode.js';
-import { applyChange, createStore, effectiveNumWant, getSwarm, leechers, scrapeEntry, selectPeers } from '../src/domain/swarm.js';
+import { ANNOUNCE_REPLY_HEADER_LEN } from '../src/protocol/constants.js';
+import { encodeErrorReply, encodeScrapeReply, writeAnnounceReplyHeader } from '../src/protocol/encode.js';
+import { applyChange, createStore, effectiveNumWant, getSwarm, leechers, peersOf, scrapeEntry, writePeers } from '../src/domain/swarm.js';
 import type { Change, RowEffect, SwarmStore } from '../src/domain/types.js';
 import type { SqliteStore } from '../src/storage/sqlite-store.js';
 import type { Proposal, ScrapeQuery } from './types.js';
@@ -56,14 +56,12 @@ export function createRepository(deps: RepositoryDeps): Repository {
         if (!client || change.kind !== 'announce') continue;
         const s = getSwarm(store, change.infoHash);
         const family = client.family;
-        const peers = selectPeers(s, family, client, effectiveNumWant(client.numWant, family), client.transactionId);
-        replies.push(reply(client.to, encodeAnnounceReply({
-          transactionId: client.transactionId,
-          interval: deps.intervalS,
-          leechers: s ? leechers(s) : 0,
-          seeders: s ? s.seeders : 0,
-          peers: encodeCompactPeers(peers, family),
-        })));
+        const want = effectiveNumWant(client.numWant, family);
+        // One buffer per reply, peers written straight into it: no per-peer objects on this path.
+        const data = Buffer.allocUnsafe(ANNOUNCE_REPLY_HEADER_LEN + want * (family === 4 ? 6 : 18));
+        const len = writePeers(s, family, client, want, client.transactionId, data, ANNOUNCE_REPLY_HEADER_LEN);
+        writeAnnounceReplyHeader(data, client.transactionId, deps.intervalS, s ? leechers(s) : 0, s ? s.seeders : 0);
+        replies.push(reply(client.to, data.subarray(0, ANNOUNCE_REPLY_HEADER_LEN + len)));
       }
       seq = batchSeq;
       const written = deps.sqlite.writeBatch(batchSeq, effects);
@@ -82,7 +80,7 @@ export function createRepository(deps: RepositoryDeps): Repository {
       const out: Change[] = [];
       for (const s of store.swarms.values()) {
         out.push({ kind: 'torrent', infoHash: s.infoHash, name: s.name, size: s.size, completed: s.completed });
-        for (const p of s.peers) {
+        for (const p of peersOf(s)) {
           out.push({
             kind: 'announce', infoHash: s.infoHash, peerId: p.peerId, ip: p.ip, port: p.port, uploaded: p.uploaded,
             downloaded: p.downloaded, left: p.left, event: 0, at: p.lastSeen,
@@ -105,7 +103,7 @@ export function createRepository(deps: RepositoryDeps): Repository {
       const rows: string[] = [];
       for (const s of store.swarms.values()) {
         rows.push(`t ${s.infoHash.toString('hex')} ${s.completed} ${s.name ?? ''} ${s.size ?? ''}`);
-        for (const p of s.peers) {
+        for (const p of peersOf(s)) {
           rows.push(`p ${s.infoHash.toString('hex')} ${p.peerId.toString('hex')} ${p.ip.toString('hex')} ${p.port} ${p.uploaded} ${p.downloaded} ${p.left} ${p.lastSeen}`);
         }
       }

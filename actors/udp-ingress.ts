@@ -70,13 +70,15 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
     return { type: 'scrape', query: { to: d.from, transactionId: req.transactionId, infoHashes: req.infoHashes } };
   }
 
-  // The `ip` field is ignored: the sender's address is the only one we can trust.
+  // The `ip` field is ignored: the sender's address is the only one we can trust. Last-seen times are kept
+  // in whole seconds (that is all expiry needs, and it keeps peer records small).
+  const at = Math.floor(now / 1000) * 1000;
   return {
     type: 'propose',
     proposal: {
       change: {
         kind: 'announce', infoHash: req.infoHash, peerId: req.peerId, ip: addr.ip, port: req.port,
-        uploaded: req.uploaded, downloaded: req.downloaded, left: req.left, event: req.event, at: now,
+        uploaded: req.uploaded, downloaded: req.downloaded, left: req.left, event: req.event, at,
       },
       client: { to: d.from, transactionId: req.transactionId, numWant: req.numWant, ip: addr.ip, port: req.port, family: addr.family },
     },

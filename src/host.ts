@@ -6,7 +6,7 @@
 import { BehaviorSubject, combineLatest, map, of, share, switchMap, timer, type Observable, type SchedulerLike } from 'rxjs';
 import type { LiveEntry } from '../actors/heartbeat.js';
 import type { Role } from './bus/messages.js';
-import { getSwarm, leechers } from './domain/swarm.js';
+import { getSwarm, leechers, peersOf } from './domain/swarm.js';
 import type { Swarm } from './domain/types.js';
 import { addressText } from './protocol/compact.js';
 import { startTracker, type Tracker, type TrackerConfig, type TrackerDeps } from './tracker.js';
@@ -48,7 +48,7 @@ export type Host = {
 export function swarmRow(s: Swarm): SwarmRow {
   // Without a registered .torrent, a leecher's downloaded + left is the content's size; take the largest seen.
   let derived = 0n;
-  if (s.size === null) for (const p of s.peers) if (p.downloaded + p.left > derived) derived = p.downloaded + p.left;
+  if (s.size === null) for (const p of peersOf(s)) if (p.downloaded + p.left > derived) derived = p.downloaded + p.left;
   const sized = s.size ?? (derived > 0n ? derived : null);
   return {
     infoHash: s.infoHash.toString('hex'), name: s.name ?? s.infoHash.toString('hex'), size: sized,
@@ -100,7 +100,7 @@ export function createHost(cfg: TrackerConfig, deps: TrackerDeps & { sampleMs?: 
       combineLatest([tracker$, tick$]).pipe(
         map(([t]) => {
           const s = t ? getSwarm(t.repo.store, Buffer.from(infoHash, 'hex')) : undefined;
-          return s ? s.peers.map((p) => ({
+          return s ? peersOf(s).map((p) => ({
             peerId: printable(p.peerId), address: `${addressText(p.ip)}:${p.port}`, downloaded: p.downloaded, left: p.left, uploaded: p.uploaded,
           })) : [];
         }),

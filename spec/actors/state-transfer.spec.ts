@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { createAssembler, SNAPSHOT_CHUNK, snapshotMessages, type Assembled } from '../../actors/state-transfer.js';
 import { createRepository } from '../../actors/repository.js';
 import type { ClusterMessage } from '../../src/bus/messages.js';
-import { applyChange, createStore, leechers } from '../../src/domain/swarm.js';
+import { applyChange, createStore, leechers, peersOf } from '../../src/domain/swarm.js';
 import type { AnnounceChange, Change, SwarmStore, TorrentChange } from '../../src/domain/types.js';
 import type { SqliteStore } from '../../src/storage/sqlite-store.js';
 import type { EventCode } from '../../src/protocol/constants.js';
@@ -74,7 +74,7 @@ function summary(st: SwarmStore): Record<string, unknown> {
   for (const s of st.swarms.values()) {
     out[s.infoHash.toString('hex')] = {
       seeders: s.seeders, leechers: leechers(s), completed: s.completed, name: s.name, size: s.size,
-      peers: s.peers.map((p) => `${p.peerId.toString('hex')} ${p.ip.toString('hex')} ${p.port} ${p.uploaded} ${p.downloaded} ${p.left} ${p.lastSeen}`).sort(),
+      peers: peersOf(s).map((p) => `${p.peerId.toString('hex')} ${p.ip.toString('hex')} ${p.port} ${p.uploaded} ${p.downloaded} ${p.left} ${p.lastSeen}`).sort(),
     };
   }
   return out;

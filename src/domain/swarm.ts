@@ -1,9 +1,14 @@
 /**
  * Swarm logic: applying changes to the read model and answering from it. Deterministic and free of I/O and
  * clocks, so every replica that applies the same changes in the same order ends with the same state.
+ * Peers live in packed tables (peer-table.ts); PeerState objects are made only for persistence and displays.
  */
 import { Event } from '../protocol/constants.js';
 import type { CompactPeer, ScrapeEntry } from '../protocol/types.js';
+import {
+  addPeer, createPeerTable, findPeer, isSeederAt, OFF_DOWN, OFF_IP, OFF_LEFT, OFF_PORT, OFF_SEEN, OFF_UP, removePeer, seenAt,
+  type PeerTable,
+} from './peer-table.js';
 import type { AnnounceChange, Change, PeerState, RowEffect, Swarm, SwarmStore } from './types.js';
 
 export const DEFAULT_NUM_WANT = 50;
@@ -14,7 +19,7 @@ export const createStore = (): SwarmStore => ({ swarms: new Map() });
 const hashKey = (h: Buffer): string => h.toString('latin1');
 
 function newSwarm(infoHash: Buffer): Swarm {
-  return { infoHash: Buffer.from(infoHash), peers: [], index: new Map(), seeders: 0, completed: 0, name: null, size: null };
+  return { infoHash: Buffer.from(infoHash), v4: createPeerTable(4), v6: null, seeders: 0, completed: 0, name: null, size: null };
 }
 
 export function getSwarm(store: SwarmStore, infoHash: Buffer): Swarm | undefined {
@@ -31,70 +36,97 @@ function swarmFor(store: SwarmStore, infoHash: Buffer): Swarm {
   return s;
 }
 
-/** Swap-remove keeps the array dense; order inside a swarm carries no meaning. */
-function removeAt(s: Swarm, slot: number): PeerState {
-  const gone = s.peers[slot]!;
-  const last = s.peers.pop()!;
-  s.index.delete(hashKey(gone.peerId));
-  if (slot < s.peers.length) {
-    s.peers[slot] = last;
-    s.index.set(hashKey(last.peerId), slot);
-  }
-  if (gone.left === 0n) s.seeders--;
-  return gone;
+export const peerCount = (s: Swarm): number => s.v4.count + (s.v6 ? s.v6.count : 0);
+export const leechers = (s: Swarm): number => peerCount(s) - s.seeders;
+
+function tables(s: Swarm): PeerTable[] {
+  return s.v6 ? [s.v4, s.v6] : [s.v4];
 }
 
-export function leechers(s: Swarm): number {
-  return s.peers.length - s.seeders;
+export function peerAt(t: PeerTable, slot: number): PeerState {
+  const at = slot * t.stride;
+  const d = t.data;
+  return {
+    peerId: Buffer.from(d.subarray(at, at + 20)),
+    ip: Buffer.from(d.subarray(at + OFF_IP, at + OFF_IP + t.ipLen)),
+    port: d.readUInt16LE(at + OFF_PORT),
+    uploaded: d.readBigUInt64LE(at + OFF_UP),
+    downloaded: d.readBigUInt64LE(at + OFF_DOWN),
+    left: d.readBigUInt64LE(at + OFF_LEFT),
+    lastSeen: d.readUInt32LE(at + OFF_SEEN) * 1000,
+  };
+}
+
+/** Every peer as an object: for snapshots, digests and displays, never on the request path. */
+export function peersOf(s: Swarm): PeerState[] {
+  const out: PeerState[] = [];
+  for (const t of tables(s)) for (let i = 0; i < t.count; i++) out.push(peerAt(t, i));
+  return out;
+}
+
+function removeSlot(s: Swarm, t: PeerTable, slot: number): void {
+  if (isSeederAt(t, slot)) s.seeders--;
+  removePeer(t, slot);
 }
 
 function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[]): void {
   const s = swarmFor(store, c.infoHash);
-  const key = hashKey(c.peerId);
-  const slot = s.index.get(key);
-  const before = slot === undefined ? undefined : s.peers[slot]!;
+  const table = c.ip.length === 4 ? s.v4 : (s.v6 ??= createPeerTable(16));
+  let slot = findPeer(table, c.peerId);
+  // A peer that moved to the other address family is the same peer: drop its old record.
+  const other = table === s.v4 ? s.v6 : s.v4;
+  if (slot < 0 && other) {
+    const old = findPeer(other, c.peerId);
+    if (old >= 0) removeSlot(s, other, old);
+  }
 
   if (c.event === Event.stopped) {
-    if (slot !== undefined) {
-      removeAt(s, slot);
+    if (slot >= 0) {
+      removeSlot(s, table, slot);
       out.push({ kind: 'peer-delete', infoHash: s.infoHash, peerId: c.peerId });
     }
     return;
   }
 
+  const wasSeeder = slot >= 0 && isSeederAt(table, slot);
   // A download counts once: a `completed` from a peer we already knew as a seeder is a repeat.
-  if (c.event === Event.completed && !(before && before.left === 0n)) {
+  if (c.event === Event.completed && !wasSeeder) {
     s.completed++;
     out.push({ kind: 'torrent-upsert', swarm: s });
-  } else if (s.peers.length === 0 && !before) {
+  } else if (peerCount(s) === 0 && slot < 0) {
     out.push({ kind: 'torrent-upsert', swarm: s });
   }
 
-  const peer: PeerState = {
-    peerId: before ? before.peerId : Buffer.from(c.peerId),
-    ip: c.ip, port: c.port, uploaded: c.uploaded, downloaded: c.downloaded, left: c.left, lastSeen: c.at,
-  };
-  if (before) {
-    if (before.left === 0n) s.seeders--;
-    s.peers[slot!] = peer;
-  } else {
-    s.index.set(key, s.peers.length);
-    s.peers.push(peer);
-  }
-  if (peer.left === 0n) s.seeders++;
-  out.push({ kind: 'peer-upsert', infoHash: s.infoHash, peer });
+  if (slot < 0) slot = addPeer(table, c.peerId);
+  else if (wasSeeder) s.seeders--;
+  const at = slot * table.stride;
+  const d = table.data;
+  d.writeUInt16LE(c.port, at + OFF_PORT);
+  d.writeUInt32LE(Math.floor(c.at / 1000) >>> 0, at + OFF_SEEN);
+  d.writeBigUInt64LE(c.uploaded, at + OFF_UP);
+  d.writeBigUInt64LE(c.downloaded, at + OFF_DOWN);
+  d.writeBigUInt64LE(c.left, at + OFF_LEFT);
+  c.ip.copy(d, at + OFF_IP, 0, table.ipLen);
+  if (c.left === 0n) s.seeders++;
+  out.push({
+    kind: 'peer-upsert', infoHash: s.infoHash,
+    peer: { peerId: c.peerId, ip: c.ip, port: c.port, uploaded: c.uploaded, downloaded: c.downloaded, left: c.left, lastSeen: Math.floor(c.at / 1000) * 1000 },
+  });
 }
 
 function applyExpire(store: SwarmStore, before: number, out: RowEffect[]): void {
+  const cutoff = before / 1000;
   for (const [key, s] of store.swarms) {
-    for (let i = s.peers.length - 1; i >= 0; i--) {
-      const p = s.peers[i]!;
-      if (p.lastSeen < before) {
-        removeAt(s, i);
-        out.push({ kind: 'peer-delete', infoHash: s.infoHash, peerId: p.peerId });
+    for (const t of tables(s)) {
+      for (let i = t.count - 1; i >= 0; i--) {
+        if (seenAt(t, i) < cutoff) {
+          const peerId = Buffer.from(t.data.subarray(i * t.stride, i * t.stride + 20));
+          removeSlot(s, t, i);
+          out.push({ kind: 'peer-delete', infoHash: s.infoHash, peerId });
+        }
       }
     }
-    if (s.peers.length === 0 && s.name === null) {
+    if (peerCount(s) === 0 && s.name === null) {
       store.swarms.delete(key);
       out.push({ kind: 'torrent-delete', infoHash: s.infoHash });
     }
@@ -130,24 +162,39 @@ export function effectiveNumWant(numWant: number, family: 4 | 6): number {
 }
 
 /**
- * Up to `count` peers of the requester's family, never the requester itself. The window starts at `offset`
- * (the caller passes something that varies per request) so different requesters see different peers.
+ * Write up to `count` compact peers of the requester's family into `out` at `at`, never the requester itself;
+ * returns the number of bytes written. The window starts at `offset` (something that varies per request) so
+ * different requesters see different peers. No per-peer allocation: this is the reply's hot path.
  */
-export function selectPeers(
-  s: Swarm | undefined, family: 4 | 6, self: { ip: Buffer; port: number }, count: number, offset: number,
-): CompactPeer[] {
-  const picked: CompactPeer[] = [];
-  if (!s || count <= 0) return picked;
-  const n = s.peers.length;
-  const addrLen = family === 4 ? 4 : 16;
-  const start = n === 0 ? 0 : (offset >>> 0) % n;
-  for (let i = 0; i < n && picked.length < count; i++) {
-    const p = s.peers[(start + i) % n]!;
-    if (p.ip.length !== addrLen) continue;
-    if (p.port === self.port && p.ip.equals(self.ip)) continue;
-    picked.push({ ip: p.ip, port: p.port });
+export function writePeers(
+  s: Swarm | undefined, family: 4 | 6, self: { ip: Buffer; port: number }, count: number, offset: number, out: Buffer, at: number,
+): number {
+  const t = s ? (family === 4 ? s.v4 : s.v6) : null;
+  if (!t || count <= 0 || t.count === 0) return 0;
+  const n = t.count;
+  const start = (offset >>> 0) % n;
+  let written = 0;
+  let pos = at;
+  for (let i = 0; i < n && written < count; i++) {
+    const rec = ((start + i) % n) * t.stride;
+    const port = t.data.readUInt16LE(rec + OFF_PORT);
+    if (port === self.port && self.ip.compare(t.data, rec + OFF_IP, rec + OFF_IP + t.ipLen) === 0) continue;
+    t.data.copy(out, pos, rec + OFF_IP, rec + OFF_IP + t.ipLen);
+    out.writeUInt16BE(port, pos + t.ipLen);
+    pos += t.ipLen + 2;
+    written++;
   }
-  return picked;
+  return pos - at;
+}
+
+/** The same selection as objects (tests, tools). */
+export function selectPeers(s: Swarm | undefined, family: 4 | 6, self: { ip: Buffer; port: number }, count: number, offset: number): CompactPeer[] {
+  const width = family === 4 ? 6 : 18;
+  const buf = Buffer.alloc(Math.max(0, count) * width);
+  const len = writePeers(s, family, self, count, offset, buf, 0);
+  const peers: CompactPeer[] = [];
+  for (let at = 0; at < len; at += width) peers.push({ ip: Buffer.from(buf.subarray(at, at + width - 2)), port: buf.readUInt16BE(at + width - 2) });
+  return peers;
 }
 
 export function scrapeEntry(store: SwarmStore, infoHash: Buffer): ScrapeEntry {
@@ -158,6 +205,6 @@ export function scrapeEntry(store: SwarmStore, infoHash: Buffer): ScrapeEntry {
 
 export function countPeers(store: SwarmStore): number {
   let n = 0;
-  for (const s of store.swarms.values()) n += s.peers.length;
+  for (const s of store.swarms.values()) n += peerCount(s);
   return n;
 }

@@ -1,5 +1,6 @@
 /** The swarm read model and the changes that move it. Changes are the unit of consensus and of persistence. */
 import type { EventCode } from '../protocol/constants.js';
+import type { PeerTable } from './peer-table.js';
 
 export type PeerState = {
   peerId: Buffer;
@@ -9,15 +10,15 @@ export type PeerState = {
   uploaded: bigint;
   downloaded: bigint;
   left: bigint;
-  /** Master's clock (ms) when the change was made: every replica stores the same value. */
+  /** Master's clock (ms, whole seconds) when the change was made: every replica stores the same value. */
   lastSeen: number;
 };
 
 export type Swarm = {
   readonly infoHash: Buffer;
-  /** Dense array so a random window of peers can be read in O(numWant); `index` maps peer key → slot. */
-  readonly peers: PeerState[];
-  readonly index: Map<string, number>;
+  /** Packed peer records per address family (IPv6 table created on first IPv6 peer). */
+  readonly v4: PeerTable;
+  v6: PeerTable | null;
   seeders: number;
   completed: number;
   /** From a registered .torrent, when known. */

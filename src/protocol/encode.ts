@@ -16,13 +16,18 @@ export function encodeConnectReply(transactionId: number, connectionId: bigint):
 
 export function encodeAnnounceReply(r: AnnounceReply): Buffer {
   const out = Buffer.allocUnsafe(ANNOUNCE_REPLY_HEADER_LEN + r.peers.length);
-  out.writeUInt32BE(Action.announce, 0);
-  out.writeUInt32BE(r.transactionId >>> 0, 4);
-  out.writeUInt32BE(r.interval >>> 0, 8);
-  out.writeUInt32BE(Math.min(r.leechers, 0xffffffff), 12);
-  out.writeUInt32BE(Math.min(r.seeders, 0xffffffff), 16);
+  writeAnnounceReplyHeader(out, r.transactionId, r.interval, r.leechers, r.seeders);
   r.peers.copy(out, ANNOUNCE_REPLY_HEADER_LEN);
   return out;
+}
+
+/** The 20-byte announce reply header, written in place (the peers follow, written by the caller). */
+export function writeAnnounceReplyHeader(out: Buffer, transactionId: number, interval: number, leechers: number, seeders: number): void {
+  out.writeUInt32BE(Action.announce, 0);
+  out.writeUInt32BE(transactionId >>> 0, 4);
+  out.writeUInt32BE(interval >>> 0, 8);
+  out.writeUInt32BE(Math.min(leechers, 0xffffffff), 12);
+  out.writeUInt32BE(Math.min(seeders, 0xffffffff), 16);
 }
 
 export function encodeScrapeReply(transactionId: number, entries: readonly ScrapeEntry[]): Buffer {
