@@ -263,7 +263,8 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   subs.push(consensus$.subscribe((o) => {
     switch (o.type) {
       case 'send-prepare':
-        publish({ type: 'prepare', from: cfg.id, epoch: o.epoch, seq: o.seq, changes: o.items.map((p) => toWire(p.change)) });
+        // Alone there is nobody to tell: skip serialising the batch.
+        if (clustered) publish({ type: 'prepare', from: cfg.id, epoch: o.epoch, seq: o.seq, changes: o.items.map((p) => toWire(p.change)) });
         break;
       case 'send-vote':
         publish({ type: 'vote', from: cfg.id, epoch: o.epoch, to: o.to, seq: o.seq, ok: o.ok, ...(o.reason ? { reason: o.reason } : {}) });
