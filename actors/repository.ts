@@ -59,7 +59,7 @@ export function createRepository(deps: RepositoryDeps): Repository {
         const want = effectiveNumWant(client.numWant, family);
         // One buffer per reply, peers written straight into it: no per-peer objects on this path.
         const data = Buffer.allocUnsafe(ANNOUNCE_REPLY_HEADER_LEN + want * (family === 4 ? 6 : 18));
-        const len = writePeers(s, family, client, want, client.transactionId, data, ANNOUNCE_REPLY_HEADER_LEN);
+        const len = writePeers(store, s, family, client, want, client.transactionId, data, ANNOUNCE_REPLY_HEADER_LEN);
         writeAnnounceReplyHeader(data, client.transactionId, deps.intervalS, s ? leechers(s) : 0, s ? s.seeders : 0);
         replies.push(reply(client.to, data.subarray(0, ANNOUNCE_REPLY_HEADER_LEN + len)));
       }
@@ -80,7 +80,7 @@ export function createRepository(deps: RepositoryDeps): Repository {
       const out: Change[] = [];
       for (const s of store.swarms.values()) {
         out.push({ kind: 'torrent', infoHash: s.infoHash, name: s.name, size: s.size, completed: s.completed });
-        for (const p of peersOf(s)) {
+        for (const p of peersOf(store, s)) {
           out.push({
             kind: 'announce', infoHash: s.infoHash, peerId: p.peerId, ip: p.ip, port: p.port, uploaded: p.uploaded,
             downloaded: p.downloaded, left: p.left, event: 0, at: p.lastSeen,
@@ -103,7 +103,7 @@ export function createRepository(deps: RepositoryDeps): Repository {
       const rows: string[] = [];
       for (const s of store.swarms.values()) {
         rows.push(`t ${s.infoHash.toString('hex')} ${s.completed} ${s.name ?? ''} ${s.size ?? ''}`);
-        for (const p of peersOf(s)) {
+        for (const p of peersOf(store, s)) {
           rows.push(`p ${s.infoHash.toString('hex')} ${p.peerId.toString('hex')} ${p.ip.toString('hex')} ${p.port} ${p.uploaded} ${p.downloaded} ${p.left} ${p.lastSeen}`);
         }
       }

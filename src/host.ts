@@ -7,7 +7,7 @@ import { BehaviorSubject, combineLatest, map, of, share, switchMap, timer, type 
 import type { LiveEntry } from '../actors/heartbeat.js';
 import type { Role } from './bus/messages.js';
 import { getSwarm, leechers, peersOf } from './domain/swarm.js';
-import type { Swarm } from './domain/types.js';
+import type { Swarm, SwarmStore } from './domain/types.js';
 import { addressText } from './protocol/compact.js';
 import { startTracker, type Tracker, type TrackerConfig, type TrackerDeps } from './tracker.js';
 
@@ -45,10 +45,10 @@ export type Host = {
   current(): Tracker | null;
 };
 
-export function swarmRow(s: Swarm): SwarmRow {
+export function swarmRow(store: SwarmStore, s: Swarm): SwarmRow {
   // Without a registered .torrent, a leecher's downloaded + left is the content's size; take the largest seen.
   let derived = 0n;
-  if (s.size === null) for (const p of peersOf(s)) if (p.downloaded + p.left > derived) derived = p.downloaded + p.left;
+  if (s.size === null) for (const p of peersOf(store, s)) if (p.downloaded + p.left > derived) derived = p.downloaded + p.left;
   const sized = s.size ?? (derived > 0n ? derived : null);
   return {
     infoHash: s.infoHash.toString('hex'), name: s.name ?? s.infoHash.toString('hex'), size: sized,
@@ -94,13 +94,13 @@ export function createHost(cfg: TrackerConfig, deps: TrackerDeps & { sampleMs?: 
     status$: status$.asObservable(),
     live$: tracker$.pipe(switchMap((t) => (t ? t.live$ : of([])))),
     swarms$: combineLatest([tracker$, tick$]).pipe(
-      map(([t]) => (t ? [...t.repo.store.swarms.values()].map(swarmRow).sort(bySize) : [])),
+      map(([t]) => (t ? [...t.repo.store.swarms.values()].map((s) => swarmRow(t.repo.store, s)).sort(bySize) : [])),
     ),
     peers$: (infoHash) =>
       combineLatest([tracker$, tick$]).pipe(
         map(([t]) => {
           const s = t ? getSwarm(t.repo.store, Buffer.from(infoHash, 'hex')) : undefined;
-          return s ? peersOf(s).map((p) => ({
+          return s && t ? peersOf(t.repo.store, s).map((p) => ({
             peerId: printable(p.peerId), address: `${addressText(p.ip)}:${p.port}`, downloaded: p.downloaded, left: p.left, uploaded: p.uploaded,
           })) : [];
         }),

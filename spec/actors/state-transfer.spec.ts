@@ -74,7 +74,7 @@ function summary(st: SwarmStore): Record<string, unknown> {
   for (const s of st.swarms.values()) {
     out[s.infoHash.toString('hex')] = {
       seeders: s.seeders, leechers: leechers(s), completed: s.completed, name: s.name, size: s.size,
-      peers: peersOf(s).map((p) => `${p.peerId.toString('hex')} ${p.ip.toString('hex')} ${p.port} ${p.uploaded} ${p.downloaded} ${p.left} ${p.lastSeen}`).sort(),
+      peers: peersOf(st, s).map((p) => `${p.peerId.toString('hex')} ${p.ip.toString('hex')} ${p.port} ${p.uploaded} ${p.downloaded} ${p.left} ${p.lastSeen}`).sort(),
     };
   }
   return out;

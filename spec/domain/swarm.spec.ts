@@ -51,11 +51,11 @@ test('a peer never gets its own address back; other family peers are not mixed i
   applyChange(st, peer(9, { ip: Buffer.alloc(16, 1) }));
   const s = getSwarm(st, ih);
   for (let off = 0; off < 6; off++) {
-    const got = selectPeers(s, 4, { ip: Buffer.from([10, 0, 0, 3]), port: 6003 }, 50, off);
+    const got = selectPeers(st, s, 4, { ip: Buffer.from([10, 0, 0, 3]), port: 6003 }, 50, off);
     assert.is(got.length, 4);
     assert.ok(!got.some((p) => p.port === 6003));
   }
-  assert.is(selectPeers(s, 6, { ip: Buffer.alloc(16, 2), port: 1 }, 50, 0).length, 1);
+  assert.is(selectPeers(st, s, 6, { ip: Buffer.alloc(16, 2), port: 1 }, 50, 0).length, 1);
 });
 
 test('num_want: -1 means 50, capped at 200 (80 for IPv6), 0 means none', () => {
@@ -65,7 +65,7 @@ test('num_want: -1 means 50, capped at 200 (80 for IPv6), 0 means none', () => {
   assert.is(effectiveNumWant(0, 4), 0);
   const st = createStore();
   for (let n = 1; n <= 60; n++) applyChange(st, peer(n));
-  assert.is(selectPeers(getSwarm(st, ih), 4, { ip: Buffer.alloc(4), port: 0 }, effectiveNumWant(-1, 4), 3).length, 50);
+  assert.is(selectPeers(st, getSwarm(st, ih), 4, { ip: Buffer.alloc(4), port: 0 }, effectiveNumWant(-1, 4), 3).length, 50);
 });
 
 test('expire drops peers last seen before the cut-off, then empty swarms', () => {

@@ -32,9 +32,9 @@ test('registered torrents are committed with name and size; a garbage file is lo
     const c = await openClient({ host: '127.0.0.1', port: t.port });
     await c.announce({ infoHash: one.infoHash, left: 0n });
     await c.close();
-    const row = swarmRow(getSwarm(t.repo.store, one.infoHash)!);
+    const row = swarmRow(t.repo.store, getSwarm(t.repo.store, one.infoHash)!);
     assert.equal([row.name, row.size, row.seeders], ['debian.iso', 658_505_728n, 1]);
-    assert.equal([swarmRow(getSwarm(t.repo.store, two.infoHash)!).name, swarmRow(getSwarm(t.repo.store, two.infoHash)!).size], ['album', two.size]);
+    assert.equal([swarmRow(t.repo.store, getSwarm(t.repo.store, two.infoHash)!).name, swarmRow(t.repo.store, getSwarm(t.repo.store, two.infoHash)!).size], ['album', two.size]);
     assert.equal(t.sqlite.counts().torrents, 2, 'registrations are persisted like any commit');
   } finally {
     await t.stop();

@@ -1,9 +1,10 @@
 /**
- * Peers of one swarm and one address family, packed into one buffer of fixed-size records with an
- * open-addressing index (peer ID → slot). A peer costs its record (54 bytes for IPv4, 66 for IPv6) plus
- * 8–16 bytes of index, instead of the several hundred bytes of a JS object with Buffers and BigInts.
- * Records stay dense (swap-remove), so a random window of peers is read in O(numWant). Small swarms (most of
- * them) have no index at all: scanning up to SMALL records is as fast as hashing and saves an allocation.
+ * Peers of one swarm and one address family, packed into fixed-size records (54 bytes for IPv4, 66 for IPv6)
+ * that live in blocks of BLOCK records drawn from a pool shared by every swarm of the store. A swarm holds only
+ * the list of its block numbers: no buffer of its own, so no per-swarm allocation churn as it grows or shrinks,
+ * and a freed block serves the next swarm that needs one. Records stay dense (swap-remove), so a random window
+ * of peers is read in O(numWant). Swarms above SMALL peers get an open-addressing index (peer ID → slot);
+ * smaller ones are scanned, which is as fast and costs nothing.
  *
  * Record: peer ID (20) | port u16 | last seen u32 seconds | uploaded u64 | downloaded u64 | left u64 | address.
  */
@@ -15,25 +16,51 @@ export const OFF_LEFT = 42;
 export const OFF_IP = 50;
 const ID_LEN = 20;
 const SMALL = 16;
+const BLOCK = 4;
+const SLAB_BLOCKS = 4096;
 
-export type PeerTable = {
+export type PeerPool = {
   readonly ipLen: 4 | 16;
   readonly stride: number;
-  data: Buffer;
+  readonly blockBytes: number;
+  readonly slabs: Buffer[];
+  /** Freed block numbers, reused first. */
+  readonly free: number[];
+  /** Blocks ever handed out. */
+  used: number;
+};
+
+export type PeerTable = {
+  /** Block numbers in the pool, in slot order. */
+  readonly blocks: number[];
   count: number;
-  /** slot + 1, 0 = empty; its size is a power of two at least twice the capacity. Null while small. */
+  /** slot + 1, 0 = empty; a power of two at least twice the count. Null while small. */
   index: Int32Array | null;
 };
 
-export function createPeerTable(ipLen: 4 | 16, capacity = 2): PeerTable {
+export function createPeerPool(ipLen: 4 | 16): PeerPool {
   const stride = OFF_IP + ipLen;
-  return { ipLen, stride, data: Buffer.alloc(capacity * stride), count: 0, index: null };
+  return { ipLen, stride, blockBytes: stride * BLOCK, slabs: [], free: [], used: 0 };
 }
 
-function indexSizeFor(capacity: number): number {
-  let n = 4;
-  while (n < capacity * 2) n <<= 1;
-  return n;
+export function createPeerTable(): PeerTable {
+  return { blocks: [], count: 0, index: null };
+}
+
+/** The slab holding `slot`, and the record's byte offset in it. */
+export function slabOf(p: PeerPool, t: PeerTable, slot: number): Buffer {
+  return p.slabs[t.blocks[slot >>> 2]! >>> 12]!;
+}
+export function offsetOf(p: PeerPool, t: PeerTable, slot: number): number {
+  return (t.blocks[slot >>> 2]! & (SLAB_BLOCKS - 1)) * p.blockBytes + (slot & (BLOCK - 1)) * p.stride;
+}
+
+function allocBlock(p: PeerPool): number {
+  const reused = p.free.pop();
+  if (reused !== undefined) return reused;
+  const id = p.used++;
+  if (id >>> 12 >= p.slabs.length) p.slabs.push(Buffer.alloc(SLAB_BLOCKS * p.blockBytes));
+  return id;
 }
 
 /** Peer IDs share client prefixes (-qB4650-); mix the whole ID so the index spreads anyway. */
@@ -46,56 +73,61 @@ function hashId(b: Buffer, at: number): number {
   return h >>> 0;
 }
 
-export function findPeer(t: PeerTable, peerId: Buffer): number {
+const hashSlot = (p: PeerPool, t: PeerTable, slot: number): number => hashId(slabOf(p, t, slot), offsetOf(p, t, slot));
+const idAt = (p: PeerPool, t: PeerTable, slot: number, peerId: Buffer): boolean => {
+  const off = offsetOf(p, t, slot);
+  return peerId.compare(slabOf(p, t, slot), off, off + ID_LEN) === 0;
+};
+
+export function findPeer(p: PeerPool, t: PeerTable, peerId: Buffer): number {
   const index = t.index;
   if (!index) {
-    for (let slot = 0; slot < t.count; slot++) if (peerId.compare(t.data, slot * t.stride, slot * t.stride + ID_LEN) === 0) return slot;
+    for (let slot = 0; slot < t.count; slot++) if (idAt(p, t, slot, peerId)) return slot;
     return -1;
   }
   const mask = index.length - 1;
   for (let i = hashId(peerId, 0) & mask; ; i = (i + 1) & mask) {
     const e = index[i]!;
     if (e === 0) return -1;
-    const slot = e - 1;
-    if (peerId.compare(t.data, slot * t.stride, slot * t.stride + ID_LEN) === 0) return slot;
+    if (idAt(p, t, e - 1, peerId)) return e - 1;
   }
 }
 
-function rebuildIndex(t: PeerTable, capacity: number): void {
-  if (capacity <= SMALL && t.count <= SMALL) {
+function rebuildIndex(p: PeerPool, t: PeerTable): void {
+  if (t.count <= SMALL) {
     t.index = null;
     return;
   }
-  t.index = new Int32Array(indexSizeFor(capacity));
-  for (let s = 0; s < t.count; s++) indexInsert(t, s);
+  let n = 4;
+  while (n < t.count * 3) n <<= 1; // grown to 2/3 of this before the next rebuild: load stays ≤ 2/3
+  t.index = new Int32Array(n);
+  for (let s = 0; s < t.count; s++) indexInsert(p, t, s);
 }
 
-function indexInsert(t: PeerTable, slot: number): void {
+function indexInsert(p: PeerPool, t: PeerTable, slot: number): void {
   const index = t.index!;
   const mask = index.length - 1;
-  let i = hashId(t.data, slot * t.stride) & mask;
+  let i = hashSlot(p, t, slot) & mask;
   while (index[i] !== 0) i = (i + 1) & mask;
   index[i] = slot + 1;
 }
 
-/** Position in the index holding `slot`. */
-function indexPos(t: PeerTable, slot: number): number {
+function indexPos(p: PeerPool, t: PeerTable, slot: number): number {
   const index = t.index!;
   const mask = index.length - 1;
-  let i = hashId(t.data, slot * t.stride) & mask;
+  let i = hashSlot(p, t, slot) & mask;
   while (index[i] !== slot + 1) i = (i + 1) & mask;
   return i;
 }
 
 /** Backward-shift deletion keeps probe chains intact without tombstones. */
-function indexDelete(t: PeerTable, pos: number): void {
+function indexDelete(p: PeerPool, t: PeerTable, pos: number): void {
   const index = t.index!;
   const mask = index.length - 1;
   let hole = pos;
   index[hole] = 0;
   for (let i = (hole + 1) & mask; index[i] !== 0; i = (i + 1) & mask) {
-    const slot = index[i]! - 1;
-    const home = hashId(t.data, slot * t.stride) & mask;
+    const home = hashSlot(p, t, index[i]! - 1) & mask;
     // Move the entry into the hole unless its home lies cyclically in (hole, i].
     const between = hole <= i ? home > hole && home <= i : home > hole || home <= i;
     if (!between) {
@@ -106,49 +138,49 @@ function indexDelete(t: PeerTable, pos: number): void {
   }
 }
 
-function grow(t: PeerTable): void {
-  const capacity = Math.max(4, Math.ceil((t.data.length / t.stride) * 1.5));
-  const data = Buffer.alloc(capacity * t.stride);
-  t.data.copy(data, 0, 0, t.count * t.stride);
-  t.data = data;
-  if (capacity > SMALL && (!t.index || t.index.length < capacity * 2)) rebuildIndex(t, capacity);
-}
-
 /** Append a new peer's record (the caller fills the fields); returns its slot. */
-export function addPeer(t: PeerTable, peerId: Buffer): number {
-  if ((t.count + 1) * t.stride > t.data.length) grow(t);
-  const slot = t.count++;
-  peerId.copy(t.data, slot * t.stride, 0, ID_LEN);
-  if (t.index) indexInsert(t, slot);
+export function addPeer(p: PeerPool, t: PeerTable, peerId: Buffer): number {
+  const slot = t.count;
+  if ((slot & (BLOCK - 1)) === 0) t.blocks.push(allocBlock(p));
+  t.count++;
+  peerId.copy(slabOf(p, t, slot), offsetOf(p, t, slot), 0, ID_LEN);
+  if (t.index && t.count * 3 > t.index.length * 2) rebuildIndex(p, t);
+  else if (t.index) indexInsert(p, t, slot);
+  else if (t.count > SMALL) rebuildIndex(p, t);
   return slot;
 }
 
-/** Remove by swapping the last record into the hole. */
-export function removePeer(t: PeerTable, slot: number): void {
+/** Remove by moving the last record into the hole; an emptied last block goes back to the pool. */
+export function removePeer(p: PeerPool, t: PeerTable, slot: number): void {
   const last = t.count - 1;
   if (t.index) {
-    indexDelete(t, indexPos(t, slot));
-    if (slot !== last) t.index[indexPos(t, last)] = slot + 1;
+    indexDelete(p, t, indexPos(p, t, slot));
+    if (slot !== last) t.index[indexPos(p, t, last)] = slot + 1;
   }
-  if (slot !== last) t.data.copy(t.data, slot * t.stride, last * t.stride, (last + 1) * t.stride);
+  if (slot !== last) {
+    const from = offsetOf(p, t, last);
+    slabOf(p, t, last).copy(slabOf(p, t, slot), offsetOf(p, t, slot), from, from + p.stride);
+  }
   t.count--;
-  // Give memory back when a swarm shrinks a lot (a flash crowd leaving).
-  if (t.data.length > 64 * t.stride && t.count * 4 < t.data.length / t.stride) shrink(t);
+  if ((t.count & (BLOCK - 1)) === 0) p.free.push(t.blocks.pop()!);
+  // A swarm that shrank a lot (a flash crowd leaving) gets a smaller index, or none.
+  if (t.index && t.count * 8 < t.index.length) rebuildIndex(p, t);
 }
 
-function shrink(t: PeerTable): void {
-  const capacity = Math.max(4, t.count * 2);
-  const data = Buffer.alloc(capacity * t.stride);
-  t.data.copy(data, 0, 0, t.count * t.stride);
-  t.data = data;
-  rebuildIndex(t, capacity);
+/** Give every block back (the swarm is dropped). */
+export function releaseTable(p: PeerPool, t: PeerTable): void {
+  for (const b of t.blocks) p.free.push(b);
+  t.blocks.length = 0;
+  t.count = 0;
+  t.index = null;
 }
 
-export function isSeederAt(t: PeerTable, slot: number): boolean {
-  const at = slot * t.stride + OFF_LEFT;
-  return t.data.readUInt32LE(at) === 0 && t.data.readUInt32LE(at + 4) === 0;
+export function isSeederAt(p: PeerPool, t: PeerTable, slot: number): boolean {
+  const buf = slabOf(p, t, slot);
+  const at = offsetOf(p, t, slot) + OFF_LEFT;
+  return buf.readUInt32LE(at) === 0 && buf.readUInt32LE(at + 4) === 0;
 }
 
-export function seenAt(t: PeerTable, slot: number): number {
-  return t.data.readUInt32LE(slot * t.stride + OFF_SEEN);
+export function seenAt(p: PeerPool, t: PeerTable, slot: number): number {
+  return slabOf(p, t, slot).readUInt32LE(offsetOf(p, t, slot) + OFF_SEEN);
 }

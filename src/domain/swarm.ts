@@ -6,20 +6,20 @@
 import { Event } from '../protocol/constants.js';
 import type { CompactPeer, ScrapeEntry } from '../protocol/types.js';
 import {
-  addPeer, createPeerTable, findPeer, isSeederAt, OFF_DOWN, OFF_IP, OFF_LEFT, OFF_PORT, OFF_SEEN, OFF_UP, removePeer, seenAt,
-  type PeerTable,
+  addPeer, createPeerPool, createPeerTable, findPeer, isSeederAt, OFF_DOWN, OFF_IP, OFF_LEFT, OFF_PORT, OFF_SEEN, OFF_UP, offsetOf,
+  releaseTable, removePeer, seenAt, slabOf, type PeerPool, type PeerTable,
 } from './peer-table.js';
 import type { AnnounceChange, Change, PeerState, RowEffect, Swarm, SwarmStore } from './types.js';
 
 export const DEFAULT_NUM_WANT = 50;
 export const MAX_NUM_WANT = 200;
 
-export const createStore = (): SwarmStore => ({ swarms: new Map() });
+export const createStore = (): SwarmStore => ({ swarms: new Map(), v4: createPeerPool(4), v6: createPeerPool(16) });
 
 const hashKey = (h: Buffer): string => h.toString('latin1');
 
 function newSwarm(infoHash: Buffer): Swarm {
-  return { infoHash: Buffer.from(infoHash), v4: createPeerTable(4), v6: null, seeders: 0, completed: 0, name: null, size: null };
+  return { infoHash: Buffer.from(infoHash), v4: createPeerTable(), v6: null, seeders: 0, completed: 0, name: null, size: null };
 }
 
 export function getSwarm(store: SwarmStore, infoHash: Buffer): Swarm | undefined {
@@ -39,16 +39,17 @@ function swarmFor(store: SwarmStore, infoHash: Buffer): Swarm {
 export const peerCount = (s: Swarm): number => s.v4.count + (s.v6 ? s.v6.count : 0);
 export const leechers = (s: Swarm): number => peerCount(s) - s.seeders;
 
-function tables(s: Swarm): PeerTable[] {
-  return s.v6 ? [s.v4, s.v6] : [s.v4];
+/** Each of the swarm's tables with the pool its records live in. */
+function tables(store: SwarmStore, s: Swarm): Array<[PeerPool, PeerTable]> {
+  return s.v6 ? [[store.v4, s.v4], [store.v6, s.v6]] : [[store.v4, s.v4]];
 }
 
-export function peerAt(t: PeerTable, slot: number): PeerState {
-  const at = slot * t.stride;
-  const d = t.data;
+export function peerAt(p: PeerPool, t: PeerTable, slot: number): PeerState {
+  const d = slabOf(p, t, slot);
+  const at = offsetOf(p, t, slot);
   return {
     peerId: Buffer.from(d.subarray(at, at + 20)),
-    ip: Buffer.from(d.subarray(at + OFF_IP, at + OFF_IP + t.ipLen)),
+    ip: Buffer.from(d.subarray(at + OFF_IP, at + OFF_IP + p.ipLen)),
     port: d.readUInt16LE(at + OFF_PORT),
     uploaded: d.readBigUInt64LE(at + OFF_UP),
     downloaded: d.readBigUInt64LE(at + OFF_DOWN),
@@ -58,37 +59,40 @@ export function peerAt(t: PeerTable, slot: number): PeerState {
 }
 
 /** Every peer as an object: for snapshots, digests and displays, never on the request path. */
-export function peersOf(s: Swarm): PeerState[] {
+export function peersOf(store: SwarmStore, s: Swarm): PeerState[] {
   const out: PeerState[] = [];
-  for (const t of tables(s)) for (let i = 0; i < t.count; i++) out.push(peerAt(t, i));
+  for (const [p, t] of tables(store, s)) for (let i = 0; i < t.count; i++) out.push(peerAt(p, t, i));
   return out;
 }
 
-function removeSlot(s: Swarm, t: PeerTable, slot: number): void {
-  if (isSeederAt(t, slot)) s.seeders--;
-  removePeer(t, slot);
+function removeSlot(s: Swarm, p: PeerPool, t: PeerTable, slot: number): void {
+  if (isSeederAt(p, t, slot)) s.seeders--;
+  removePeer(p, t, slot);
 }
 
 function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[]): void {
   const s = swarmFor(store, c.infoHash);
-  const table = c.ip.length === 4 ? s.v4 : (s.v6 ??= createPeerTable(16));
-  let slot = findPeer(table, c.peerId);
+  const v4 = c.ip.length === 4;
+  const pool = v4 ? store.v4 : store.v6;
+  const table = v4 ? s.v4 : (s.v6 ??= createPeerTable());
+  let slot = findPeer(pool, table, c.peerId);
   // A peer that moved to the other address family is the same peer: drop its old record.
-  const other = table === s.v4 ? s.v6 : s.v4;
+  const other = v4 ? s.v6 : s.v4;
+  const otherPool = v4 ? store.v6 : store.v4;
   if (slot < 0 && other) {
-    const old = findPeer(other, c.peerId);
-    if (old >= 0) removeSlot(s, other, old);
+    const old = findPeer(otherPool, other, c.peerId);
+    if (old >= 0) removeSlot(s, otherPool, other, old);
   }
 
   if (c.event === Event.stopped) {
     if (slot >= 0) {
-      removeSlot(s, table, slot);
+      removeSlot(s, pool, table, slot);
       out.push({ kind: 'peer-delete', infoHash: s.infoHash, peerId: c.peerId });
     }
     return;
   }
 
-  const wasSeeder = slot >= 0 && isSeederAt(table, slot);
+  const wasSeeder = slot >= 0 && isSeederAt(pool, table, slot);
   // A download counts once: a `completed` from a peer we already knew as a seeder is a repeat.
   if (c.event === Event.completed && !wasSeeder) {
     s.completed++;
@@ -97,16 +101,16 @@ function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[]): 
     out.push({ kind: 'torrent-upsert', swarm: s });
   }
 
-  if (slot < 0) slot = addPeer(table, c.peerId);
+  if (slot < 0) slot = addPeer(pool, table, c.peerId);
   else if (wasSeeder) s.seeders--;
-  const at = slot * table.stride;
-  const d = table.data;
+  const d = slabOf(pool, table, slot);
+  const at = offsetOf(pool, table, slot);
   d.writeUInt16LE(c.port, at + OFF_PORT);
   d.writeUInt32LE(Math.floor(c.at / 1000) >>> 0, at + OFF_SEEN);
   d.writeBigUInt64LE(c.uploaded, at + OFF_UP);
   d.writeBigUInt64LE(c.downloaded, at + OFF_DOWN);
   d.writeBigUInt64LE(c.left, at + OFF_LEFT);
-  c.ip.copy(d, at + OFF_IP, 0, table.ipLen);
+  c.ip.copy(d, at + OFF_IP, 0, pool.ipLen);
   if (c.left === 0n) s.seeders++;
   out.push({
     kind: 'peer-upsert', infoHash: s.infoHash,
@@ -117,16 +121,18 @@ function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[]): 
 function applyExpire(store: SwarmStore, before: number, out: RowEffect[]): void {
   const cutoff = before / 1000;
   for (const [key, s] of store.swarms) {
-    for (const t of tables(s)) {
+    for (const [p, t] of tables(store, s)) {
       for (let i = t.count - 1; i >= 0; i--) {
-        if (seenAt(t, i) < cutoff) {
-          const peerId = Buffer.from(t.data.subarray(i * t.stride, i * t.stride + 20));
-          removeSlot(s, t, i);
+        if (seenAt(p, t, i) < cutoff) {
+          const at = offsetOf(p, t, i);
+          const peerId = Buffer.from(slabOf(p, t, i).subarray(at, at + 20));
+          removeSlot(s, p, t, i);
           out.push({ kind: 'peer-delete', infoHash: s.infoHash, peerId });
         }
       }
     }
     if (peerCount(s) === 0 && s.name === null) {
+      for (const [p, t] of tables(store, s)) releaseTable(p, t);
       store.swarms.delete(key);
       out.push({ kind: 'torrent-delete', infoHash: s.infoHash });
     }
@@ -167,31 +173,37 @@ export function effectiveNumWant(numWant: number, family: 4 | 6): number {
  * different requesters see different peers. No per-peer allocation: this is the reply's hot path.
  */
 export function writePeers(
-  s: Swarm | undefined, family: 4 | 6, self: { ip: Buffer; port: number }, count: number, offset: number, out: Buffer, at: number,
+  store: SwarmStore, s: Swarm | undefined, family: 4 | 6, self: { ip: Buffer; port: number }, count: number, offset: number,
+  out: Buffer, at: number,
 ): number {
   const t = s ? (family === 4 ? s.v4 : s.v6) : null;
   if (!t || count <= 0 || t.count === 0) return 0;
+  const p = family === 4 ? store.v4 : store.v6;
   const n = t.count;
   const start = (offset >>> 0) % n;
   let written = 0;
   let pos = at;
   for (let i = 0; i < n && written < count; i++) {
-    const rec = ((start + i) % n) * t.stride;
-    const port = t.data.readUInt16LE(rec + OFF_PORT);
-    if (port === self.port && self.ip.compare(t.data, rec + OFF_IP, rec + OFF_IP + t.ipLen) === 0) continue;
-    t.data.copy(out, pos, rec + OFF_IP, rec + OFF_IP + t.ipLen);
-    out.writeUInt16BE(port, pos + t.ipLen);
-    pos += t.ipLen + 2;
+    const slot = (start + i) % n;
+    const d = slabOf(p, t, slot);
+    const rec = offsetOf(p, t, slot);
+    const port = d.readUInt16LE(rec + OFF_PORT);
+    if (port === self.port && self.ip.compare(d, rec + OFF_IP, rec + OFF_IP + p.ipLen) === 0) continue;
+    d.copy(out, pos, rec + OFF_IP, rec + OFF_IP + p.ipLen);
+    out.writeUInt16BE(port, pos + p.ipLen);
+    pos += p.ipLen + 2;
     written++;
   }
   return pos - at;
 }
 
 /** The same selection as objects (tests, tools). */
-export function selectPeers(s: Swarm | undefined, family: 4 | 6, self: { ip: Buffer; port: number }, count: number, offset: number): CompactPeer[] {
+export function selectPeers(
+  store: SwarmStore, s: Swarm | undefined, family: 4 | 6, self: { ip: Buffer; port: number }, count: number, offset: number,
+): CompactPeer[] {
   const width = family === 4 ? 6 : 18;
   const buf = Buffer.alloc(Math.max(0, count) * width);
-  const len = writePeers(s, family, self, count, offset, buf, 0);
+  const len = writePeers(store, s, family, self, count, offset, buf, 0);
   const peers: CompactPeer[] = [];
   for (let at = 0; at < len; at += width) peers.push({ ip: Buffer.from(buf.subarray(at, at + width - 2)), port: buf.readUInt16BE(at + width - 2) });
   return peers;

@@ -1,6 +1,6 @@
 /** The swarm read model and the changes that move it. Changes are the unit of consensus and of persistence. */
 import type { EventCode } from '../protocol/constants.js';
-import type { PeerTable } from './peer-table.js';
+import type { PeerPool, PeerTable } from './peer-table.js';
 
 export type PeerState = {
   peerId: Buffer;
@@ -26,7 +26,12 @@ export type Swarm = {
   size: bigint | null;
 };
 
-export type SwarmStore = { readonly swarms: Map<string, Swarm> };
+export type SwarmStore = {
+  readonly swarms: Map<string, Swarm>;
+  /** Record pools shared by every swarm, one per address family. */
+  readonly v4: PeerPool;
+  readonly v6: PeerPool;
+};
 
 /** One peer announce, as decided by the Master (address is the sender's, time is the Master's clock). */
 export type AnnounceChange = {
