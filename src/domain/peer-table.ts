@@ -32,7 +32,7 @@ export type PeerPool = {
 
 export type PeerTable = {
   /** Block numbers in the pool, in slot order. */
-  readonly blocks: number[];
+  blocks: number[];
   count: number;
   /** slot + 1, 0 = empty; a power of two at least twice the count. Null while small. */
   index: Int32Array | null;
@@ -141,7 +141,11 @@ function indexDelete(p: PeerPool, t: PeerTable, pos: number): void {
 /** Append a new peer's record (the caller fills the fields); returns its slot. */
 export function addPeer(p: PeerPool, t: PeerTable, peerId: Buffer): number {
   const slot = t.count;
-  if ((slot & (BLOCK - 1)) === 0) t.blocks.push(allocBlock(p));
+  if ((slot & (BLOCK - 1)) === 0) {
+    // Small lists are copied to their exact length: a push would reserve room for 17 (136 bytes) at once.
+    if (t.blocks.length < 32) t.blocks = [...t.blocks, allocBlock(p)];
+    else t.blocks.push(allocBlock(p));
+  }
   t.count++;
   peerId.copy(slabOf(p, t, slot), offsetOf(p, t, slot), 0, ID_LEN);
   if (t.index && t.count * 3 > t.index.length * 2) rebuildIndex(p, t);

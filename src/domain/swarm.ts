@@ -18,8 +18,18 @@ export const createStore = (): SwarmStore => ({ swarms: new Map(), v4: createPee
 
 const hashKey = (h: Buffer): string => h.toString('latin1');
 
-function newSwarm(infoHash: Buffer): Swarm {
-  return { infoHash: Buffer.from(infoHash), v4: createPeerTable(), v6: null, seeders: 0, completed: 0, name: null, size: null };
+/** A class only so `infoHash` is a shared prototype getter rather than a field in each of many swarms. */
+class SwarmRecord implements Swarm {
+  v6: PeerTable | null = null;
+  seeders = 0;
+  completed = 0;
+  name: string | null = null;
+  size: bigint | null = null;
+  readonly v4: PeerTable = createPeerTable();
+  constructor(readonly key: string) {}
+  get infoHash(): Buffer {
+    return Buffer.from(this.key, 'latin1');
+  }
 }
 
 export function getSwarm(store: SwarmStore, infoHash: Buffer): Swarm | undefined {
@@ -30,7 +40,7 @@ function swarmFor(store: SwarmStore, infoHash: Buffer): Swarm {
   const key = hashKey(infoHash);
   let s = store.swarms.get(key);
   if (!s) {
-    s = newSwarm(infoHash);
+    s = new SwarmRecord(key);
     store.swarms.set(key, s);
   }
   return s;
@@ -87,7 +97,7 @@ function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[]): 
   if (c.event === Event.stopped) {
     if (slot >= 0) {
       removeSlot(s, pool, table, slot);
-      out.push({ kind: 'peer-delete', infoHash: s.infoHash, peerId: c.peerId });
+      out.push({ kind: 'peer-delete', infoHash: c.infoHash, peerId: c.peerId });
     }
     return;
   }
@@ -113,7 +123,7 @@ function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[]): 
   c.ip.copy(d, at + OFF_IP, 0, pool.ipLen);
   if (c.left === 0n) s.seeders++;
   out.push({
-    kind: 'peer-upsert', infoHash: s.infoHash,
+    kind: 'peer-upsert', infoHash: c.infoHash,
     peer: { peerId: c.peerId, ip: c.ip, port: c.port, uploaded: c.uploaded, downloaded: c.downloaded, left: c.left, lastSeen: Math.floor(c.at / 1000) * 1000 },
   });
 }
@@ -121,20 +131,21 @@ function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[]): 
 function applyExpire(store: SwarmStore, before: number, out: RowEffect[]): void {
   const cutoff = before / 1000;
   for (const [key, s] of store.swarms) {
+    let infoHash: Buffer | null = null;
     for (const [p, t] of tables(store, s)) {
       for (let i = t.count - 1; i >= 0; i--) {
         if (seenAt(p, t, i) < cutoff) {
           const at = offsetOf(p, t, i);
           const peerId = Buffer.from(slabOf(p, t, i).subarray(at, at + 20));
           removeSlot(s, p, t, i);
-          out.push({ kind: 'peer-delete', infoHash: s.infoHash, peerId });
+          out.push({ kind: 'peer-delete', infoHash: (infoHash ??= s.infoHash), peerId });
         }
       }
     }
     if (peerCount(s) === 0 && s.name === null) {
       for (const [p, t] of tables(store, s)) releaseTable(p, t);
       store.swarms.delete(key);
-      out.push({ kind: 'torrent-delete', infoHash: s.infoHash });
+      out.push({ kind: 'torrent-delete', infoHash: infoHash ?? s.infoHash });
     }
   }
 }

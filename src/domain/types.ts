@@ -15,7 +15,10 @@ export type PeerState = {
 };
 
 export type Swarm = {
+  /** 20 raw bytes; made on demand from `key` (a Buffer per swarm would cost ~100 bytes each). */
   readonly infoHash: Buffer;
+  /** The info hash as a latin1 string: the store's map key, shared, not copied. */
+  readonly key: string;
   /** Packed peer records per address family (IPv6 table created on first IPv6 peer). */
   readonly v4: PeerTable;
   v6: PeerTable | null;
