@@ -51,7 +51,7 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
     if (e.kind === 'drop') return { type: 'dropped', reason: e.reason };
     // Answer in full only when the datagram carries a valid connection ID for this sender.
     const id = d.data.length >= 8 ? d.data.readBigUInt64BE(0) : 0n;
-    if (checkConnectionId(deps.key(), now, addr.ip, d.from.port, id) === 'valid') {
+    if (checkConnectionId(deps.key(), now, addr.ip, id) === 'valid') {
       return { type: 'reply', to: d.from, data: encodeErrorReply(e.transactionId, e.message) };
     }
     return preAuthError(d.from, e.transactionId, e.message, d.data.length);
@@ -59,11 +59,11 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
 
   const req = decoded.request;
   if (req.action === 'connect') {
-    const id = mintConnectionId(deps.key(), now, addr.ip, d.from.port);
+    const id = mintConnectionId(deps.key(), now, addr.ip);
     return { type: 'reply', to: d.from, data: encodeConnectReply(req.transactionId, id) };
   }
 
-  const check = checkConnectionId(deps.key(), now, addr.ip, d.from.port, req.connectionId);
+  const check = checkConnectionId(deps.key(), now, addr.ip, req.connectionId);
   if (check !== 'valid') return preAuthError(d.from, req.transactionId, ID_ERRORS[check], d.data.length);
 
   if (req.action === 'scrape') {

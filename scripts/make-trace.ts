@@ -67,7 +67,7 @@ export function makeSyntheticTrace(): SyntheticTrace {
     if (c.id !== null && ms - c.idAtMs < 60_000) return ms;
     const tid = c.tid++;
     send(ms, c, encodeConnectRequest(tid));
-    c.id = mintConnectionId(SYNTHETIC.key, nowS(ms), addressBytes(c.ep.address)!.ip, c.ep.port);
+    c.id = mintConnectionId(SYNTHETIC.key, nowS(ms), addressBytes(c.ep.address)!.ip);
     c.idAtMs = ms;
     answer(ms + 0.05, c, encodeConnectReply(tid, c.id));
     counts.connects++;

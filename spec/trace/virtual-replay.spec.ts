@@ -154,7 +154,7 @@ test('four times faster, another key: IDs minted with the ingress key at the rep
     // The request refused for its ID keeps its recorded one: minted under another key, it is refused again.
     if (p.src.port === expiredTid.dst.port && p.payload.readUInt32BE(12) === tidOf(expiredTid.payload)) return p.payload;
     const out = Buffer.from(p.payload);
-    out.writeBigUInt64BE(mintConnectionId(key, base + frame, addressBytes(p.src.address)!.ip, p.src.port), 0);
+    out.writeBigUInt64BE(mintConnectionId(key, base + frame, addressBytes(p.src.address)!.ip), 0);
     return out;
   };
   const run = runPipeline(deliveriesOf(4, rewrite), key, base);
