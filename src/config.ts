@@ -21,6 +21,10 @@ export type Config = {
   readonly voteTimeoutMs: number;
   /** Folder of .torrent files registered at start (names and sizes for the UI). */
   readonly torrents: string | undefined;
+  /** File holding the cluster's shared secret (messages are authenticated with it); also TRACKER_CLUSTER_SECRET. */
+  readonly secretFile: string | undefined;
+  /** File with the broker login and passcode on two lines; also TRACKER_BROKER_LOGIN / TRACKER_BROKER_PASSCODE. */
+  readonly brokerCredentials: string | undefined;
 };
 
 export const USAGE = `Usage: node dist/main.js --id N [options]
@@ -40,6 +44,9 @@ export const USAGE = `Usage: node dist/main.js --id N [options]
   --vote-timeout MS a missing vote counts as ERROR after this long (default 500)
   --topic NAME      broker topic of the cluster (default udp-tracker)
   --torrents DIR    register every .torrent in DIR (content names and sizes; bad files are skipped)
+  --secret-file F   shared secret authenticating cluster messages (or env TRACKER_CLUSTER_SECRET)
+  --broker-credentials F  broker login and passcode, one per line (or env TRACKER_BROKER_LOGIN and
+                    TRACKER_BROKER_PASSCODE); never on the command line
   --headless        no terminal UI (automatic when stdout is not a terminal)
   --help            this text
 `;
@@ -67,6 +74,7 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
         headless: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
         broker: { type: 'string' }, group: { type: 'string' }, iface: { type: 'string' }, heartbeat: { type: 'string' },
         'vote-timeout': { type: 'string' }, topic: { type: 'string' }, torrents: { type: 'string' },
+        'secret-file': { type: 'string' }, 'broker-credentials': { type: 'string' },
       },
     }));
   } catch (e) {
@@ -107,6 +115,8 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
     headless: Boolean(values.headless) || !isTty,
     broker, group, iface, heartbeatMs: heartbeatMs as number, topic, voteTimeoutMs: voteTimeoutMs as number,
     torrents: values.torrents as string | undefined,
+    secretFile: values['secret-file'] as string | undefined,
+    brokerCredentials: values['broker-credentials'] as string | undefined,
   });
   return { ok: true, config };
 }

@@ -1,5 +1,5 @@
 /** Process entry: flags, the real clock and key, signals, and either the terminal UI or plain logs. */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { asyncScheduler, BehaviorSubject } from 'rxjs';
@@ -31,10 +31,37 @@ const log = (line: string): void => {
   recent.next([...recent.value.slice(-7), text.slice(11)]);
 };
 
+// Secrets come from files or the environment, never from the command line (visible to every local user).
+const readSecrets = (): { secret?: Buffer; brokerLogin?: { login: string; passcode: string } } | string => {
+  const out: { secret?: Buffer; brokerLogin?: { login: string; passcode: string } } = {};
+  try {
+    const secret = config.secretFile ? readFileSync(config.secretFile, 'utf8').trim() : process.env.TRACKER_CLUSTER_SECRET;
+    if (secret !== undefined) {
+      if (secret.length < 16) return 'the cluster secret must be at least 16 characters';
+      out.secret = Buffer.from(secret, 'utf8');
+    }
+    if (config.brokerCredentials) {
+      const [login, passcode] = readFileSync(config.brokerCredentials, 'utf8').split(/\r?\n/);
+      if (!login || passcode === undefined) return `${config.brokerCredentials} must hold the login and the passcode on two lines`;
+      out.brokerLogin = { login, passcode };
+    } else if (process.env.TRACKER_BROKER_LOGIN !== undefined) {
+      out.brokerLogin = { login: process.env.TRACKER_BROKER_LOGIN, passcode: process.env.TRACKER_BROKER_PASSCODE ?? '' };
+    }
+  } catch (e) {
+    return `cannot read a secret: ${(e as Error).message}`;
+  }
+  return out;
+};
+const secrets = readSecrets();
+if (typeof secrets === 'string') {
+  process.stderr.write(`error: ${secrets}\n`);
+  process.exit(2);
+}
+
 let exiting = false;
 let unmountUi: (() => void) | null = null;
 const host = createHost(config, {
-  scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log,
+  scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log, ...secrets,
   onFatal: (code, reason) => shutdown(reason, code),
 });
 

@@ -20,6 +20,7 @@ import { udpIngress, type Datagram, type IngressOutput } from '../actors/udp-ing
 import { batch } from '../streams/batch.js';
 import { bindUdp, datagrams } from '../streams/udp-socket.js';
 import type { ClusterMessage, LocalMessage, Role } from './bus/messages.js';
+import { createSigner, openSigner } from './bus/auth.js';
 import { connectBroker } from './bus/stomp-bridge.js';
 import { parseClusterMessage } from './bus/validate.js';
 import { changesFromWire, toWire } from './bus/wire.js';
@@ -35,6 +36,9 @@ export type TrackerDeps = {
   readonly clock: SchedulerLike;
   /** This instance's connection-ID key; a Slave adopts the Master's during state transfer. */
   readonly key: ConnectionIdKey;
+  /** Shared secret of the cluster: every bus message is authenticated with it (absent: unauthenticated). */
+  readonly secret?: Buffer;
+  readonly brokerLogin?: { readonly login: string; readonly passcode: string };
   readonly log: (line: string) => void;
 };
 
@@ -42,6 +46,8 @@ export type Counters = {
   received: number; replied: number; dropped: number; committed: number; rejected: number;
   /** Cluster messages refused at the edge: malformed, unknown type, or not for us. */
   badClusterMessages: number;
+  /** Cluster messages without a valid authentication tag. */
+  unauthenticated: number;
 };
 
 export type RoleInfo = { readonly role: Role; readonly epoch: number; readonly master: number | null };
@@ -69,7 +75,7 @@ export type TrackerConfig = Pick<Config, 'id' | 'host' | 'port' | 'db' | 'interv
 type Transport = {
   readonly messages$: Observable<unknown>;
   readonly connected$: Observable<boolean>;
-  publish(m: ClusterMessage): void;
+  publish(m: object): void;
   close(): Promise<void>;
 };
 
@@ -118,9 +124,11 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   for (const e of registered.errors) log(`skipping ${e.file}: ${e.error}`);
   if (cfg.torrents) log(`registered ${registered.torrents.length} torrent(s) from ${cfg.torrents}`);
 
-  const counters: Counters = { received: 0, replied: 0, dropped: 0, committed: 0, rejected: 0, badClusterMessages: 0 };
+  const counters: Counters = { received: 0, replied: 0, dropped: 0, committed: 0, rejected: 0, badClusterMessages: 0, unauthenticated: 0 };
   const repo = createRepository({ sqlite, intervalS: cfg.intervalS, log });
-  const transport: Transport = clustered ? brokerTransport(cfg.broker!, cfg.topic ?? 'udp-tracker', log) : localTransport();
+  const signer = deps.secret ? createSigner(deps.secret) : openSigner;
+  if (clustered && !deps.secret) log('warning: no cluster secret: anyone who can reach the broker can send cluster messages');
+  const transport: Transport = clustered ? brokerTransport(cfg.broker!, cfg.topic ?? 'udp-tracker', deps.brokerLogin, log) : localTransport();
 
   const role$ = new BehaviorSubject<RoleInfo>({ role: 'starting', epoch: 0, master: null });
   const live$ = new BehaviorSubject<readonly LiveEntry[]>([]);
@@ -137,7 +145,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   const fatal = new Promise<{ code: number; reason: string }>((r) => (resolveFatal = r));
 
   const publish = (m: ClusterMessage): void => {
-    if (!cut) transport.publish(m);
+    if (!cut) transport.publish(signer.sign(m));
   };
   const epoch = (): number => role$.value.epoch;
   const serving = (): boolean => !cut && role$.value.role === 'master' && service !== null;
@@ -296,7 +304,12 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   // ---- cluster messages from the transport ----
   const onCluster = (raw: unknown): void => {
     if (cut) return;
-    const m = parseClusterMessage(raw);
+    const verified = signer.verify(raw);
+    if (!verified) {
+      counters.unauthenticated++;
+      return;
+    }
+    const m = parseClusterMessage(verified);
     if (!m) {
       counters.badClusterMessages++;
       return;
@@ -486,8 +499,8 @@ function fail(sqlite: SqliteStore, error: string): { ok: false; error: string } 
   return { ok: false, error };
 }
 
-function brokerTransport(url: string, topic: string, log: (s: string) => void): Transport {
-  const bridge = connectBroker({ url, topic, log });
+function brokerTransport(url: string, topic: string, login: TrackerDeps['brokerLogin'], log: (s: string) => void): Transport {
+  const bridge = connectBroker({ url, topic, log, ...(login ? { login: login.login, passcode: login.passcode } : {}) });
   return {
     messages$: bridge.messages$,
     connected$: bridge.connected$,

@@ -9,7 +9,7 @@ import { run, type Proc } from './process.js';
 
 export type Node = { id: number; proc: Proc; db: string };
 
-export type ClusterOpts = { brokerUrl: string; port: number; dir: string; heartbeatMs?: number; topic?: string };
+export type ClusterOpts = { brokerUrl: string; port: number; dir: string; heartbeatMs?: number; topic?: string; env?: NodeJS.ProcessEnv };
 
 export function brokerUrl(): string {
   const url = process.env.TEST_BROKER_URL;
@@ -22,7 +22,7 @@ export function startNode(id: number, o: ClusterOpts & { topic: string }, extra:
   const proc = run([
     '--id', String(id), '--broker', o.brokerUrl, '--topic', o.topic, '--port', String(o.port), '--db', db,
     '--heartbeat', String(o.heartbeatMs ?? 250), '--headless', ...extra,
-  ]);
+  ], o.env ?? {});
   return { id, proc, db };
 }
 

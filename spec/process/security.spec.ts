@@ -1,0 +1,86 @@
+/**
+ * Cluster messages are authenticated with a shared secret: a stranger on the broker cannot win an election,
+ * commit anything or pose as an instance; an instance with the secret joins normally. Secrets and broker
+ * credentials are never taken from the command line.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { filter, firstValueFrom } from 'rxjs';
+import { connectBroker } from '../../src/bus/stomp-bridge.js';
+import { createSigner } from '../../src/bus/auth.js';
+import { brokerUrl, newTopic, sqliteDigest, startNode, type Node } from '../helpers/cluster.js';
+import { freeUdpPort, run } from '../helpers/process.js';
+import { tempDir } from '../helpers/temp.js';
+import { openClient } from '../helpers/udp-client.js';
+
+const test = suite<{ nodes: Node[]; dir: ReturnType<typeof tempDir> }>('security', { nodes: [], dir: tempDir('security') });
+test.after.each(async (ctx) => {
+  for (const n of ctx.nodes) n.proc.kill('SIGKILL');
+  await Promise.all(ctx.nodes.map((n) => n.proc.exited()));
+  ctx.nodes = [];
+});
+test.after((ctx) => ctx.dir.remove());
+
+test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret change nothing; a keyed joiner is accepted', async (ctx) => {
+  const secret = randomBytes(24).toString('hex');
+  const topic = newTopic();
+  const port = await freeUdpPort();
+  const o = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic, heartbeatMs: 250, env: { TRACKER_CLUSTER_SECRET: secret } };
+  for (const id of [1, 2, 3]) ctx.nodes.push(startNode(id, o));
+  await ctx.nodes[2]!.proc.waitFor(/role master \(epoch 1/);
+  await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));
+
+  const stranger = connectBroker({ url: brokerUrl(), topic, log: () => {} });
+  const wrongKey = createSigner(Buffer.from('not the cluster secret at all'));
+  try {
+    await firstValueFrom(stranger.connected$.pipe(filter(Boolean)));
+    const ih = randomBytes(20).toString('hex');
+    const forged = [
+      { type: 'coordinator', from: 99, epoch: 1000 },
+      { type: 'keepalive', from: 99, epoch: 1000, role: 'master', synced: true, nonce: 'x', applied: 10_000, startedAt: 0 },
+      { type: 'prepare', from: 3, epoch: 1, seq: 1, changes: [{ k: 'a', ih, pid: ih, ip: '7f000001', port: 1, up: '0', down: '0', left: '0', ev: 2, at: 0 }] },
+      { type: 'commit', from: 3, epoch: 1, seq: 1 },
+      { type: 'election', from: 99, epoch: 1000 },
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const m of forged) {
+        stranger.publish(m); // no tag
+        stranger.publish(wrongKey.sign(m)); // a tag under the wrong secret
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await new Promise((r) => setTimeout(r, 600)); // more than two keepalive intervals
+    for (const n of ctx.nodes) {
+      assert.not.match(n.proc.stderr(), /epoch 1000|master 99|instance 99/, `instance ${n.id} followed a forged message`);
+      assert.is(sqliteDigest(n.db).peers, 0, `instance ${n.id} stored a forged commit`);
+    }
+    const c = await openClient({ host: '127.0.0.1', port });
+    assert.is((await c.announce({ infoHash: randomBytes(20) })).action, 'announce', 'the real Master still serves');
+    await c.close();
+
+    const joiner = startNode(4, o);
+    ctx.nodes.push(joiner);
+    await joiner.proc.waitFor(/state transfer complete/);
+    await joiner.proc.waitFor(/role slave \(epoch 1, master 3\)/);
+  } finally {
+    await stranger.close();
+  }
+});
+
+test('secrets are read from a file or the environment; a short or unreadable secret is refused', async (ctx) => {
+  const short = join(ctx.dir.path, 'short');
+  writeFileSync(short, 'tiny\n');
+  const p1 = run(['--id', '1', '--headless', '--secret-file', short]);
+  assert.is(await p1.exited(), 2);
+  assert.match(p1.stderr(), /cluster secret must be at least 16 characters/);
+  const p2 = run(['--id', '1', '--headless', '--secret-file', join(ctx.dir.path, 'missing')]);
+  assert.is(await p2.exited(), 2);
+  assert.match(p2.stderr(), /cannot read a secret/);
+  const p3 = run(['--id', '1', '--headless', '--broker-password', 'x']);
+  assert.is(await p3.exited(), 2, 'no flag takes a password');
+});
+
+test.run();
