@@ -9,6 +9,8 @@ import { addressBytes } from '../src/protocol/compact.js';
 import { checkConnectionId, mintConnectionId, type ConnectionIdKey } from '../src/protocol/connection-id.js';
 import { decodeRequest } from '../src/protocol/decode.js';
 import { encodeConnectReply, encodeErrorReply } from '../src/protocol/encode.js';
+import { hashAllowed, type HashPolicy } from '../src/policy/hash-list.js';
+import type { RateLimiter } from '../src/policy/rate-limit.js';
 import type { Proposal, ScrapeQuery } from './types.js';
 
 export type Datagram = { readonly data: Buffer; readonly from: Endpoint };
@@ -25,6 +27,11 @@ export type IngressDeps = {
   /** Read on every request: state transfer may install the cluster's key after start-up. */
   readonly key: () => ConnectionIdKey;
   readonly serving: () => boolean;
+  /** Operator policy: info-hash allow/deny lists (read per request: reloadable), per-address rate limit. */
+  readonly hashes?: () => HashPolicy;
+  readonly limiter?: RateLimiter;
+  /** Honour the announce's `ip` field (IPv4) instead of the sender's address. Off by default: it lets anyone inject peers. */
+  readonly trustIpField?: boolean;
 };
 
 const ID_ERRORS = { expired: 'connection ID expired', future: 'connection ID invalid', forged: 'connection ID invalid' };
@@ -44,6 +51,7 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
   const addr = addressBytes(d.from.address);
   if (!addr) return { type: 'dropped', reason: 'unparseable sender address' };
   const now = deps.clock.now();
+  if (deps.limiter && !deps.limiter.allow(d.from.address, now)) return { type: 'dropped', reason: 'rate limited' };
   const decoded = decodeRequest(d.data);
 
   if (!decoded.ok) {
@@ -66,6 +74,10 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
   const check = checkConnectionId(deps.key(), now, addr.ip, req.connectionId);
   if (check !== 'valid') return preAuthError(d.from, req.transactionId, ID_ERRORS[check], d.data.length);
 
+  const policy = deps.hashes?.();
+  const refused = policy && (req.action === 'scrape' ? req.infoHashes : [req.infoHash]).some((h) => !hashAllowed(policy, h));
+  if (refused) return { type: 'reply', to: d.from, data: encodeErrorReply(req.transactionId, 'torrent not allowed on this tracker') };
+
   if (req.action === 'scrape') {
     return { type: 'scrape', query: { to: d.from, transactionId: req.transactionId, infoHashes: req.infoHashes } };
   }
@@ -73,16 +85,23 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
   // The `ip` field is ignored: the sender's address is the only one we can trust. Last-seen times are kept
   // in whole seconds (that is all expiry needs, and it keeps peer records small).
   const at = Math.floor(now / 1000) * 1000;
+  const peerIp = deps.trustIpField && req.ip !== 0 && addr.family === 4 ? ipv4Bytes(req.ip) : addr.ip;
   return {
     type: 'propose',
     proposal: {
       change: {
-        kind: 'announce', infoHash: req.infoHash, peerId: req.peerId, ip: addr.ip, port: req.port,
+        kind: 'announce', infoHash: req.infoHash, peerId: req.peerId, ip: peerIp, port: req.port,
         uploaded: req.uploaded, downloaded: req.downloaded, left: req.left, event: req.event, at,
       },
-      client: { to: d.from, transactionId: req.transactionId, numWant: req.numWant, ip: addr.ip, port: req.port, family: addr.family },
+      client: { to: d.from, transactionId: req.transactionId, numWant: req.numWant, ip: peerIp, port: req.port, family: addr.family },
     },
   };
+}
+
+function ipv4Bytes(ip: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(ip >>> 0, 0);
+  return b;
 }
 
 export function udpIngress(datagram$: Observable<Datagram>, deps: IngressDeps): Observable<IngressOutput> {

@@ -25,6 +25,12 @@ export type Config = {
   readonly secretFile: string | undefined;
   /** File with the broker login and passcode on two lines; also TRACKER_BROKER_LOGIN / TRACKER_BROKER_PASSCODE. */
   readonly brokerCredentials: string | undefined;
+  /** Info-hash allow and deny lists (files; reloaded on SIGHUP and when they change). */
+  readonly allowList: string | undefined;
+  readonly denyList: string | undefined;
+  /** Requests per second per client address; 0 = unlimited. */
+  readonly rateLimit: number;
+  readonly trustIpField: boolean;
 };
 
 export const USAGE = `Usage: node dist/main.js --id N [options]
@@ -47,6 +53,10 @@ export const USAGE = `Usage: node dist/main.js --id N [options]
   --secret-file F   shared secret authenticating cluster messages (or env TRACKER_CLUSTER_SECRET)
   --broker-credentials F  broker login and passcode, one per line (or env TRACKER_BROKER_LOGIN and
                     TRACKER_BROKER_PASSCODE); never on the command line
+  --allow-list F    serve only the info hashes listed in F (40 hex digits a line); reloaded on SIGHUP or change
+  --deny-list F     refuse the info hashes listed in F; reloaded on SIGHUP or change
+  --rate-limit N    at most N requests per second per client address (default 0: unlimited)
+  --trust-ip-field  use the announce's ip field instead of the sender's address (off: lets anyone inject peers)
   --headless        no terminal UI (automatic when stdout is not a terminal)
   --help            this text
 `;
@@ -75,6 +85,8 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
         broker: { type: 'string' }, group: { type: 'string' }, iface: { type: 'string' }, heartbeat: { type: 'string' },
         'vote-timeout': { type: 'string' }, topic: { type: 'string' }, torrents: { type: 'string' },
         'secret-file': { type: 'string' }, 'broker-credentials': { type: 'string' },
+        'allow-list': { type: 'string' }, 'deny-list': { type: 'string' }, 'rate-limit': { type: 'string' },
+        'trust-ip-field': { type: 'boolean' },
       },
     }));
   } catch (e) {
@@ -91,7 +103,8 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
   if (typeof peerTtlS === 'string') return { ok: false, error: peerTtlS };
   const heartbeatMs = int('heartbeat', values.heartbeat as string | undefined, 1000, 20, 60_000);
   const voteTimeoutMs = int('vote-timeout', values['vote-timeout'] as string | undefined, 500, 10, 60_000);
-  for (const v of [heartbeatMs, voteTimeoutMs]) if (typeof v === 'string') return { ok: false, error: v };
+  const rateLimit = int('rate-limit', values['rate-limit'] as string | undefined, 0, 0, 1_000_000);
+  for (const v of [heartbeatMs, voteTimeoutMs, rateLimit]) if (typeof v === 'string') return { ok: false, error: v };
   const broker = values.broker as string | undefined;
   if (broker !== undefined && !/^(stomp|tcp|ws|wss):\/\/[^/\s]+/.test(broker)) {
     return { ok: false, error: `--broker must be a stomp://host:port or ws://host:port/path URL, got "${broker}"` };
@@ -117,6 +130,10 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
     torrents: values.torrents as string | undefined,
     secretFile: values['secret-file'] as string | undefined,
     brokerCredentials: values['broker-credentials'] as string | undefined,
+    allowList: values['allow-list'] as string | undefined,
+    denyList: values['deny-list'] as string | undefined,
+    rateLimit: rateLimit as number,
+    trustIpField: Boolean(values['trust-ip-field']),
   });
   return { ok: true, config };
 }

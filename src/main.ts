@@ -1,10 +1,11 @@
 /** Process entry: flags, the real clock and key, signals, and either the terminal UI or plain logs. */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, watchFile } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { asyncScheduler, BehaviorSubject } from 'rxjs';
 import { parseConfig, USAGE } from './config.js';
 import { createHost } from './host.js';
+import { parseHashList, type HashList, type HashPolicy } from './policy/hash-list.js';
 
 const parsed = parseConfig(process.argv.slice(2), Boolean(process.stdout.isTTY && process.stdin.isTTY));
 if (parsed.ok === 'help') {
@@ -58,10 +59,42 @@ if (typeof secrets === 'string') {
   process.exit(2);
 }
 
+// Info-hash lists: loaded now (a bad file refuses to start), reloaded on SIGHUP and when a file changes;
+// a bad file at reload is reported and the previous list stays in force.
+const loadList = (path: string | undefined): HashList | null | string => {
+  if (!path) return null;
+  try {
+    const r = parseHashList(readFileSync(path, 'utf8'));
+    return r.ok ? r.list : `${path}: ${r.error}`;
+  } catch (e) {
+    return `cannot read ${path}: ${(e as Error).message}`;
+  }
+};
+let hashPolicy: HashPolicy = { allow: null, deny: null };
+const reloadLists = (): string | null => {
+  const allow = loadList(config.allowList);
+  const deny = loadList(config.denyList);
+  if (typeof allow === 'string') return allow;
+  if (typeof deny === 'string') return deny;
+  hashPolicy = { allow, deny };
+  return null;
+};
+const listError = reloadLists();
+if (listError) {
+  process.stderr.write(`error: ${listError}\n`);
+  process.exit(2);
+}
+const reloadAndLog = (why: string): void => {
+  const err = reloadLists();
+  log(err ? `${why}: info-hash lists not reloaded: ${err}` : `${why}: info-hash lists reloaded (allow ${hashPolicy.allow?.size ?? 'all'}, deny ${hashPolicy.deny?.size ?? 0})`);
+};
+process.on('SIGHUP', () => reloadAndLog('SIGHUP'));
+for (const f of [config.allowList, config.denyList]) if (f) watchFile(f, { interval: 2000 }, () => reloadAndLog(`${f} changed`)).unref();
+
 let exiting = false;
 let unmountUi: (() => void) | null = null;
 const host = createHost(config, {
-  scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log, ...secrets,
+  scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log, ...secrets, hashes: () => hashPolicy,
   onFatal: (code, reason) => shutdown(reason, code),
 });
 

@@ -28,6 +28,8 @@ import type { Config } from './config.js';
 import type { ConnectionIdKey } from './protocol/connection-id.js';
 import { openSqliteStore, type SqliteStore } from './storage/sqlite-store.js';
 import { loadTorrentDir } from './torrent/load-dir.js';
+import type { HashPolicy } from './policy/hash-list.js';
+import { createRateLimiter } from './policy/rate-limit.js';
 
 export type TrackerDeps = {
   /** Drives batching windows, keepalives and every protocol timeout. */
@@ -39,6 +41,8 @@ export type TrackerDeps = {
   /** Shared secret of the cluster: every bus message is authenticated with it (absent: unauthenticated). */
   readonly secret?: Buffer;
   readonly brokerLogin?: { readonly login: string; readonly passcode: string };
+  /** Current info-hash allow/deny lists (the caller reloads them). */
+  readonly hashes?: () => HashPolicy;
   readonly log: (line: string) => void;
 };
 
@@ -70,7 +74,7 @@ export type Tracker = {
 };
 
 export type TrackerConfig = Pick<Config, 'id' | 'host' | 'port' | 'db' | 'intervalS' | 'peerTtlS' | 'batchMs'> &
-  Partial<Pick<Config, 'broker' | 'group' | 'iface' | 'heartbeatMs' | 'topic' | 'voteTimeoutMs' | 'torrents'>>;
+  Partial<Pick<Config, 'broker' | 'group' | 'iface' | 'heartbeatMs' | 'topic' | 'voteTimeoutMs' | 'torrents' | 'rateLimit' | 'trustIpField'>>;
 
 type Transport = {
   readonly messages$: Observable<unknown>;
@@ -417,7 +421,12 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   if (mainSocket) subs.push(ingressFrom(mainSocket));
   if (groupSocket) subs.push(ingressFrom(groupSocket));
 
-  const ingress$ = udpIngress(datagram$, { clock, key: () => key, serving }).pipe(share());
+  const ingress$ = udpIngress(datagram$, {
+    clock, key: () => key, serving,
+    ...(deps.hashes ? { hashes: deps.hashes } : {}),
+    ...(cfg.rateLimit ? { limiter: createRateLimiter(cfg.rateLimit) } : {}),
+    ...(cfg.trustIpField ? { trustIpField: true } : {}),
+  }).pipe(share());
   const proposals$ = ingress$.pipe(
     filter((o): o is Extract<IngressOutput, { type: 'propose' }> => o.type === 'propose'),
     map((o) => o.proposal),
