@@ -6,7 +6,7 @@
 import { map, type Observable, type SchedulerLike } from 'rxjs';
 import type { Endpoint } from '../src/bus/messages.js';
 import { addressBytes } from '../src/protocol/compact.js';
-import { checkConnectionId, mintConnectionId, type ConnectionIdKey } from '../src/protocol/connection-id.js';
+import { checkConnectionId, mintConnectionId, type ConnectionIdCache, type ConnectionIdKey } from '../src/protocol/connection-id.js';
 import { decodeRequest } from '../src/protocol/decode.js';
 import { encodeConnectReply, encodeErrorReply } from '../src/protocol/encode.js';
 import { hashAllowed, type HashPolicy } from '../src/policy/hash-list.js';
@@ -27,6 +27,8 @@ export type IngressDeps = {
   /** Read on every request: state transfer may install the cluster's key after start-up. */
   readonly key: () => ConnectionIdKey;
   readonly serving: () => boolean;
+  /** Skips the HMAC for a client's repeated ID; must be cleared when the key changes. */
+  readonly idCache?: ConnectionIdCache;
   /** Operator policy: info-hash allow/deny lists (read per request: reloadable), per-address rate limit. */
   readonly hashes?: () => HashPolicy;
   readonly limiter?: RateLimiter;
@@ -71,7 +73,7 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
     return { type: 'reply', to: d.from, data: encodeConnectReply(req.transactionId, id) };
   }
 
-  const check = checkConnectionId(deps.key(), now, addr.ip, req.connectionId);
+  const check = deps.idCache ? deps.idCache.check(deps.key(), now, addr.ip, req.connectionId) : checkConnectionId(deps.key(), now, addr.ip, req.connectionId);
   if (check !== 'valid') return preAuthError(d.from, req.transactionId, ID_ERRORS[check], d.data.length);
 
   const policy = deps.hashes?.();

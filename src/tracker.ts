@@ -25,7 +25,7 @@ import { connectBroker } from './bus/stomp-bridge.js';
 import { parseClusterMessage } from './bus/validate.js';
 import { changesFromWire, toWire } from './bus/wire.js';
 import type { Config } from './config.js';
-import type { ConnectionIdKey } from './protocol/connection-id.js';
+import { createConnectionIdCache, type ConnectionIdKey } from './protocol/connection-id.js';
 import { openSqliteStore, type SqliteStore } from './storage/sqlite-store.js';
 import { loadTorrentDir } from './torrent/load-dir.js';
 import type { HashPolicy } from './policy/hash-list.js';
@@ -101,6 +101,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   const heartbeatMs = cfg.heartbeatMs ?? 1000;
   const { scheduler, clock, log } = deps;
   let key = deps.key;
+  const idCache = createConnectionIdCache();
 
   // Sockets. Alone: one socket on host:port serves everything. In a cluster: every instance listens on the
   // group; only the Master binds the unicast service address, and every reply leaves from it.
@@ -360,6 +361,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
           return;
         }
         key = done.key;
+        idCache.clear();
         applied = done.seq;
         synced = true;
         csIn.next({ type: 'applied', seq: done.seq });
@@ -422,7 +424,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   if (groupSocket) subs.push(ingressFrom(groupSocket));
 
   const ingress$ = udpIngress(datagram$, {
-    clock, key: () => key, serving,
+    clock, key: () => key, serving, idCache,
     ...(deps.hashes ? { hashes: deps.hashes } : {}),
     ...(cfg.rateLimit ? { limiter: createRateLimiter(cfg.rateLimit) } : {}),
     ...(cfg.trustIpField ? { trustIpField: true } : {}),

@@ -39,3 +39,33 @@ export function checkConnectionId(key: ConnectionIdKey, nowMs: number, ip: Buffe
   if (now - stamp > CONNECTION_ID_LIFETIME_S) return 'expired';
   return 'valid';
 }
+
+/**
+ * Remembers the last valid ID per client address so a busy client costs one HMAC per ID, not one per request.
+ * Bounded (oldest forgotten first); the caller clears it when the key changes (state transfer).
+ */
+export type ConnectionIdCache = { check(key: ConnectionIdKey, nowMs: number, ip: Buffer, id: bigint): ConnectionIdCheck; clear(): void };
+
+export function createConnectionIdCache(maxClients = 65_536): ConnectionIdCache {
+  const known = new Map<string, bigint>();
+  return {
+    check(key, nowMs, ip, id) {
+      const who = ip.toString('latin1');
+      if (known.get(who) === id) {
+        // Same ID as last time: only its age can have changed.
+        const stamp = Number(BigInt.asUintN(64, id) >> 32n);
+        const now = Math.floor(nowMs / 1000);
+        if (stamp > now) return 'future';
+        return now - stamp > CONNECTION_ID_LIFETIME_S ? 'expired' : 'valid';
+      }
+      const r = checkConnectionId(key, nowMs, ip, id);
+      if (r === 'valid') {
+        known.delete(who);
+        known.set(who, id);
+        if (known.size > maxClients) known.delete(known.keys().next().value!);
+      }
+      return r;
+    },
+    clear: () => known.clear(),
+  };
+}
