@@ -26,7 +26,8 @@ import { parseClusterMessage } from './bus/validate.js';
 import { changesFromWire, toWire } from './bus/wire.js';
 import type { Config } from './config.js';
 import { createConnectionIdCache, type ConnectionIdKey } from './protocol/connection-id.js';
-import { openSqliteStore, type SqliteStore } from './storage/sqlite-store.js';
+import type { SqliteStore } from './storage/sqlite-store.js';
+import { openWorkerStore } from './storage/worker-store.js';
 import { loadTorrentDir } from './torrent/load-dir.js';
 import type { HashPolicy } from './policy/hash-list.js';
 import { createRateLimiter } from './policy/rate-limit.js';
@@ -92,7 +93,9 @@ function localTransport(): Transport {
 }
 
 export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promise<{ ok: true; tracker: Tracker } | { ok: false; error: string }> {
-  const opened = openSqliteStore(cfg.db);
+  // The mirror is written by a worker thread; its failures arrive later and make this instance vote ERROR.
+  let onStoreError = (e: string): void => deps.log(`SQLite write failed: ${e}`);
+  const opened = await openWorkerStore(cfg.db, (e) => onStoreError(e));
   if (!opened.ok) return opened;
   const sqlite = opened.store;
   sqlite.clear(); // a crashed earlier run may have left rows behind: start from an empty repository
@@ -131,6 +134,10 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
 
   const counters: Counters = { received: 0, replied: 0, dropped: 0, committed: 0, rejected: 0, badClusterMessages: 0, unauthenticated: 0 };
   const repo = createRepository({ sqlite, intervalS: cfg.intervalS, log });
+  onStoreError = (e) => {
+    log(`SQLite write failed: ${e}; voting ERROR until resynchronised`);
+    csIn.next({ type: 'health', ok: false });
+  };
   const signer = deps.secret ? createSigner(deps.secret) : openSigner;
   if (clustered && !deps.secret) log('warning: no cluster secret: anyone who can reach the broker can send cluster messages');
   const transport: Transport = clustered ? brokerTransport(cfg.broker!, cfg.topic ?? 'udp-tracker', deps.brokerLogin, log) : localTransport();
@@ -499,14 +506,14 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
       })));
       await transport.close();
       repo.clear();
-      sqlite.close();
+      await sqlite.close(); // the worker finishes its queue (the clear included) first
     },
   };
   return { ok: true, tracker };
 }
 
-function fail(sqlite: SqliteStore, error: string): { ok: false; error: string } {
-  sqlite.close();
+async function fail(sqlite: SqliteStore, error: string): Promise<{ ok: false; error: string }> {
+  await sqlite.close();
   return { ok: false, error };
 }
 

@@ -172,7 +172,7 @@ test('the reassembled changes rebuild the same swarms (seeders, leechers, comple
 
 /** A SQLite stand-in: the repository only needs writeBatch and clear here. */
 const fakeSqlite = (): SqliteStore => ({
-  path: ':fake:', writeBatch: () => ({ ok: true }), clear: () => undefined, counts: () => ({ torrents: 0, peers: 0, lastSeq: 0 }), close: () => undefined,
+  path: ':fake:', writeBatch: () => ({ ok: true }), clear: () => undefined, counts: async () => ({ torrents: 0, peers: 0, lastSeq: 0 }), close: () => undefined, flush: async () => {},
 });
 
 test('end to end: a master repository snapshot, chunked and shuffled, installs into an identical replica', () => {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { freeUdpPort, run, type Proc } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
+import { eventually } from '../helpers/cluster.js';
 import { openClient, type TestClient } from '../helpers/udp-client.js';
 
 type Ctx = { procs: Proc[]; clients: TestClient[]; dir: ReturnType<typeof tempDir> };
@@ -69,9 +70,16 @@ test('serves a client, survives garbage, and SIGTERM exits 0 with an empty repos
   for (let i = 0; i < 200; i++) await c.raw(randomBytes(i * 7), 1);
   const s = await c.scrape([ih]);
   assert.equal(s.action === 'scrape' && s.entries, [{ seeders: 1, completed: 0, leechers: 0 }]);
-  const live = new Database(db, { readonly: true });
-  assert.equal(live.prepare('SELECT count(*) AS n FROM peers').get(), { n: 1 });
-  live.close();
+  // The mirror is written by a worker thread just after the reply: poll for it.
+  const stored = await eventually(() => {
+    const live = new Database(db, { readonly: true });
+    try {
+      return live.prepare('SELECT count(*) AS n FROM peers').get();
+    } finally {
+      live.close();
+    }
+  }, (v) => (v as { n: number }).n === 1, 5000);
+  assert.equal(stored, { n: 1 });
   p.kill('SIGTERM');
   assert.is(await p.exited(), 0);
   assert.match(p.stderr(), /SIGTERM: shutting down/);

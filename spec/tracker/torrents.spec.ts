@@ -35,7 +35,8 @@ test('registered torrents are committed with name and size; a garbage file is lo
     const row = swarmRow(t.repo.store, getSwarm(t.repo.store, one.infoHash)!);
     assert.equal([row.name, row.size, row.seeders], ['debian.iso', 658_505_728n, 1]);
     assert.equal([swarmRow(t.repo.store, getSwarm(t.repo.store, two.infoHash)!).name, swarmRow(t.repo.store, getSwarm(t.repo.store, two.infoHash)!).size], ['album', two.size]);
-    assert.equal(t.sqlite.counts().torrents, 2, 'registrations are persisted like any commit');
+    await t.sqlite.flush();
+    assert.equal((await t.sqlite.counts()).torrents, 2, 'registrations are persisted like any commit');
   } finally {
     await t.stop();
     dir.remove();

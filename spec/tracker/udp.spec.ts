@@ -39,7 +39,9 @@ const client = async (ctx: Ctx): Promise<TestClient> => {
   ctx.clients.push(c);
   return c;
 };
-const rows = (ctx: Ctx, sql: string): unknown[] => {
+/** Rows as stored: the mirror is written by a worker thread, so wait until it has caught up. */
+const rows = async (ctx: Ctx, sql: string): Promise<unknown[]> => {
+  await ctx.tracker.sqlite.flush();
   const db = new Database(ctx.tracker.sqlite.path, { readonly: true });
   try {
     return db.prepare(sql).all();
@@ -72,7 +74,7 @@ test('every committed announce is in SQLite; stopped peers leave both stores; co
   await a.announce({ infoHash: ih, peerId: pid, downloaded: 5n, left: 10n });
   const bid = randomBytes(20);
   await b.announce({ infoHash: ih, peerId: bid });
-  assert.equal(rows(ctx, 'SELECT port, downloaded, left FROM peers ORDER BY port'), [
+  assert.equal(await rows(ctx, 'SELECT port, downloaded, left FROM peers ORDER BY port'), [
     { port: Math.min(a.port, b.port), downloaded: a.port < b.port ? 5 : 0, left: a.port < b.port ? 10 : 1000 },
     { port: Math.max(a.port, b.port), downloaded: a.port < b.port ? 0 : 5, left: a.port < b.port ? 1000 : 10 },
   ]);
@@ -81,8 +83,8 @@ test('every committed announce is in SQLite; stopped peers leave both stores; co
   assert.ok(stop.action === 'announce');
   const s = await a.scrape([ih]);
   assert.equal(s.action === 'scrape' && s.entries, [{ seeders: 1, completed: 1, leechers: 0 }]);
-  assert.equal(rows(ctx, 'SELECT count(*) AS n FROM peers'), [{ n: 1 }]);
-  assert.equal(rows(ctx, 'SELECT completed FROM torrents'), [{ completed: 1 }]);
+  assert.equal(await rows(ctx, 'SELECT count(*) AS n FROM peers'), [{ n: 1 }]);
+  assert.equal(await rows(ctx, 'SELECT completed FROM torrents'), [{ completed: 1 }]);
 });
 
 test('peers that stop announcing expire on the (virtual) clock, without per-peer timers', async (ctx) => {
@@ -94,11 +96,11 @@ test('peers that stop announcing expire on the (virtual) clock, without per-peer
   ctx.clock.advance(60_000); // a: 160 s old (> ttl 120), b: 60 s
   const s = await b.scrape([ih]);
   assert.equal(s.action === 'scrape' && s.entries, [{ seeders: 0, completed: 0, leechers: 1 }]);
-  assert.equal(rows(ctx, 'SELECT count(*) AS n FROM peers'), [{ n: 1 }]);
+  assert.equal(await rows(ctx, 'SELECT count(*) AS n FROM peers'), [{ n: 1 }]);
   ctx.clock.advance(200_000);
   const t = await b.scrape([ih]);
   assert.equal(t.action === 'scrape' && t.entries, [{ seeders: 0, completed: 0, leechers: 0 }]);
-  assert.equal(rows(ctx, 'SELECT count(*) AS n FROM torrents'), [{ n: 0 }]);
+  assert.equal(await rows(ctx, 'SELECT count(*) AS n FROM torrents'), [{ n: 0 }]);
 });
 
 test('bad input never crashes the tracker: each gets an error reply no larger than itself, or nothing', async (ctx) => {

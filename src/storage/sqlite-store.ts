@@ -7,15 +7,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { addressText } from '../protocol/compact.js';
 import type { RowEffect } from '../domain/types.js';
+import type { PackedEffect } from './effects-codec.js';
 
 export type SqliteStore = {
   readonly path: string;
   /** Write one committed batch atomically and record its sequence number. */
-  writeBatch(seq: number, effects: readonly RowEffect[]): { ok: true } | { ok: false; error: string };
+  writeBatch(seq: number, effects: readonly (RowEffect | PackedEffect)[]): { ok: true } | { ok: false; error: string };
   /** Empty every table (shutdown, or before a state transfer is loaded). */
   clear(): void;
-  counts(): { torrents: number; peers: number; lastSeq: number };
-  close(): void;
+  counts(): Promise<{ torrents: number; peers: number; lastSeq: number }>;
+  /** Resolves once every write handed over so far is stored (immediate here; the worker store is asynchronous). */
+  flush(): Promise<void>;
+  close(): void | Promise<void>;
 };
 
 /** SQLite integers are signed 64-bit; a client may send 2^64-1 as `left`. Clamp rather than fail. */
@@ -67,7 +70,7 @@ export function openSqliteStore(path: string): { ok: true; store: SqliteStore } 
   const setSeq = db.prepare(`INSERT INTO meta (key, value) VALUES ('last_seq', ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
 
-  const write = db.transaction((seq: number, effects: readonly RowEffect[]) => {
+  const write = db.transaction((seq: number, effects: readonly (RowEffect | PackedEffect)[]) => {
     for (const e of effects) {
       switch (e.kind) {
         case 'peer-upsert': {
@@ -102,12 +105,13 @@ export function openSqliteStore(path: string): { ok: true; store: SqliteStore } 
     clear() {
       db.exec('DELETE FROM peers; DELETE FROM torrents; DELETE FROM meta;');
     },
-    counts() {
+    async counts() {
       const t = db.prepare('SELECT count(*) AS n FROM torrents').get() as { n: number };
       const p = db.prepare('SELECT count(*) AS n FROM peers').get() as { n: number };
       const s = db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").get() as { value: number } | undefined;
       return { torrents: t.n, peers: p.n, lastSeq: s?.value ?? 0 };
     },
+    flush: async () => {},
     close() {
       if (db.open) db.close();
     },
