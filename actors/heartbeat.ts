@@ -24,9 +24,22 @@ export type LiveEntry = {
 
 export type SelfStatus = { readonly role: Role; readonly synced: boolean; readonly epoch: number; readonly applied: number };
 
-export type HeartbeatConfig = { readonly self: number; readonly nonce: string; readonly startedAt: number; readonly intervalMs: number };
+export type HeartbeatConfig = {
+  readonly self: number; readonly nonce: string; readonly startedAt: number; readonly intervalMs: number;
+  /**
+   * Watch our own keepalives come back through the broker. Not hearing them for 1.5 intervals means we are cut
+   * off (a hung broker connection is noticed by STOMP heartbeats only after seconds): a Master must stop answering
+   * before the others, after 2 silent intervals, can elect a new one. Off for a lone instance (no broker).
+   */
+  readonly watchEcho?: boolean;
+};
 
-export type HeartbeatState = { readonly status: SelfStatus; readonly live: ReadonlyMap<number, LiveEntry>; readonly muted: boolean };
+export type HeartbeatState = {
+  readonly status: SelfStatus; readonly live: ReadonlyMap<number, LiveEntry>; readonly muted: boolean;
+  /** When our own keepalive last came back (null: not yet); `cutOff` while it has not for too long. */
+  readonly echoAt: number | null;
+  readonly cutOff: boolean;
+};
 
 export type HeartbeatInput =
   | { type: 'beat'; now: number }
@@ -43,7 +56,9 @@ export type HeartbeatOutput =
   | { type: 'seen'; live: readonly LiveEntry[] }
   | { type: 'down'; entry: LiveEntry }
   /** Another live instance uses our ID. `mine` says whether we are the newcomer that must give way. */
-  | { type: 'duplicate'; other: LiveEntry; mine: boolean };
+  | { type: 'duplicate'; other: LiveEntry; mine: boolean }
+  /** Our keepalives stopped (true) or resumed (false) coming back: cut off from the cluster. */
+  | { type: 'cut-off'; cut: boolean };
 
 const sorted = (m: ReadonlyMap<number, LiveEntry>): LiveEntry[] => [...m.values()].sort((a, b) => a.id - b.id);
 
@@ -55,7 +70,8 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         return [{ ...s, status: input.status }, out];
       case 'mute':
         if (input.muted && s.live.size > 0) out.push({ type: 'live', live: [] });
-        return [{ ...s, muted: input.muted, live: input.muted ? new Map() : s.live }, out];
+        // Muting (or unmuting) restarts the echo watch: nothing is expected back while we are silent.
+        return [{ ...s, muted: input.muted, live: input.muted ? new Map() : s.live, echoAt: null, cutOff: false }, out];
       case 'beat':
         if (!s.muted) {
           out.push({
@@ -68,6 +84,11 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         }
         return [s, out];
       case 'check': {
+        let next: HeartbeatState = s;
+        if (cfg.watchEcho && !s.muted && !s.cutOff && s.echoAt !== null && input.now - s.echoAt > 1.5 * cfg.intervalMs) {
+          out.push({ type: 'cut-off', cut: true });
+          next = { ...s, cutOff: true };
+        }
         const cutoff = input.now - 2 * cfg.intervalMs;
         let live = s.live;
         for (const e of s.live.values()) {
@@ -78,13 +99,17 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
           }
         }
         if (live !== s.live) out.push({ type: 'live', live: sorted(live) });
-        return [{ ...s, live }, out];
+        return [{ ...next, live }, out];
       }
       case 'keepalive': {
         const m = input.msg;
         if (s.muted) return [s, out];
         if (m.from === cfg.self) {
-          if (m.nonce === cfg.nonce) return [s, out]; // our own, echoed by the topic
+          if (m.nonce === cfg.nonce) {
+            // Our own, echoed by the topic: proof that the broker still carries what we publish.
+            if (s.cutOff) out.push({ type: 'cut-off', cut: false });
+            return [{ ...s, echoAt: input.now, cutOff: false }, out];
+          }
           const other: LiveEntry = { ...entryOf(m, input.now) };
           // The newcomer gives way: a later start, or on a tie the smaller nonce.
           const mine = s.status.role === 'starting' &&
@@ -111,7 +136,7 @@ function entryOf(m: Keepalive, now: number): LiveEntry {
 }
 
 export function initialHeartbeat(): HeartbeatState {
-  return { status: { role: 'starting', synced: false, epoch: 0, applied: 0 }, live: new Map(), muted: false };
+  return { status: { role: 'starting', synced: false, epoch: 0, applied: 0 }, live: new Map(), muted: false, echoAt: null, cutOff: false };
 }
 
 /** Beats every interval (the first at once), checks every quarter interval; keepalives arrive on `input$`. */

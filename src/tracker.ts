@@ -189,7 +189,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
 
   // ---- actors ----
   const heartbeat$ = heartbeatActor(
-    { self: cfg.id, nonce: randomBytes(8).toString('hex'), startedAt: clock.now(), intervalMs: heartbeatMs }, hbIn, scheduler,
+    { self: cfg.id, nonce: randomBytes(8).toString('hex'), startedAt: clock.now(), intervalMs: heartbeatMs, watchEcho: clustered }, hbIn, scheduler,
   ).pipe(share());
   const election$ = electionActor(
     {
@@ -223,6 +223,17 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
       case 'down':
         log(`instance ${o.entry.id} (${o.entry.role}) is down: silent for 2 keepalive intervals`);
         elIn.next({ type: 'down', entry: o.entry });
+        break;
+      case 'cut-off':
+        // Our keepalives no longer come back: stop answering at once (another Master may be elected); when
+        // they come back, rejoin as a newcomer.
+        if (o.cut) {
+          log('own keepalives are not coming back through the broker: isolated, not answering peers');
+          elIn.next({ type: 'isolate' });
+        } else if (role$.value.role === 'isolated') {
+          log('own keepalives are back: rejoining');
+          elIn.next({ type: 'rejoin' });
+        }
         break;
       case 'duplicate':
         if (o.mine) {

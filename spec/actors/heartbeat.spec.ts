@@ -225,4 +225,24 @@ test('a muted instance ignores keepalives, even one using our id', () => {
   assert.is(st.live.size, 0);
 });
 
+test('own keepalives not coming back for 1.5 intervals mean we are cut off; their return ends it', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const me = { ...cfg, watchEcho: true };
+    const echo = (now: number): In => heard((ours() as { msg: Keepalive }).msg, now);
+    // Echoes at 5, 105; then silence: 105 + 150 = 255 is passed at the check at 275; an echo at 400 ends it.
+    const input = hot<In>('5ms a 99ms b 294ms c', { a: echo(5), b: echo(105), c: echo(400) });
+    const cuts = heartbeatActor(me, input, s).pipe(filter((o) => o.type === 'cut-off'));
+    expectObservable(cuts, '^ 500ms !').toBe('275ms x 124ms y', { x: { type: 'cut-off', cut: true }, y: { type: 'cut-off', cut: false } });
+  });
+});
+
+test('without the echo watch (a lone instance) silence never cuts off', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    const input = hot<In>('5ms a', { a: heard((ours() as { msg: Keepalive }).msg, 5) });
+    expectObservable(heartbeatActor(cfg, input, s).pipe(filter((o) => o.type === 'cut-off')), '^ 1000ms !').toBe('');
+  });
+});
+
 test.run();
