@@ -122,7 +122,11 @@ export function electionTransition(cfg: ElectionConfig) {
         // epochs stay fenced off and the next election counts above it.
         const followed = input.live.find((e) => e.id === s.master && e.role === 'master');
         const epoch = followed && s.role !== 'master' ? Math.max(s.epoch, followed.epoch) : s.epoch;
-        return [{ ...s, live: input.live, epoch }, out];
+        const next = { ...s, live: input.live, epoch };
+        // Our Master is alive but says it is no longer Master (it isolated itself): as good as down.
+        const former = input.live.find((e) => e.id === s.master && e.role !== 'master');
+        if (s.role === 'slave' && former) return [elect({ ...next, master: null, epoch: Math.max(epoch, former.epoch) }, out), out];
+        return [next, out];
       }
       case 'down': {
         const live = s.live.filter((e) => e.id !== input.entry.id);
@@ -177,7 +181,9 @@ export function electionTransition(cfg: ElectionConfig) {
         return [sync(s, s.master, out), out];
       case 'isolate':
         if (cut) return [s, out];
-        return [announce({ ...s, role: 'isolated', master: null, live: [], attempt: s.attempt + 1 }, out), out];
+        // The live set is kept: the Heartbeat actor empties it itself when it is muted (lost broker), and keeps
+        // it current when only our echo stopped; a rejoin needs it to find the Master.
+        return [announce({ ...s, role: 'isolated', master: null, attempt: s.attempt + 1 }, out), out];
       case 'rejoin': {
         if (s.role !== 'isolated') return [s, out];
         // Our repository may be stale after being cut off: come back as a newcomer.

@@ -27,16 +27,19 @@ export type SelfStatus = { readonly role: Role; readonly synced: boolean; readon
 export type HeartbeatConfig = {
   readonly self: number; readonly nonce: string; readonly startedAt: number; readonly intervalMs: number;
   /**
-   * Watch our own keepalives come back through the broker. Not hearing them for 1.5 intervals means we are cut
-   * off (a hung broker connection is noticed by STOMP heartbeats only after seconds): a Master must stop answering
-   * before the others, after 2 silent intervals, can elect a new one. Off for a lone instance (no broker).
+   * Watch our own keepalives come back through the broker. The last one not back within 0.4 interval means we
+   * are cut off (a hung broker connection is noticed by STOMP heartbeats only after seconds): a Master must stop
+   * answering (at most 1.5 intervals after the last keepalive the others heard) before the others, after 2
+   * silent intervals, can elect a new one. Measured from the send, so a busy event loop that also delayed the send
+   * does not count. Checked only while Master; off for a lone instance (no broker).
    */
   readonly watchEcho?: boolean;
 };
 
 export type HeartbeatState = {
   readonly status: SelfStatus; readonly live: ReadonlyMap<number, LiveEntry>; readonly muted: boolean;
-  /** When our own keepalive last came back (null: not yet); `cutOff` while it has not for too long. */
+  /** When we last sent a keepalive, and when our own keepalive last came back; `cutOff` while one is overdue. */
+  readonly beatAt: number | null;
   readonly echoAt: number | null;
   readonly cutOff: boolean;
 };
@@ -71,9 +74,10 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
       case 'mute':
         if (input.muted && s.live.size > 0) out.push({ type: 'live', live: [] });
         // Muting (or unmuting) restarts the echo watch: nothing is expected back while we are silent.
-        return [{ ...s, muted: input.muted, live: input.muted ? new Map() : s.live, echoAt: null, cutOff: false }, out];
+        return [{ ...s, muted: input.muted, live: input.muted ? new Map() : s.live, beatAt: null, echoAt: null, cutOff: false }, out];
       case 'beat':
         if (!s.muted) {
+          s = { ...s, beatAt: input.now };
           out.push({
             type: 'send-keepalive',
             msg: {
@@ -85,7 +89,10 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         return [s, out];
       case 'check': {
         let next: HeartbeatState = s;
-        if (cfg.watchEcho && !s.muted && !s.cutOff && s.echoAt !== null && input.now - s.echoAt > 1.5 * cfg.intervalMs) {
+        // Only a Master needs this: it is the one that must not keep answering. (A Slave busy with a large state
+        // transfer may see its echo late, and must not be thrown out for it.)
+        const overdue = s.beatAt !== null && (s.echoAt === null || s.echoAt < s.beatAt) && input.now - s.beatAt > 0.4 * cfg.intervalMs;
+        if (cfg.watchEcho && s.status.role === 'master' && !s.muted && !s.cutOff && s.echoAt !== null && overdue) {
           out.push({ type: 'cut-off', cut: true });
           next = { ...s, cutOff: true };
         }
@@ -136,7 +143,7 @@ function entryOf(m: Keepalive, now: number): LiveEntry {
 }
 
 export function initialHeartbeat(): HeartbeatState {
-  return { status: { role: 'starting', synced: false, epoch: 0, applied: 0 }, live: new Map(), muted: false, echoAt: null, cutOff: false };
+  return { status: { role: 'starting', synced: false, epoch: 0, applied: 0 }, live: new Map(), muted: false, beatAt: null, echoAt: null, cutOff: false };
 }
 
 /** Beats every interval (the first at once), checks every quarter interval; keepalives arrive on `input$`. */

@@ -167,6 +167,11 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
     if (!clustered) return;
     serviceWanted = want;
     if (want && !service) {
+      // A fence: a deposed Master that lost the broker stops answering within 1.5 keepalive intervals of its
+      // last keepalive; we were elected at least 2 intervals after it. Waiting a quarter interval more keeps
+      // a margin when timers run late on a loaded machine.
+      await firstValueFrom(timer(heartbeatMs / 4, scheduler));
+      if (!serviceWanted || service) return;
       const b = await bindUdp({ host: cfg.host, port: cfg.port, reuseAddr: true });
       if (!b.ok) {
         log(`cannot take the service address: ${b.error}`);

@@ -225,19 +225,27 @@ test('a muted instance ignores keepalives, even one using our id', () => {
   assert.is(st.live.size, 0);
 });
 
-test('own keepalives not coming back for 1.5 intervals mean we are cut off; their return ends it', () => {
+test('a Master whose last keepalive is not back within 0.4 interval is cut off; an echo ends it', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const me = { ...cfg, watchEcho: true };
     const echo = (now: number): In => heard((ours() as { msg: Keepalive }).msg, now);
-    // Echoes at 5, 105; then silence: 105 + 150 = 255 is passed at the check at 275; an echo at 400 ends it.
-    const input = hot<In>('5ms a 99ms b 294ms c', { a: echo(5), b: echo(105), c: echo(400) });
+    // A Master; beats every 100, echoes of the beats at 0 and 100; the beat at 200 is not back by the check at 250
+    // (50 > 40): cut off; an echo at 395 ends it (the run stops before the beat at 400 is overdue).
+    const master: In = { type: 'status', status: { role: 'master', synced: true, epoch: 1, applied: 0 } };
+    const input = hot<In>('(ma) 96ms b 294ms c', { m: master, a: echo(0), b: echo(100), c: echo(395) });
     const cuts = heartbeatActor(me, input, s).pipe(filter((o) => o.type === 'cut-off'));
-    expectObservable(cuts, '^ 500ms !').toBe('275ms x 124ms y', { x: { type: 'cut-off', cut: true }, y: { type: 'cut-off', cut: false } });
+    expectObservable(cuts, '^ 440ms !').toBe('250ms x 144ms y', { x: { type: 'cut-off', cut: true }, y: { type: 'cut-off', cut: false } });
   });
 });
 
-test('without the echo watch (a lone instance) silence never cuts off', () => {
+test('a Slave, or an instance without the echo watch (alone), is never cut off by silence', () => {
+  const s0 = ts();
+  s0.run(({ hot, expectObservable }) => {
+    const slave: In = { type: 'status', status: { role: 'slave', synced: true, epoch: 1, applied: 0 } };
+    const input = hot<In>('(ma)', { m: slave, a: heard((ours() as { msg: Keepalive }).msg, 0) });
+    expectObservable(heartbeatActor({ ...cfg, watchEcho: true }, input, s0).pipe(filter((o) => o.type === 'cut-off')), '^ 1000ms !').toBe('');
+  });
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('5ms a', { a: heard((ours() as { msg: Keepalive }).msg, 5) });

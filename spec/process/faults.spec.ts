@@ -1,0 +1,99 @@
+/**
+ * Fault matrix with a consistency checker: every announce a client got a success reply for is logged, and
+ * after every fault all live repositories must be identical, hold every acknowledged announce, and exactly
+ * one instance must be Master.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { randomBytes } from 'node:crypto';
+import { brokerUrl, eventually, newTopic, peerIdsIn, sqliteDigest, startNode, type ClusterOpts, type Node } from '../helpers/cluster.js';
+import { freeUdpPort } from '../helpers/process.js';
+import { tempDir } from '../helpers/temp.js';
+import { openClient, type TestClient } from '../helpers/udp-client.js';
+
+type Ctx = { nodes: Node[]; clients: TestClient[]; dir: ReturnType<typeof tempDir> };
+const test = suite<Ctx>('faults', { nodes: [], clients: [], dir: tempDir('faults') });
+test.after.each(async (ctx) => {
+  for (const c of ctx.clients) await c.close();
+  for (const n of ctx.nodes) n.proc.kill('SIGKILL');
+  await Promise.all(ctx.nodes.map((n) => n.proc.exited()));
+  ctx.nodes = [];
+  ctx.clients = [];
+});
+test.after((ctx) => ctx.dir.remove());
+
+const alive = (n: Node): boolean => n.proc.child.exitCode === null && n.proc.child.signalCode === null;
+/** The role an instance last logged. */
+const lastRole = (n: Node): string => [...n.proc.stderr().matchAll(/role (\w+)/g)].pop()?.[1] ?? 'none';
+
+/** Load: clients announcing new peers, retrying until acknowledged; every acknowledged peer ID is recorded. */
+function load(ctx: Ctx, port: number, acked: string[]) {
+  let stop = false;
+  const ih = randomBytes(20);
+  const run = (async () => {
+    const clients = await Promise.all(Array.from({ length: 4 }, () => openClient({ host: '127.0.0.1', port }, '127.0.0.1', 250)));
+    ctx.clients.push(...clients);
+    await Promise.all(clients.map(async (c) => {
+      while (!stop) {
+        const pid = randomBytes(20);
+        for (let tries = 0; tries < 200 && !stop; tries++) {
+          try {
+            if ((await c.announce({ infoHash: ih, peerId: pid })).action === 'announce') {
+              acked.push(pid.toString('hex'));
+              break;
+            }
+          } catch {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+      }
+    }));
+  })();
+  return { stop: async () => { stop = true; await run; } };
+}
+
+async function consistent(nodes: Node[], acked: readonly string[], what: string): Promise<void> {
+  const live = nodes.filter(alive);
+  const digests = await eventually(() => live.map((n) => sqliteDigest(n.db).digest), (d) => d.every((x) => x === d[0]), 15_000);
+  assert.ok(digests.every((d) => d === digests[0]), `${what}: live repositories differ`);
+  const held = peerIdsIn(live[0]!.db);
+  assert.equal(acked.filter((p) => !held.has(p)), [], `${what}: acknowledged announces lost`);
+  const masters = await eventually(() => live.filter((n) => lastRole(n) === 'master').length, (m) => m === 1, 10_000);
+  assert.is(masters, 1, `${what}: exactly one Master`);
+}
+
+test('10 successive Master kills under load, then a Slave killed and restarted: nothing acknowledged is lost', async (ctx) => {
+  const port = await freeUdpPort();
+  const o: ClusterOpts & { topic: string } = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic: newTopic(), heartbeatMs: 250 };
+  for (const id of [1, 2, 3]) ctx.nodes.push(startNode(id, o));
+  await ctx.nodes[2]!.proc.waitFor(/role master/);
+  await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));
+  const acked: string[] = [];
+  const l = load(ctx, port, acked);
+  let faults = 0;
+  for (let k = 0; k < 10; k++) {
+    await new Promise((r) => setTimeout(r, 400));
+    const master = ctx.nodes.find((n) => alive(n) && lastRole(n) === 'master')!;
+    master.proc.kill('SIGKILL');
+    await master.proc.exited();
+    // The killed instance comes back (same ID, new process) and joins as a Slave.
+    const back = startNode(master.id, o);
+    ctx.nodes.push(back);
+    await back.proc.waitFor(/role slave/, 20_000);
+    faults++;
+    await consistent(ctx.nodes, acked, `after Master kill ${k + 1}`);
+  }
+  const slave = ctx.nodes.find((n) => alive(n) && lastRole(n) === 'slave')!;
+  slave.proc.kill('SIGKILL');
+  await slave.proc.exited();
+  await new Promise((r) => setTimeout(r, 800));
+  const again = startNode(slave.id, o);
+  ctx.nodes.push(again);
+  await again.proc.waitFor(/role slave/, 20_000);
+  faults++;
+  await l.stop();
+  await consistent(ctx.nodes, acked, 'after the Slave restart');
+  process.stdout.write(`  faults: ${faults} survived, ${acked.length} announces acknowledged, 0 lost\n`);
+});
+
+test.run();
