@@ -123,8 +123,10 @@ export function electionTransition(cfg: ElectionConfig) {
         const followed = input.live.find((e) => e.id === s.master && e.role === 'master');
         const epoch = followed && s.role !== 'master' ? Math.max(s.epoch, followed.epoch) : s.epoch;
         const next = { ...s, live: input.live, epoch };
-        // Our Master is alive but says it is no longer Master (it isolated itself): as good as down.
-        const former = input.live.find((e) => e.id === s.master && e.role !== 'master');
+        // Our Master is alive but says it is no longer Master (it isolated itself): as good as down. Only a
+        // keepalive of the Master's own epoch or later counts: one sent before it won (still 'starting', epoch
+        // below ours) can arrive after its COORDINATOR and must not start an election against a healthy Master.
+        const former = input.live.find((e) => e.id === s.master && e.role !== 'master' && e.epoch >= s.epoch);
         if (s.role === 'slave' && former) return [elect({ ...next, master: null, epoch: Math.max(epoch, former.epoch) }, out), out];
         return [next, out];
       }
@@ -138,13 +140,17 @@ export function electionTransition(cfg: ElectionConfig) {
       }
       case 'election': {
         if (cut || input.from === cfg.self || input.epoch < s.epoch - 1) return [s, out];
+        // An election of a cluster that has had a Master (epoch above 0) is among instances holding data: a
+        // newcomer without any stays out of it, whatever its ID, and waits for the COORDINATOR.
+        if (!s.synced && input.epoch > 0) return [s, out];
         if (input.from < cfg.self && standing(s, cfg.self).self) {
           out.push({ type: 'send-answer', to: input.from, epoch: s.epoch });
           if (s.role === 'master') {
             out.push({ type: 'send-coordinator', epoch: s.epoch });
             return [s, out];
           }
-          if (s.role !== 'electing') return [elect(s, out), out];
+          // A starting instance stands when its discovery window closes, with everything it heard by then.
+          if (s.role !== 'electing' && s.role !== 'starting') return [elect(s, out), out];
         }
         return [s, out];
       }

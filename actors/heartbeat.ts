@@ -1,7 +1,7 @@
 /**
  * Heartbeat actor: publishes this instance's keepalive every interval and keeps the live set. An instance not
- * heard for two intervals is down. Liveness is checked four times per interval so a silent Master is noticed
- * between 2 and 2.25 intervals after its last keepalive. It also spots another live instance using our ID.
+ * heard for two intervals is down. Liveness is checked eight times per interval so a silent Master is noticed
+ * between 2 and 2.125 intervals after its last keepalive. It also spots another live instance using our ID.
  */
 import type { Observable, SchedulerLike } from 'rxjs';
 import { interval, map, merge, timer } from 'rxjs';
@@ -146,14 +146,14 @@ export function initialHeartbeat(): HeartbeatState {
   return { status: { role: 'starting', synced: false, epoch: 0, applied: 0 }, live: new Map(), muted: false, beatAt: null, echoAt: null, cutOff: false };
 }
 
-/** Beats every interval (the first at once), checks every quarter interval; keepalives arrive on `input$`. */
+/** Beats every interval (the first at once), checks every eighth of an interval; keepalives arrive on `input$`. */
 export function heartbeatActor(
   cfg: HeartbeatConfig, input$: Observable<HeartbeatInput>, scheduler: SchedulerLike,
   onState?: (s: HeartbeatState) => void,
 ): Observable<HeartbeatOutput> {
   const beats$ = merge(
     timer(0, cfg.intervalMs, scheduler).pipe(map((): HeartbeatInput => ({ type: 'beat', now: scheduler.now() }))),
-    interval(Math.max(1, Math.floor(cfg.intervalMs / 4)), scheduler).pipe(map((): HeartbeatInput => ({ type: 'check', now: scheduler.now() }))),
+    interval(Math.max(1, Math.floor(cfg.intervalMs / 8)), scheduler).pipe(map((): HeartbeatInput => ({ type: 'check', now: scheduler.now() }))),
   );
   return runActor(initialHeartbeat(), heartbeatTransition(cfg), merge(input$, beats$), scheduler, onState);
 }

@@ -449,4 +449,35 @@ test('regression: joining a live Master adopts its epoch, so older coordinators 
   assert.is(after.master, 3);
 });
 
+test('a slave elects when its Master\'s keepalive of the current epoch says it is no longer Master', () => {
+  const t = electionTransition(cfg);
+  const slave: ElectionState = { role: 'slave', epoch: 1, master: 3, live: [live(1, 'slave', true, 1), live(3, 'master', true, 1)], synced: true, attempt: 2 };
+  const [next, out] = t(slave, { type: 'live', live: [live(1, 'slave', true, 1), live(3, 'isolated', true, 1)] });
+  assert.is(next.role, 'master', 'no higher holder is live: this slave wins');
+  assert.is(next.epoch, 2);
+  assert.ok(out.some((o) => o.type === 'send-coordinator'));
+});
+
+test('regression: a keepalive the Master sent before it won (starting, older epoch) does not start an election', () => {
+  const t = electionTransition(cfg);
+  const slave: ElectionState = { role: 'slave', epoch: 1, master: 3, live: [live(1, 'slave', true, 1)], synced: true, attempt: 2 };
+  const [next, out] = t(slave, { type: 'live', live: [live(1, 'slave', true, 1), live(3, 'starting', false, 0)] });
+  assert.is(next.role, 'slave');
+  assert.is(next.master, 3);
+  assert.equal(out, []);
+});
+
+test('regression: a restarted instance still in discovery never makes itself Master on an ELECTION', () => {
+  const t = electionTransition({ ...cfg, self: 3 });
+  const newcomer: ElectionState = { ...initialElection(), attempt: 1 };
+  // The cluster (epoch 3) is electing after its Master died: the newcomer with ID 3 holds nothing and stays out.
+  const [a, outA] = t(newcomer, { type: 'election', from: 1, epoch: 3 });
+  assert.is(a.role, 'starting');
+  assert.equal(outA, []);
+  // A fresh cluster (epoch 0): it answers, so the lower ID waits, but stands only when its window closes.
+  const [b, outB] = t(newcomer, { type: 'election', from: 1, epoch: 0 });
+  assert.is(b.role, 'starting');
+  assert.equal(outB, [{ type: 'send-answer', to: 1, epoch: 0 }]);
+});
+
 test.run();

@@ -8,7 +8,7 @@ import {
 } from '../../actors/heartbeat.js';
 import type { Role } from '../../src/bus/messages.js';
 
-// One marble frame is 1 ms: beats at 0, 100, 200, …; liveness checks at 25, 50, 75, …
+// One marble frame is 1 ms: beats at 0, 100, 200, …; liveness checks every 12 ms (an eighth, rounded down): 12, 24, 36, …
 const cfg: HeartbeatConfig = { self: 5, nonce: 'self-nonce', startedAt: 1000, intervalMs: 100 };
 const ts = (): TestScheduler => new TestScheduler((a, b) => assert.equal(a, b));
 type In = HeartbeatInput;
@@ -46,13 +46,13 @@ test('with a shorter interval the keepalives follow it (the interval is not hard
   });
 });
 
-test('an instance heard and then silent is down after 2 intervals, noticed within the next quarter interval', () => {
+test('an instance heard and then silent is down after 2 intervals, noticed within the next eighth of an interval', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
-    // Heard at 50: still live at the check at 250 (exactly 2 intervals), down at the check at 275.
+    // Heard at 50: still live at the check at 240, down at the first check past 2 intervals (252).
     const m = ka(2);
     const input = hot<In>('50ms a', { a: heard(m, 50) });
-    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 400ms !').toBe('50ms l 224ms (dx)', {
+    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 400ms !').toBe('50ms l 201ms (dx)', {
       l: { type: 'live', live: [entry(m, 50)] },
       d: { type: 'down', entry: entry(m, 50) },
       x: { type: 'live', live: [] },
@@ -60,7 +60,7 @@ test('an instance heard and then silent is down after 2 intervals, noticed withi
   });
 });
 
-test('down is reported between 2 and 2.25 intervals after the last keepalive, whatever its phase', () => {
+test('down is reported between 2 and 2.125 intervals after the last keepalive, whatever its phase', () => {
   for (const at of [1, 10, 24, 26, 49, 60, 99]) {
     const s = ts();
     let downAt = -1;
@@ -70,7 +70,7 @@ test('down is reported between 2 and 2.25 intervals after the last keepalive, wh
         if (o.type === 'down') downAt = s.now();
       });
     });
-    assert.ok(downAt > at + 200 && downAt <= at + 225, `heard at ${at}, down at ${downAt}`);
+    assert.ok(downAt > at + 200 && downAt <= at + 200 + 100 / 8, `heard at ${at}, down at ${downAt}`);
   }
 });
 
@@ -82,8 +82,8 @@ test('keepalives keep an instance live; identical repeats are silent; only the s
     const input = hot<In>('10ms a 9ms b 129ms c 139ms d', {
       a: heard(two, 10), b: heard(three, 20), c: heard(two, 150), d: heard(two, 290),
     });
-    // 3 (last heard at 20) is down at the check at 225; 2 keeps being refreshed.
-    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 480ms !').toBe('10ms l 9ms m 204ms (dx)', {
+    // 3 (last heard at 20) is down at the check at 228; 2 keeps being refreshed.
+    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 480ms !').toBe('10ms l 9ms m 207ms (dx)', {
       l: { type: 'live', live: [entry(two, 10)] },
       m: { type: 'live', live: [entry(two, 10), entry(three, 20)] },
       d: { type: 'down', entry: entry(three, 20) },
@@ -230,12 +230,12 @@ test('a Master whose last keepalive is not back within 0.4 interval is cut off; 
   s.run(({ hot, expectObservable }) => {
     const me = { ...cfg, watchEcho: true };
     const echo = (now: number): In => heard((ours() as { msg: Keepalive }).msg, now);
-    // A Master; beats every 100, echoes of the beats at 0 and 100; the beat at 200 is not back by the check at 250
-    // (50 > 40): cut off; an echo at 395 ends it (the run stops before the beat at 400 is overdue).
+    // A Master; beats every 100, echoes of the beats at 0 and 100; the beat at 200 is not back by the check at 252
+    // (52 > 40): cut off; an echo at 395 ends it (the run stops before the beat at 400 is overdue).
     const master: In = { type: 'status', status: { role: 'master', synced: true, epoch: 1, applied: 0 } };
     const input = hot<In>('(ma) 96ms b 294ms c', { m: master, a: echo(0), b: echo(100), c: echo(395) });
     const cuts = heartbeatActor(me, input, s).pipe(filter((o) => o.type === 'cut-off'));
-    expectObservable(cuts, '^ 440ms !').toBe('250ms x 144ms y', { x: { type: 'cut-off', cut: true }, y: { type: 'cut-off', cut: false } });
+    expectObservable(cuts, '^ 440ms !').toBe('252ms x 142ms y', { x: { type: 'cut-off', cut: true }, y: { type: 'cut-off', cut: false } });
   });
 });
 

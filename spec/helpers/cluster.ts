@@ -88,3 +88,6 @@ export function ownBroker(dir: string) {
     stop: () => sh('stop', '--dir', dir).catch(() => ''),
   };
 }
+
+/** The Master logs this once it holds the service address (a quarter keepalive after its election): it answers from then on. */
+export const SERVING = /holding the service address/;

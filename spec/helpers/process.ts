@@ -1,6 +1,8 @@
 /** Spawning the real binary in tests: wait for a log line, collect output, stop it, always clean up. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export type Proc = {
   readonly child: ChildProcess;
@@ -18,8 +20,11 @@ export function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc 
   let err = '';
   let out = '';
   const waiters: Array<() => void> = [];
+  // TEST_LOG_DIR keeps every process's log for a post-mortem of a failed run (CI prints only the assertion).
+  const logFile = process.env.TEST_LOG_DIR ? join(process.env.TEST_LOG_DIR, `${args.join(' ').match(/--id (\d+)/)?.[1] ?? 'x'}-${child.pid}.log`) : null;
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
+    if (logFile) appendFileSync(logFile, d);
     for (const w of [...waiters]) w();
   });
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

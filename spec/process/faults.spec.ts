@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { brokerUrl, eventually, newTopic, peerIdsIn, sqliteDigest, startNode, type ClusterOpts, type Node } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, peerIdsIn, sqliteDigest, startNode, type ClusterOpts, type Node, SERVING } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient, type TestClient } from '../helpers/udp-client.js';
@@ -26,15 +26,25 @@ const alive = (n: Node): boolean => n.proc.child.exitCode === null && n.proc.chi
 /** The role an instance last logged. */
 const lastRole = (n: Node): string => [...n.proc.stderr().matchAll(/role (\w+)/g)].pop()?.[1] ?? 'none';
 
-/** Load: clients announcing new peers, retrying until acknowledged; every acknowledged peer ID is recorded. */
+/**
+ * Load: clients announcing new peers, retrying until acknowledged; every acknowledged peer ID is recorded.
+ * `pause` lets the in-flight announces finish and holds the clients, so the repositories can be compared at rest.
+ */
 function load(ctx: Ctx, port: number, acked: string[]) {
   let stop = false;
+  let paused = false;
+  let busy = 0;
   const ih = randomBytes(20);
+  const idle = async (): Promise<void> => {
+    while (paused && !stop) await new Promise((r) => setTimeout(r, 20));
+  };
   const run = (async () => {
     const clients = await Promise.all(Array.from({ length: 4 }, () => openClient({ host: '127.0.0.1', port }, '127.0.0.1', 250)));
     ctx.clients.push(...clients);
     await Promise.all(clients.map(async (c) => {
       while (!stop) {
+        await idle();
+        busy++;
         const pid = randomBytes(20);
         for (let tries = 0; tries < 200 && !stop; tries++) {
           try {
@@ -46,10 +56,20 @@ function load(ctx: Ctx, port: number, acked: string[]) {
             await new Promise((r) => setTimeout(r, 50));
           }
         }
+        busy--;
       }
     }));
   })();
-  return { stop: async () => { stop = true; await run; } };
+  return {
+    async pause(): Promise<void> {
+      paused = true;
+      while (busy > 0) await new Promise((r) => setTimeout(r, 20));
+    },
+    resume(): void {
+      paused = false;
+    },
+    stop: async () => { stop = true; await run; },
+  };
 }
 
 async function consistent(nodes: Node[], acked: readonly string[], what: string): Promise<void> {
@@ -67,6 +87,7 @@ test('10 successive Master kills under load, then a Slave killed and restarted: 
   const o: ClusterOpts & { topic: string } = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic: newTopic(), heartbeatMs: 250 };
   for (const id of [1, 2, 3]) ctx.nodes.push(startNode(id, o));
   await ctx.nodes[2]!.proc.waitFor(/role master/);
+  await ctx.nodes[2]!.proc.waitFor(SERVING);
   await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));
   const acked: string[] = [];
   const l = load(ctx, port, acked);
@@ -81,7 +102,9 @@ test('10 successive Master kills under load, then a Slave killed and restarted: 
     ctx.nodes.push(back);
     await back.proc.waitFor(/role slave/, 20_000);
     faults++;
+    await l.pause();
     await consistent(ctx.nodes, acked, `after Master kill ${k + 1}`);
+    l.resume();
   }
   const slave = ctx.nodes.find((n) => alive(n) && lastRole(n) === 'slave')!;
   slave.proc.kill('SIGKILL');
