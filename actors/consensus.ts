@@ -1,7 +1,8 @@
 /**
  * Consensus actor: the seed's prepare / vote / commit-or-abort, batched. The Master turns many proposals into
  * one round; each voter answers OK when it can store the batch in order, ERROR otherwise; a strict majority of
- * the voters (counted at round start, the Master included) commits, anything else aborts. A missing vote after
+ * the voters (counted at round start, the Master included; or of the configured cluster size) commits, anything
+ * else aborts. A missing vote after
  * the timeout counts as ERROR. Slaves stage a prepared batch and persist it only on COMMIT. Every round has a
  * sequence number; a Slave that sees a gap asks for resynchronisation instead of guessing.
  */
@@ -15,6 +16,12 @@ export type ConsensusConfig = {
   /** Proposals waiting beyond this are refused (bounded queue; the client gets an error and retries). */
   readonly maxQueue: number;
   readonly voteTimeoutMs: number;
+  /**
+   * The number of instances the cluster is built for. When set, a round needs OK from more than half of that
+   * many, however many are live: a minority cut off by a partition can never commit. Absent or 0: a majority of
+   * the live, synchronised voters (a lone survivor still commits).
+   */
+  readonly clusterSize?: number;
 };
 
 type Round<T> = {
@@ -79,7 +86,7 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     // PREPARE goes out even when the Master is the only voter: instances that are synchronised but not yet
     // counted as voters (a join in progress) must see every round, or they would find a gap later.
     out.push({ type: 'send-prepare', epoch: s.epoch, seq, items });
-    if (voters.length > 1) out.push({ type: 'timer', after: cfg.voteTimeoutMs, input: { type: 'vote-timeout', seq, epoch: s.epoch } });
+    if (voters.length > 1 || (cfg.clusterSize ?? 0) > 1) out.push({ type: 'timer', after: cfg.voteTimeoutMs, input: { type: 'vote-timeout', seq, epoch: s.epoch } });
     return decide(next, out, false);
   };
 
@@ -88,14 +95,18 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     const r = s.round;
     if (!r) return s;
     const n = r.voters.length;
-    if (r.ok.length * 2 > n) {
+    const size = Math.max(n, cfg.clusterSize ?? 0);
+    if (r.ok.length * 2 > size) {
       // COMMIT leaves before the batch is applied (and its clients answered): if this process dies in between,
       // the Slaves still learn the outcome of a round a client may have seen acknowledged.
       out.push({ type: 'send-commit', epoch: s.epoch, seq: r.seq });
       out.push({ type: 'apply', seq: r.seq, items: r.items });
       return startRound({ ...s, applied: r.seq, round: null }, out);
     }
-    if (timedOut || (n - r.err.length) * 2 <= n) {
+    // Abort as soon as even every outstanding vote could not make a majority. With a configured size, members
+    // not yet known to be live may still vote (a Slave whose keepalive has not arrived yet): wait for them.
+    const possible = (cfg.clusterSize ? size : n) - r.err.length;
+    if (timedOut || possible * 2 <= size) {
       out.push({ type: 'send-abort', epoch: s.epoch, seq: r.seq });
       out.push({ type: 'reject', items: r.items, reason: 'not committed by a majority; retry' });
       // The sequence number is reused: an aborted round never happened.
@@ -166,7 +177,9 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
       case 'vote': {
         const r = s.round;
         if (s.role !== 'master' || !r || input.epoch !== s.epoch || input.seq !== r.seq) return [s, out];
-        if (!r.voters.includes(input.from) || r.ok.includes(input.from) || r.err.includes(input.from)) return [s, out];
+        // With a configured size any instance may vote: one that votes OK has staged this very round in order.
+        const counted = r.voters.includes(input.from) || (cfg.clusterSize !== undefined && cfg.clusterSize > 0 && input.from !== cfg.self);
+        if (!counted || r.ok.includes(input.from) || r.err.includes(input.from)) return [s, out];
         const round: Round<T> = input.ok ? { ...r, ok: [...r.ok, input.from] } : { ...r, err: [...r.err, input.from] };
         return [decide({ ...s, round }, out, false), out];
       }

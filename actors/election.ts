@@ -12,7 +12,15 @@ import type { Role } from '../src/bus/messages.js';
 import { runActor, type Timer } from './actor.js';
 import type { LiveEntry } from './heartbeat.js';
 
-export type ElectionConfig = { readonly self: number; readonly discoveryMs: number; readonly answerTimeoutMs: number; readonly coordinatorTimeoutMs: number; readonly syncTimeoutMs: number };
+export type ElectionConfig = {
+  readonly self: number; readonly discoveryMs: number; readonly answerTimeoutMs: number; readonly coordinatorTimeoutMs: number; readonly syncTimeoutMs: number;
+  /**
+   * Instances the cluster is built for (0 or absent: no quorum). When set, an instance only makes itself Master
+   * while it hears more than half of them (itself included): one cut off with a minority waits instead of
+   * announcing a Master that could never commit and whose COORDINATOR, delivered late, would depose a good one.
+   */
+  readonly clusterSize?: number;
+};
 
 export type ElectionState = {
   readonly role: Role;
@@ -88,6 +96,14 @@ export function electionTransition(cfg: ElectionConfig) {
     return announce({ ...s, role: 'syncing', master, synced: false, attempt }, out);
   };
 
+  const quorate = (s: ElectionState): boolean => !cfg.clusterSize || (s.live.length + 1) * 2 > cfg.clusterSize;
+  /** No quorum in sight: stay electing and look again after a coordinator timeout. */
+  const waitForQuorum = (s: ElectionState, out: Effect[]): ElectionState => {
+    const attempt = s.attempt + 1;
+    out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'coordinator-timeout', attempt } });
+    return s.role === 'electing' && s.master === null ? { ...s, attempt } : announce({ ...s, role: 'electing', master: null, attempt }, out);
+  };
+
   const elect = (s: ElectionState, out: Effect[]): ElectionState => {
     const attempt = s.attempt + 1;
     const stand = standing(s, cfg.self);
@@ -97,7 +113,7 @@ export function electionTransition(cfg: ElectionConfig) {
       return announce({ ...s, role: 'electing', master: null, attempt }, out);
     }
     const higher = stand.others.filter((e) => e.id > cfg.self);
-    if (higher.length === 0) return becomeMaster({ ...s, attempt, synced: true }, out);
+    if (higher.length === 0) return quorate(s) ? becomeMaster({ ...s, attempt, synced: true }, out) : waitForQuorum(s, out);
     out.push({ type: 'send-election', epoch: maxEpoch(s) });
     out.push({ type: 'timer', after: cfg.answerTimeoutMs, input: { type: 'answer-timeout', attempt } });
     return announce({ ...s, role: 'electing', master: null, attempt }, out);
@@ -123,6 +139,10 @@ export function electionTransition(cfg: ElectionConfig) {
         const followed = input.live.find((e) => e.id === s.master && e.role === 'master');
         const epoch = followed && s.role !== 'master' ? Math.max(s.epoch, followed.epoch) : s.epoch;
         const next = { ...s, live: input.live, epoch };
+        // A Master that hears a higher epoch from an instance that is not Master (one that made itself Master while
+        // cut off, then came back as a newcomer) takes an epoch above it: otherwise that instance would ignore our
+        // rounds as coming from an old epoch. A live Master of a higher epoch is left to depose us by COORDINATOR.
+        if (s.role === 'master' && input.live.some((e) => e.epoch > s.epoch && e.role !== 'master')) return [becomeMaster(next, out), out];
         // Our Master is alive but says it is no longer Master (it isolated itself): as good as down. Only a
         // keepalive of the Master's own epoch or later counts: one sent before it won (still 'starting', epoch
         // below ours) can arrive after its COORDINATOR and must not start an election against a healthy Master.
@@ -163,7 +183,7 @@ export function electionTransition(cfg: ElectionConfig) {
       }
       case 'answer-timeout':
         if (s.role !== 'electing' || input.attempt !== s.attempt) return [s, out];
-        return [becomeMaster({ ...s, synced: true }, out), out];
+        return [quorate(s) ? becomeMaster({ ...s, synced: true }, out) : waitForQuorum(s, out), out];
       case 'coordinator-timeout':
         if (s.role !== 'electing' || input.attempt !== s.attempt) return [s, out];
         return [elect(s, out), out];

@@ -11,6 +11,8 @@ import { encodeErrorReply, encodeScrapeReply, writeAnnounceReplyHeader } from '.
 import { applyChange, createStore, effectiveNumWant, getSwarm, leechers, peersOf, scrapeEntry, writePeers } from '../src/domain/swarm.js';
 import type { Change, RowEffect, SwarmStore } from '../src/domain/types.js';
 import type { SqliteStore } from '../src/storage/sqlite-store.js';
+import { httpAnnounceBody } from '../src/http/announce.js';
+import { failureReply } from '../src/http/replies.js';
 import type { Proposal, ScrapeQuery } from './types.js';
 
 export type RepositoryDeps = {
@@ -51,9 +53,16 @@ export function createRepository(deps: RepositoryDeps): Repository {
     apply(batchSeq, items) {
       const effects: RowEffect[] = [];
       const replies: LocalMessage[] = [];
+      const httpReplies: Array<() => void> = [];
       for (const { change, client } of items) {
         applyChange(store, change, effects);
         if (!client || change.kind !== 'announce') continue;
+        if (client.kind === 'http') {
+          // Read now, as this change left the swarm (like the UDP reply); handed over once the batch is stored.
+          const body = httpAnnounceBody(store, change.infoHash, client, deps.intervalS);
+          httpReplies.push(() => client.settle(body));
+          continue;
+        }
         const s = getSwarm(store, change.infoHash);
         const family = client.family;
         const want = effectiveNumWant(client.numWant, family);
@@ -70,6 +79,7 @@ export function createRepository(deps: RepositoryDeps): Repository {
         healthy = false;
         deps.log(`SQLite write failed at sequence ${batchSeq}: ${written.error}`);
       }
+      for (const settle of httpReplies) settle();
       return replies;
     },
     scrape(q) {
@@ -139,7 +149,8 @@ export function repositoryActor(input$: Observable<RepositoryInput>, repo: Repos
             break;
           case 'reject':
             for (const { client } of msg.items) {
-              if (client) sub.next({ type: 'reply', to: client.to, data: encodeErrorReply(client.transactionId, msg.reason) });
+              if (client?.kind === 'http') client.settle(failureReply(msg.reason));
+              else if (client) sub.next({ type: 'reply', to: client.to, data: encodeErrorReply(client.transactionId, msg.reason) });
             }
             break;
         }

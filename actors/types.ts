@@ -1,9 +1,11 @@
 /** What actors hand each other inside one process. */
 import type { Endpoint } from '../src/bus/messages.js';
 import type { Change } from '../src/domain/types.js';
+import type { HttpClientRef } from '../src/http/announce.js';
 
-/** Who asked for a change and how to answer them once it is committed. */
-export type ClientRef = {
+/** A UDP client: answered with a datagram. `kind` is optional so existing UDP refs need no change. */
+export type UdpClientRef = {
+  readonly kind?: 'udp';
   readonly to: Endpoint;
   readonly transactionId: number;
   readonly numWant: number;
@@ -13,6 +15,9 @@ export type ClientRef = {
   /** Peer list format: IPv4-mapped senders on a dual-stack socket count as IPv4. */
   readonly family: 4 | 6;
 };
+
+/** Who asked for a change and how to answer them once it is committed (UDP datagram, or an HTTP body). */
+export type ClientRef = UdpClientRef | HttpClientRef;
 
 /** A change plus, on the Master, the client waiting for it. Slaves get changes without clients. */
 export type Proposal = { readonly change: Change; readonly client: ClientRef | null };

@@ -9,7 +9,8 @@ set -euo pipefail
 
 readonly AMQ_HOME=/usr/share/activemq
 readonly AMQ_JAR=$AMQ_HOME/bin/activemq.jar
-readonly HOST=127.0.0.1
+# BROKER_HOST: another address to listen on, e.g. a bridge inside a test's own network namespace.
+readonly HOST=${BROKER_HOST:-127.0.0.1}
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO_ROOT
 

@@ -19,6 +19,8 @@ export type Config = {
   readonly heartbeatMs: number;
   readonly topic: string;
   readonly voteTimeoutMs: number;
+  /** Instances the cluster is built for: a commit needs OK from more than half of them (0: of the live ones). */
+  readonly clusterSize: number;
   /** Folder of .torrent files registered at start (names and sizes for the UI). */
   readonly torrents: string | undefined;
   /** File holding the cluster's shared secret (messages are authenticated with it); also TRACKER_CLUSTER_SECRET. */
@@ -31,6 +33,12 @@ export type Config = {
   /** Requests per second per client address; 0 = unlimited. */
   readonly rateLimit: number;
   readonly trustIpField: boolean;
+  /** HTTP tracker (BEP 3/23/7/48) on this port, held by the Master; absent: no HTTP. */
+  readonly httpPort: number | undefined;
+  readonly httpHost: string;
+  /** Prometheus /metrics on this port on every instance; absent: only on the HTTP tracker port. */
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
 };
 
 export const USAGE = `Usage: node dist/main.js --id N [options]
@@ -48,6 +56,8 @@ export const USAGE = `Usage: node dist/main.js --id N [options]
   --iface ADDR      interface address for the group (default 127.0.0.1)
   --heartbeat MS    keepalive interval; silent for 2 intervals = down (default 1000)
   --vote-timeout MS a missing vote counts as ERROR after this long (default 500)
+  --cluster-size N  instances the cluster is built for: a change needs OK from more than N/2 of them, so a
+                    minority cut off by a partition never commits (default 0: a majority of the live ones)
   --topic NAME      broker topic of the cluster (default udp-tracker)
   --torrents DIR    register every .torrent in DIR (content names and sizes; bad files are skipped)
   --secret-file F   shared secret authenticating cluster messages (or env TRACKER_CLUSTER_SECRET)
@@ -57,6 +67,10 @@ export const USAGE = `Usage: node dist/main.js --id N [options]
   --deny-list F     refuse the info hashes listed in F; reloaded on SIGHUP or change
   --rate-limit N    at most N requests per second per client address (default 0: unlimited)
   --trust-ip-field  use the announce's ip field instead of the sender's address (off: lets anyone inject peers)
+  --http-port P     also serve the HTTP tracker (GET /announce, /scrape, /metrics) on this TCP port (Master only)
+  --http-host ADDR  address for the HTTP tracker (default: --host)
+  --metrics-port P  Prometheus /metrics on this TCP port, on every instance (0: any free port, logged)
+  --metrics-host A  address for /metrics (default 127.0.0.1)
   --headless        no terminal UI (automatic when stdout is not a terminal)
   --help            this text
 `;
@@ -86,7 +100,8 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
         'vote-timeout': { type: 'string' }, topic: { type: 'string' }, torrents: { type: 'string' },
         'secret-file': { type: 'string' }, 'broker-credentials': { type: 'string' },
         'allow-list': { type: 'string' }, 'deny-list': { type: 'string' }, 'rate-limit': { type: 'string' },
-        'trust-ip-field': { type: 'boolean' },
+        'trust-ip-field': { type: 'boolean' }, 'cluster-size': { type: 'string' },
+        'http-port': { type: 'string' }, 'http-host': { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' },
       },
     }));
   } catch (e) {
@@ -104,7 +119,14 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
   const heartbeatMs = int('heartbeat', values.heartbeat as string | undefined, 1000, 20, 60_000);
   const voteTimeoutMs = int('vote-timeout', values['vote-timeout'] as string | undefined, 500, 10, 60_000);
   const rateLimit = int('rate-limit', values['rate-limit'] as string | undefined, 0, 0, 1_000_000);
-  for (const v of [heartbeatMs, voteTimeoutMs, rateLimit]) if (typeof v === 'string') return { ok: false, error: v };
+  const clusterSize = int('cluster-size', values['cluster-size'] as string | undefined, 0, 0, 1000);
+  if (typeof clusterSize === 'string') return { ok: false, error: clusterSize };
+  const httpPort = values['http-port'] === undefined ? undefined : int('http-port', values['http-port'] as string, 0, 1, 65535);
+  const metricsPort = values['metrics-port'] === undefined ? undefined : int('metrics-port', values['metrics-port'] as string, 0, 0, 65535);
+  for (const v of [heartbeatMs, voteTimeoutMs, rateLimit, httpPort, metricsPort]) if (typeof v === 'string') return { ok: false, error: v };
+  for (const [flag, v] of [['http-host', values['http-host']], ['metrics-host', values['metrics-host']]] as const) {
+    if (v !== undefined && isIP(v as string) === 0) return { ok: false, error: `--${flag} must be an IP address, got "${v}"` };
+  }
   const broker = values.broker as string | undefined;
   if (broker !== undefined && !/^(stomp|tcp|ws|wss):\/\/[^/\s]+/.test(broker)) {
     return { ok: false, error: `--broker must be a stomp://host:port or ws://host:port/path URL, got "${broker}"` };
@@ -119,6 +141,7 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
   const host = (values.host as string | undefined) ?? (broker ? iface : '0.0.0.0');
   if (isIP(host) === 0) return { ok: false, error: `--host must be an IP address, got "${host}"` };
   if (broker && (host === '0.0.0.0' || host === '::')) return { ok: false, error: '--host must be a unicast address in a cluster (the service address), not a wildcard' };
+  if (!broker && clusterSize > 1) return { ok: false, error: '--cluster-size above 1 needs --broker (a lone instance could never reach a majority)' };
   const topic = (values.topic as string | undefined) ?? 'udp-tracker';
   if (!/^[\w.-]{1,100}$/.test(topic)) return { ok: false, error: `--topic must be letters, digits, '.', '-' or '_', got "${topic}"` };
   const config: Config = Object.freeze({
@@ -126,7 +149,7 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
     db: (values.db as string | undefined) ?? `data/tracker-${id}.sqlite`,
     intervalS: intervalS as number, peerTtlS, batchMs: batchMs as number,
     headless: Boolean(values.headless) || !isTty,
-    broker, group, iface, heartbeatMs: heartbeatMs as number, topic, voteTimeoutMs: voteTimeoutMs as number,
+    broker, group, iface, heartbeatMs: heartbeatMs as number, topic, voteTimeoutMs: voteTimeoutMs as number, clusterSize,
     torrents: values.torrents as string | undefined,
     secretFile: values['secret-file'] as string | undefined,
     brokerCredentials: values['broker-credentials'] as string | undefined,
@@ -134,6 +157,10 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
     denyList: values['deny-list'] as string | undefined,
     rateLimit: rateLimit as number,
     trustIpField: Boolean(values['trust-ip-field']),
+    httpPort: httpPort as number | undefined,
+    httpHost: (values['http-host'] as string | undefined) ?? host,
+    metricsPort: metricsPort as number | undefined,
+    metricsHost: (values['metrics-host'] as string | undefined) ?? '127.0.0.1',
   });
   return { ok: true, config };
 }

@@ -16,7 +16,7 @@ import { heartbeatActor, type HeartbeatInput, type LiveEntry } from '../actors/h
 import { createRepository, repositoryActor, type Repository, type RepositoryInput } from '../actors/repository.js';
 import { snapshotMessages, createAssembler } from '../actors/state-transfer.js';
 import type { Proposal } from '../actors/types.js';
-import { udpIngress, type Datagram, type IngressOutput } from '../actors/udp-ingress.js';
+import { handleDatagram, type Datagram, type IngressOutput } from '../actors/udp-ingress.js';
 import { batch } from '../streams/batch.js';
 import { bindUdp, datagrams } from '../streams/udp-socket.js';
 import type { ClusterMessage, LocalMessage, Role } from './bus/messages.js';
@@ -31,6 +31,14 @@ import { openWorkerStore } from './storage/worker-store.js';
 import { loadTorrentDir } from './torrent/load-dir.js';
 import type { HashPolicy } from './policy/hash-list.js';
 import { createRateLimiter } from './policy/rate-limit.js';
+import { countPeers } from './domain/swarm.js';
+import { handleHttpRequest, NOT_SERVING } from './http/ingress.js';
+import type { HttpTrackerRequest } from './http/query.js';
+import { failureReply } from './http/replies.js';
+import { startHttpTracker, type HttpFrom, type HttpRequestEvent, type HttpTrackerServer } from './http/server.js';
+import { createHttpWaiters } from './http/waiters.js';
+import { createMetrics, udpRequestAction, type DropReason, type Metrics } from './metrics.js';
+import { Action } from './protocol/constants.js';
 
 export type TrackerDeps = {
   /** Drives batching windows, keepalives and every protocol timeout. */
@@ -64,6 +72,12 @@ export type Tracker = {
   readonly repo: Repository;
   readonly sqlite: SqliteStore;
   readonly counters: Counters;
+  /** Prometheus metrics of this instance (also served on /metrics). */
+  readonly metrics: Metrics;
+  /** Port of the per-instance metrics listener (`metricsPort`), null without one. */
+  readonly metricsPort: number | null;
+  /** Port of the HTTP tracker while this instance holds it (the Master), else null. */
+  httpPort(): number | null;
   readonly role$: Observable<RoleInfo>;
   readonly live$: Observable<readonly LiveEntry[]>;
   /** Resolves with a process exit code when the instance must stop by itself (duplicate ID). */
@@ -75,7 +89,15 @@ export type Tracker = {
 };
 
 export type TrackerConfig = Pick<Config, 'id' | 'host' | 'port' | 'db' | 'intervalS' | 'peerTtlS' | 'batchMs'> &
-  Partial<Pick<Config, 'broker' | 'group' | 'iface' | 'heartbeatMs' | 'topic' | 'voteTimeoutMs' | 'torrents' | 'rateLimit' | 'trustIpField'>>;
+  Partial<Pick<Config, 'broker' | 'group' | 'iface' | 'heartbeatMs' | 'topic' | 'voteTimeoutMs' | 'clusterSize' | 'torrents' | 'rateLimit' | 'trustIpField'>> & {
+    /** HTTP tracker (BEP 3/48): held by the Master like the UDP service address. Absent: no HTTP tracker. */
+    readonly httpPort?: number;
+    /** Address of the HTTP tracker; default `host`. */
+    readonly httpHost?: string;
+    /** Per-instance Prometheus listener (every instance, whatever its role); absent: only the HTTP tracker's /metrics. */
+    readonly metricsPort?: number;
+    readonly metricsHost?: string;
+  };
 
 type Transport = {
   readonly messages$: Observable<unknown>;
@@ -87,6 +109,8 @@ type Transport = {
 const MAX_BATCH = 4096;
 const MAX_QUEUE = 65536;
 const BROKER_START_TIMEOUT_MS = 10_000;
+/** An HTTP announce not committed within this is answered with a failure (clients retry). */
+const HTTP_COMMIT_TIMEOUT_MS = 10_000;
 
 function localTransport(): Transport {
   return { messages$: NEVER, connected$: of(true), publish: () => {}, close: async () => {} };
@@ -95,7 +119,8 @@ function localTransport(): Transport {
 export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promise<{ ok: true; tracker: Tracker } | { ok: false; error: string }> {
   // The mirror is written by a worker thread; its failures arrive later and make this instance vote ERROR.
   let onStoreError = (e: string): void => deps.log(`SQLite write failed: ${e}`);
-  const opened = await openWorkerStore(cfg.db, (e) => onStoreError(e));
+  let onStoreWritten = (_seconds: number): void => {};
+  const opened = await openWorkerStore(cfg.db, (e) => onStoreError(e), (s) => onStoreWritten(s));
   if (!opened.ok) return opened;
   const sqlite = opened.store;
   sqlite.clear(); // a crashed earlier run may have left rows behind: start from an empty repository
@@ -134,6 +159,12 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
 
   const counters: Counters = { received: 0, replied: 0, dropped: 0, committed: 0, rejected: 0, badClusterMessages: 0, unauthenticated: 0 };
   const repo = createRepository({ sqlite, intervalS: cfg.intervalS, log });
+  const metrics = createMetrics({
+    labels: { tracker_id: String(cfg.id) },
+    swarmStats: () => ({ swarms: repo.store.swarms.size, peers: countPeers(repo.store) }),
+  });
+  metrics.liveInstances.set(1);
+  onStoreWritten = (s) => metrics.sqliteWrite.observe(s);
   onStoreError = (e) => {
     log(`SQLite write failed: ${e}; voting ERROR until resynchronised`);
     csIn.next({ type: 'health', ok: false });
@@ -150,6 +181,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   const repoIn = new Subject<RepositoryInput>();
   const subs: Subscription[] = [];
   let cut = false;
+  let stopping = false;
   let service: dgram.Socket | null = mainSocket;
   let serviceWanted = false;
   let synced = !clustered;
@@ -192,6 +224,68 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
     }
   };
 
+  // One limiter for both protocols: the budget is per client address.
+  const limiter = cfg.rateLimit ? createRateLimiter(cfg.rateLimit) : undefined;
+  const dropReason = (): DropReason => (role$.value.role === 'electing' ? 'election' : 'not_serving');
+  // HTTP announces join the UDP ones in the same batches (see proposals$): one consensus round commits both.
+  const httpProposal$ = new Subject<Proposal>();
+
+  // ---- HTTP: announces wait for their commit; scrapes and refusals are answered at once ----
+  const waiters = createHttpWaiters({ scheduler, timeoutMs: HTTP_COMMIT_TIMEOUT_MS, max: MAX_QUEUE });
+  const httpDeps = {
+    clock, serving: () => !cut && role$.value.role === 'master', store: () => repo.store,
+    ...(deps.hashes ? { hashes: deps.hashes } : {}),
+    ...(limiter ? { limiter } : {}),
+  };
+  const handleHttp = (req: HttpTrackerRequest, from: HttpFrom): Promise<Buffer> => {
+    const o = handleHttpRequest(req, from, httpDeps);
+    if (o.type === 'answer') {
+      if (o.outcome === 'not-serving') metrics.countDropped('http', dropReason());
+      else if (o.outcome === 'refused') metrics.countError('http', req.action);
+      return Promise.resolve(o.body);
+    }
+    return waiters.wait((settle) => httpProposal$.next({ change: o.change, client: { ...o.client, settle } }));
+  };
+  const countHttp = (e: HttpRequestEvent): void => {
+    if (e.action === 'metrics') return; // scrapes of /metrics are not tracker traffic
+    metrics.countRequest('http', e.action);
+    if (e.outcome !== 'ok') metrics.countError('http', e.action);
+  };
+  // The HTTP tracker follows the Master role like the UDP service address; steps run one at a time.
+  let httpServer: HttpTrackerServer | null = null;
+  let httpWanted = false;
+  let httpError: string | null = null;
+  let httpSteps: Promise<void> = Promise.resolve();
+  const holdHttp = (want: boolean): Promise<void> => {
+    if (cfg.httpPort === undefined) return Promise.resolve();
+    httpWanted = want;
+    httpSteps = httpSteps.then(async () => {
+      if (httpWanted && !httpServer && !stopping) {
+        const host = cfg.httpHost ?? cfg.host;
+        const r = await startHttpTracker({ host, port: cfg.httpPort!, handle: handleHttp, metrics: () => metrics.text(), log, onRequest: countHttp });
+        if (!r.ok) {
+          httpError = r.error;
+          log(`cannot take the HTTP tracker address: ${r.error}`);
+          return;
+        }
+        httpError = null;
+        if (!httpWanted || stopping) {
+          await r.server.close();
+          return;
+        }
+        httpServer = r.server;
+        log(`HTTP tracker on http://${host}:${r.server.port}/announce`);
+      } else if (!httpWanted && httpServer) {
+        const s = httpServer;
+        httpServer = null;
+        waiters.settleAll(failureReply(NOT_SERVING));
+        await s.close();
+        log('released the HTTP tracker address');
+      }
+    }).catch((e: unknown) => log(`HTTP tracker: ${e instanceof Error ? e.message : String(e)}`));
+    return httpSteps;
+  };
+
   // ---- actors ----
   const heartbeat$ = heartbeatActor(
     { self: cfg.id, nonce: randomBytes(8).toString('hex'), startedAt: clock.now(), intervalMs: heartbeatMs, watchEcho: clustered }, hbIn, scheduler,
@@ -199,15 +293,17 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   const election$ = electionActor(
     {
       self: cfg.id, discoveryMs: clustered ? 2 * heartbeatMs + heartbeatMs / 2 : 0, answerTimeoutMs: Math.max(50, heartbeatMs / 2),
-      coordinatorTimeoutMs: 2 * heartbeatMs, syncTimeoutMs: Math.max(10_000, 10 * heartbeatMs),
+      coordinatorTimeoutMs: 2 * heartbeatMs, syncTimeoutMs: Math.max(10_000, 10 * heartbeatMs), clusterSize: cfg.clusterSize ?? 0,
     },
     elIn, scheduler,
   ).pipe(share());
   const consensus$ = consensusActor<Proposal>(
-    { self: cfg.id, maxBatch: MAX_BATCH, maxQueue: MAX_QUEUE, voteTimeoutMs: cfg.voteTimeoutMs ?? 500 }, csIn, scheduler,
+    { self: cfg.id, maxBatch: MAX_BATCH, maxQueue: MAX_QUEUE, voteTimeoutMs: cfg.voteTimeoutMs ?? 500, clusterSize: cfg.clusterSize ?? 0 }, csIn, scheduler,
   ).pipe(share());
 
   let applied = 0;
+  /** Master: when each round in flight was prepared (scheduler time), for the commit latency. */
+  const prepared = new Map<number, number>();
   const status = (): void => hbIn.next({ type: 'status', status: { role: role$.value.role, synced, epoch: epoch(), applied } });
 
   subs.push(heartbeat$.subscribe((o) => {
@@ -217,6 +313,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
         break;
       case 'live': {
         live$.next(o.live);
+        metrics.liveInstances.set(1 + o.live.filter((e) => e.id !== cfg.id).length);
         elIn.next({ type: 'live', live: o.live });
         const voters = o.live.filter((e) => e.synced && (e.role === 'slave' || e.role === 'master')).map((e) => e.id);
         csIn.next({ type: 'members', members: [cfg.id, ...voters] });
@@ -282,6 +379,9 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
       case 'role': {
         const prev = role$.value;
         role$.next({ role: o.role, epoch: o.epoch, master: o.master });
+        metrics.epoch.set(o.epoch);
+        if (o.epoch > prev.epoch) metrics.elections.inc(); // a new epoch is a finished election (won or seen)
+        if (o.role !== 'master') prepared.clear();
         if (o.role === 'master') synced = true;
         else if (clustered && (o.role === 'syncing' || o.role === 'starting' || o.role === 'isolated')) synced = false;
         if (prev.role !== o.role || prev.epoch !== o.epoch || prev.master !== o.master) {
@@ -290,6 +390,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
         csIn.next({ type: 'role', role: o.role === 'master' ? 'master' : o.role === 'slave' ? 'slave' : 'off', epoch: o.epoch });
         if (o.role === 'master' && (prev.role !== 'master' || prev.epoch !== o.epoch)) proposeTorrents();
         void holdService(o.role === 'master');
+        void holdHttp(o.role === 'master');
         status();
         break;
       }
@@ -299,17 +400,26 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   subs.push(consensus$.subscribe((o) => {
     switch (o.type) {
       case 'send-prepare':
+        prepared.set(o.seq, scheduler.now());
+        metrics.batchSize.observe(o.items.length);
         // Alone there is nobody to tell: skip serialising the batch.
         if (clustered) publish({ type: 'prepare', from: cfg.id, epoch: o.epoch, seq: o.seq, changes: o.items.map((p) => toWire(p.change)) });
         break;
       case 'send-vote':
         publish({ type: 'vote', from: cfg.id, epoch: o.epoch, to: o.to, seq: o.seq, ok: o.ok, ...(o.reason ? { reason: o.reason } : {}) });
         break;
-      case 'send-commit':
+      case 'send-commit': {
         publish({ type: 'commit', from: cfg.id, epoch: o.epoch, seq: o.seq });
+        const at = prepared.get(o.seq);
+        prepared.delete(o.seq);
+        metrics.consensusRounds.inc({ outcome: 'committed' });
+        if (at !== undefined) metrics.commitLatency.observe((scheduler.now() - at) / 1000);
         break;
+      }
       case 'send-abort':
         publish({ type: 'abort', from: cfg.id, epoch: o.epoch, seq: o.seq });
+        prepared.delete(o.seq);
+        metrics.consensusRounds.inc({ outcome: 'aborted' });
         break;
       case 'apply':
         applied = o.seq;
@@ -446,17 +556,37 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   if (mainSocket) subs.push(ingressFrom(mainSocket));
   if (groupSocket) subs.push(ingressFrom(groupSocket));
 
-  const ingress$ = udpIngress(datagram$, {
+  const ingressDeps = {
     clock, key: () => key, serving, idCache,
     ...(deps.hashes ? { hashes: deps.hashes } : {}),
-    ...(cfg.rateLimit ? { limiter: createRateLimiter(cfg.rateLimit) } : {}),
+    ...(limiter ? { limiter } : {}),
     ...(cfg.trustIpField ? { trustIpField: true } : {}),
-  }).pipe(share());
-  const proposals$ = ingress$.pipe(
-    filter((o): o is Extract<IngressOutput, { type: 'propose' }> => o.type === 'propose'),
-    map((o) => o.proposal),
-    batch(cfg.batchMs, MAX_BATCH, scheduler),
+  };
+  const countUdp = (d: Datagram, o: IngressOutput): void => {
+    const action = udpRequestAction(d.data);
+    metrics.countRequest('udp', action);
+    if (o.type === 'dropped') {
+      if (o.reason === 'not serving') metrics.countDropped('udp', dropReason());
+      else metrics.countError('udp', action);
+    } else if (o.type === 'reply' && o.data.length >= 4 && o.data.readUInt32BE(0) === Action.error) {
+      metrics.countError('udp', action);
+    }
+  };
+  const ingress$ = datagram$.pipe(
+    map((d) => {
+      const o = handleDatagram(d, ingressDeps);
+      countUdp(d, o);
+      return o;
+    }),
+    share(),
   );
+  const proposals$ = merge(
+    ingress$.pipe(
+      filter((o): o is Extract<IngressOutput, { type: 'propose' }> => o.type === 'propose'),
+      map((o) => o.proposal),
+    ),
+    httpProposal$,
+  ).pipe(batch(cfg.batchMs, MAX_BATCH, scheduler));
   // Expiry is a committed change like any other, so every replica drops the same peers at the same point.
   const sweepMs = Math.max(1000, Math.min(cfg.peerTtlS * 250, 30_000));
   const expire$ = interval(sweepMs, clock).pipe(
@@ -471,7 +601,11 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   }));
 
   const send = (r: LocalMessage): void => {
-    if (r.type !== 'reply' || cut || !service) return;
+    if (r.type !== 'reply') return;
+    if (cut || !service) {
+      metrics.countDropped('udp', dropReason());
+      return;
+    }
     counters.replied++;
     service.send(r.data, r.to.port, r.to.address);
   };
@@ -481,8 +615,11 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   // ---- go ----
   // A lone instance elects itself at once: return only when it serves, so callers never race the first request.
   if (!clustered) await firstValueFrom(role$.pipe(filter((r) => r.role === 'master')));
-
-  let stopping = false;
+  let metricsServer: HttpTrackerServer | null = null;
+  const cleanUpAfter = async (error: string): Promise<{ ok: false; error: string }> => {
+    await tracker.stop();
+    return { ok: false, error };
+  };
   const tracker: Tracker = {
     id: cfg.id,
     address,
@@ -490,6 +627,11 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
     repo,
     sqlite,
     counters,
+    metrics,
+    get metricsPort() {
+      return metricsServer?.port ?? null;
+    },
+    httpPort: () => httpServer?.port ?? null,
     role$: role$.asObservable(),
     live$: live$.asObservable(),
     fatal,
@@ -511,6 +653,9 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
       if (stopping) return;
       stopping = true;
       for (const s of subs) s.unsubscribe();
+      waiters.settleAll(failureReply('tracker stopping'));
+      await holdHttp(false);
+      await metricsServer?.close();
       serviceWanted = false;
       const sockets = [mainSocket, groupSocket, service].filter((s): s is dgram.Socket => s !== null);
       await Promise.all([...new Set(sockets)].map((s) => new Promise<void>((r) => {
@@ -525,6 +670,17 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
       await sqlite.close(); // the worker finishes its queue (the clear included) first
     },
   };
+  // Listeners that must exist when startTracker returns: a port in use is a start-up error (exit 1).
+  if (!clustered && cfg.httpPort !== undefined) {
+    await holdHttp(true);
+    if (!httpServer) return cleanUpAfter(httpError ?? 'cannot start the HTTP tracker');
+  }
+  if (cfg.metricsPort !== undefined) {
+    const m = await startHttpTracker({ host: cfg.metricsHost ?? '127.0.0.1', port: cfg.metricsPort, metrics: () => metrics.text(), log });
+    if (!m.ok) return cleanUpAfter(m.error);
+    metricsServer = m.server;
+    log(`metrics on http://${cfg.metricsHost ?? '127.0.0.1'}:${m.server.port}/metrics`);
+  }
   return { ok: true, tracker };
 }
 

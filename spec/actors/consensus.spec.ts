@@ -139,4 +139,40 @@ test('losing the master role rejects everything in flight', () => {
   });
 });
 
+test('with a configured cluster size, a Master left with a minority aborts at the vote timeout; with a majority it commits', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    // Cluster of 3, only the Master live: nobody else votes, 1 OK of 3 is no majority: abort at the timeout (10).
+    const input = hot<In>('(mr)-p', { ...master([1]), p: { type: 'propose', items: ['x'] } });
+    expectObservable(consensusActor({ ...cfg, clusterSize: 3 }, input, s)).toBe('-----p 9ms (bj)', {
+      p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
+      b: { type: 'send-abort', epoch: 4, seq: 1 },
+      j: { type: 'reject', items: ['x'], reason: 'not committed by a majority; retry' },
+    });
+  });
+  const s2 = ts();
+  s2.run(({ hot, expectObservable }) => {
+    // Cluster of 3, the Master alone in its member list, but a Slave not yet counted votes OK: a majority.
+    const input = hot<In>('(mr)-p--v', { ...master([1]), p: { type: 'propose', items: ['x'] }, v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: true } });
+    expectObservable(consensusActor({ ...cfg, clusterSize: 3 }, input, s2)).toBe('-----p--(ca)', {
+      p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
+      c: { type: 'send-commit', epoch: 4, seq: 1 },
+      a: { type: 'apply', seq: 1, items: ['x'] },
+    });
+  });
+  const s3 = ts();
+  s3.run(({ hot, expectObservable }) => {
+    // Cluster of 3, two ERROR votes: no majority is possible any more: abort without waiting for the timeout.
+    const input = hot<In>('(mr)-p-vw', {
+      ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] },
+      v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: false }, w: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: false },
+    });
+    expectObservable(consensusActor({ ...cfg, clusterSize: 3 }, input, s3)).toBe('-----p--(bj)', {
+      p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
+      b: { type: 'send-abort', epoch: 4, seq: 1 },
+      j: { type: 'reject', items: ['x'], reason: 'not committed by a majority; retry' },
+    });
+  });
+});
+
 test.run();

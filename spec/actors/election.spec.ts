@@ -480,4 +480,35 @@ test('regression: a restarted instance still in discovery never makes itself Mas
   assert.equal(outB, [{ type: 'send-answer', to: 1, epoch: 0 }]);
 });
 
+test('with a cluster size, an instance that hears no majority waits instead of making itself Master', () => {
+  const t = electionTransition({ ...cfg, clusterSize: 3 });
+  const slave: ElectionState = { role: 'slave', epoch: 1, master: 3, live: [live(3, 'master', true, 1)], synced: true, attempt: 2 };
+  // Its Master is down and nobody else is heard: 1 of 3 is no majority.
+  const [alone, out] = t(slave, { type: 'down', entry: live(3, 'master', true, 1) });
+  assert.is(alone.role, 'electing');
+  assert.not.ok(out.some((o) => o.type === 'send-coordinator'), 'no COORDINATOR from a minority');
+  assert.ok(out.some((o) => o.type === 'timer' && o.input.type === 'coordinator-timeout'), 'it looks again later');
+  // Once instance 1 is heard again (2 of 3), the next look makes it Master.
+  const heard = t(alone, { type: 'live', live: [live(1, 'slave', true, 1)] })[0];
+  const [won, out2] = t(heard, { type: 'coordinator-timeout', attempt: heard.attempt });
+  assert.is(won.role, 'master');
+  assert.is(won.epoch, 2);
+  assert.ok(out2.some((o) => o.type === 'send-coordinator'));
+  // Without a cluster size the lone survivor takes over at once.
+  assert.is(electionTransition(cfg)(slave, { type: 'down', entry: live(3, 'master', true, 1) })[0].role, 'master');
+});
+
+test('a Master hearing a higher epoch from a non-Master (a stale claim from a partition) re-asserts above it', () => {
+  const t = electionTransition({ ...cfg, self: 3 });
+  const master: ElectionState = { role: 'master', epoch: 1, master: 3, live: [live(1, 'slave', true, 1)], synced: true, attempt: 2 };
+  const [next, out] = t(master, { type: 'live', live: [live(1, 'slave', true, 1), live(2, 'starting', false, 2)] });
+  assert.is(next.role, 'master');
+  assert.is(next.epoch, 3);
+  assert.ok(out.some((o) => o.type === 'send-coordinator' && o.epoch === 3));
+  // A higher-epoch Master is not overridden here (its COORDINATOR deposes us).
+  const [same, none] = t(master, { type: 'live', live: [live(1, 'slave', true, 1), live(2, 'master', true, 2)] });
+  assert.is(same.epoch, 1);
+  assert.equal(none, []);
+});
+
 test.run();

@@ -15,8 +15,10 @@ export type Proc = {
   kill(signal?: NodeJS.Signals): void;
 };
 
-export function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, ['dist/main.js', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `prefix` runs the tracker through another command that execs it, e.g. `ip netns exec NS` (same pid: signals reach the tracker). */
+export function run(args: readonly string[], env: NodeJS.ProcessEnv = {}, prefix: readonly string[] = []): Proc {
+  const cmd = [...prefix, process.execPath, 'dist/main.js', ...args];
+  const child = spawn(cmd[0]!, cmd.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
   const waiters: Array<() => void> = [];

@@ -18,7 +18,8 @@ export type TestClient = {
 export async function openClient(target: { host: string; port: number }, bindHost = '127.0.0.1', timeoutMs = 1500): Promise<TestClient> {
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((r) => socket.bind(0, bindHost, () => r()));
-  if (target.host.startsWith('239.')) socket.setMulticastInterface('127.0.0.1');
+  // Multicast leaves from the interface of the bound address (127.0.0.1, or a namespace's own address).
+  if (target.host.startsWith('239.')) socket.setMulticastInterface(bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost);
   // Typed requests wait for their own transaction ID (late replies to junk must not satisfy them); raw sends take any.
   type Waiter = { tid: number | null; done: (b: Buffer) => void };
   const waiting: Waiter[] = [];

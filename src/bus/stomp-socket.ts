@@ -143,6 +143,19 @@ export class NetStompSocket implements IStompSocket {
     setTimeout(() => this.socket.destroy(), this.closeTimeoutMs).unref();
   }
 
+  /**
+   * stompjs calls this on a missed heartbeat. Abort with a reset: a plain close would leave frames queued in the
+   * kernel (sent into a dead link) to reach the broker much later, e.g. a stale COORDINATOR after a partition heals.
+   */
+  terminate(): void {
+    if (this.state === StompSocketState.CLOSED) return;
+    this.closedByUs = true;
+    this.state = StompSocketState.CLOSING;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.socket.resetAndDestroy(); // emits 'close'
+  }
+
   private handleConnect(): void {
     if (this.state !== StompSocketState.CONNECTING) return;
     this.state = StompSocketState.OPEN;

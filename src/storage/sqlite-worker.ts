@@ -11,7 +11,11 @@ export type WorkerRequest =
   | { op: 'clear'; id: number }
   | { op: 'counts'; id: number }
   | { op: 'close'; id: number };
-export type WorkerReply = { op: 'done'; id: number; ok: boolean; error?: string; counts?: { torrents: number; peers: number; lastSeq: number } };
+export type WorkerReply = {
+  op: 'done'; id: number; ok: boolean; error?: string; counts?: { torrents: number; peers: number; lastSeq: number };
+  /** How long the write's transaction took, seconds (the tracker_sqlite_write_seconds metric). */
+  seconds?: number;
+};
 
 const port = parentPort!;
 const opened = openSqliteStore((workerData as { path: string }).path);
@@ -24,8 +28,10 @@ if (!opened.ok) {
     let reply: WorkerReply;
     switch (m.op) {
       case 'write': {
+        const t0 = performance.now();
         const r = store.writeBatch(m.seq, unpack(Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.byteLength)));
-        reply = r.ok ? { op: 'done', id: m.id, ok: true } : { op: 'done', id: m.id, ok: false, error: r.error };
+        const seconds = (performance.now() - t0) / 1000;
+        reply = r.ok ? { op: 'done', id: m.id, ok: true, seconds } : { op: 'done', id: m.id, ok: false, error: r.error, seconds };
         break;
       }
       case 'clear':

@@ -11,7 +11,9 @@ import type { WorkerReply, WorkerRequest } from './sqlite-worker.js';
 
 export type WorkerStore = SqliteStore;
 
-export async function openWorkerStore(path: string, onError: (e: string) => void): Promise<{ ok: true; store: WorkerStore } | { ok: false; error: string }> {
+export async function openWorkerStore(
+  path: string, onError: (e: string) => void, onWritten?: (seconds: number) => void,
+): Promise<{ ok: true; store: WorkerStore } | { ok: false; error: string }> {
   const worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: { path } });
   const waiting = new Map<number, (r: WorkerReply) => void>();
   let next = 1;
@@ -21,6 +23,7 @@ export async function openWorkerStore(path: string, onError: (e: string) => void
     const w = waiting.get(r.id);
     waiting.delete(r.id);
     if (!r.ok && r.id !== 0) onError(r.error ?? 'unknown SQLite error');
+    if (r.seconds !== undefined) onWritten?.(r.seconds);
     w?.(r);
   });
   worker.on('error', (e) => {

@@ -1,0 +1,155 @@
+/**
+ * Prometheus metrics of one tracker instance (prom-client). A factory with its own Registry, never prom-client's
+ * default one: two instances in one process (tests, the UI's Start/Stop) must not share or clash over series.
+ * Gauges of the read model (swarms, peers) are sampled by a callback at scrape time, so nothing is counted on the
+ * request path. Durations are given by the caller in seconds, measured on the caller's clock.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Action, HEADER_LEN, OFF_ACTION } from './protocol/constants.js';
+
+export type Protocol = 'udp' | 'http';
+/** `other`: a request whose action could not be told (undecodable datagram, unknown HTTP path). */
+export type RequestAction = 'connect' | 'announce' | 'scrape' | 'other';
+/** `election`: dropped because an election is under way; `not_serving`: not Master, cut off, or stopping. */
+export type DropReason = 'election' | 'not_serving';
+export type RoundOutcome = 'committed' | 'aborted';
+export type SwarmStats = { readonly swarms: number; readonly peers: number };
+
+export type MetricsOptions = {
+  /** Prepended to every metric name; default `tracker_`. */
+  readonly prefix?: string;
+  /** Labels put on every series, e.g. `{ tracker_id: '3' }` when several instances share one scrape job. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Read at scrape time for the swarms and peers gauges; without it they stay 0. */
+  readonly swarmStats?: () => SwarmStats;
+};
+
+export type Metrics = {
+  readonly registry: Registry;
+  /** Labels: protocol (udp|http), action. */
+  readonly requests: Counter<'protocol' | 'action'>;
+  /** Requests answered with an error (BEP 15 error or HTTP failure reason) or refused; labels as `requests`. */
+  readonly errors: Counter<'protocol' | 'action'>;
+  /** Labels: protocol, reason (election|not_serving). */
+  readonly repliesDropped: Counter<'protocol' | 'reason'>;
+  /** Label: outcome (committed|aborted). Counted by the Master, once per round. */
+  readonly consensusRounds: Counter<'outcome'>;
+  /** Changes per consensus round. */
+  readonly batchSize: Histogram;
+  /** From PREPARE to COMMIT of a round, seconds. */
+  readonly commitLatency: Histogram;
+  readonly elections: Counter;
+  readonly epoch: Gauge;
+  readonly liveInstances: Gauge;
+  readonly swarms: Gauge;
+  readonly peers: Gauge;
+  /** One SQLite transaction per committed batch, seconds. */
+  readonly sqliteWrite: Histogram;
+  /**
+   * Typed, pre-bound shortcuts for the per-request counters (no label hashing per call on the UDP hot path).
+   * Equivalent to `requests.inc({ protocol, action })` etc.
+   */
+  countRequest(protocol: Protocol, action: RequestAction): void;
+  countError(protocol: Protocol, action: RequestAction): void;
+  countDropped(protocol: Protocol, reason: DropReason): void;
+  /** The Content-Type of `text()`. */
+  readonly contentType: string;
+  /** The Prometheus text exposition of every series. */
+  text(): Promise<string>;
+};
+
+const PROTOCOLS: readonly Protocol[] = ['udp', 'http'];
+const ACTIONS: readonly RequestAction[] = ['connect', 'announce', 'scrape', 'other'];
+const DROP_REASONS: readonly DropReason[] = ['election', 'not_serving'];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
+const COMMIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const SQLITE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export function createMetrics(opts: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (opts.labels) registry.setDefaultLabels({ ...opts.labels });
+  const p = opts.prefix ?? 'tracker_';
+  const registers = [registry];
+  const stats = opts.swarmStats;
+  // A failing source leaves the last value: a scrape must not fail because one gauge could not be read.
+  const sample = (pick: (s: SwarmStats) => number) => function (this: Gauge): void {
+    if (!stats) return;
+    try {
+      this.set(pick(stats()));
+    } catch {
+      /* keep the previous value */
+    }
+  };
+
+  const requests = new Counter({ name: `${p}requests_total`, help: 'Requests received, by protocol and action.', labelNames: ['protocol', 'action'] as const, registers });
+  const errors = new Counter({ name: `${p}request_errors_total`, help: 'Requests answered with an error or refused, by protocol and action.', labelNames: ['protocol', 'action'] as const, registers });
+  const repliesDropped = new Counter({
+    name: `${p}replies_dropped_total`, help: 'Requests left unanswered because this instance was not serving (during an election, or not Master).',
+    labelNames: ['protocol', 'reason'] as const, registers,
+  });
+  // Children bound once per label combination; creating them also makes every series exist at 0 from the start,
+  // so rate() has a series before the first event.
+  const bound = <L extends string>(c: Counter<'protocol' | L>, label: L, values: readonly string[]) => {
+    const table = new Map<string, { inc(n?: number): void }>();
+    for (const protocol of PROTOCOLS) {
+      for (const v of values) {
+        const child = c.labels({ protocol, [label]: v } as Partial<Record<'protocol' | L, string>>);
+        child.inc(0);
+        table.set(`${protocol} ${v}`, child);
+      }
+    }
+    return (protocol: Protocol, v: string): void => table.get(`${protocol} ${v}`)?.inc();
+  };
+  const countRequest = bound(requests, 'action', ACTIONS);
+  const countError = bound(errors, 'action', ACTIONS);
+  const countDropped = bound(repliesDropped, 'reason', DROP_REASONS);
+
+  const m: Metrics = {
+    registry,
+    requests,
+    errors,
+    repliesDropped,
+    countRequest,
+    countError,
+    countDropped,
+    consensusRounds: new Counter({ name: `${p}consensus_rounds_total`, help: 'Consensus rounds led by this instance, by outcome.', labelNames: ['outcome'] as const, registers }),
+    batchSize: new Histogram({ name: `${p}batch_size`, help: 'Changes per consensus round.', buckets: BATCH_BUCKETS, registers }),
+    commitLatency: new Histogram({ name: `${p}commit_latency_seconds`, help: 'Time from PREPARE to COMMIT of a round.', buckets: COMMIT_BUCKETS, registers }),
+    elections: new Counter({ name: `${p}elections_total`, help: 'Elections observed: each new Master epoch this instance adopted.', registers }),
+    epoch: new Gauge({ name: `${p}epoch`, help: 'Current epoch (term) of the Master this instance follows.', registers }),
+    liveInstances: new Gauge({ name: `${p}live_instances`, help: 'Instances heard from within the keepalive timeout, this one included.', registers }),
+    swarms: new Gauge({ name: `${p}swarms`, help: 'Swarms in the read model.', registers, collect: sample((s) => s.swarms) }),
+    peers: new Gauge({ name: `${p}peers`, help: 'Peers in the read model.', registers, collect: sample((s) => s.peers) }),
+    sqliteWrite: new Histogram({ name: `${p}sqlite_write_seconds`, help: 'Duration of the SQLite transaction of one committed batch.', buckets: SQLITE_BUCKETS, registers }),
+    contentType: registry.contentType,
+    text: () => registry.metrics(),
+  };
+
+  for (const outcome of ['committed', 'aborted'] as const) m.consensusRounds.inc({ outcome }, 0);
+  return m;
+}
+
+/**
+ * Wrap `fn` so each call's duration is observed in seconds, on the injected millisecond clock (e.g.
+ * `performance.now`); the result is passed through untouched. For SQLite writes:
+ * `writeBatch: timed(sqlite.writeBatch, (s) => metrics.sqliteWrite.observe(s), () => performance.now())`.
+ */
+export function timed<A extends unknown[], R>(fn: (...args: A) => R, observe: (seconds: number) => void, nowMs: () => number): (...args: A) => R {
+  return (...args: A): R => {
+    const t0 = nowMs();
+    const r = fn(...args);
+    observe((nowMs() - t0) / 1000);
+    return r;
+  };
+}
+
+/** The action of a UDP request datagram (BEP 15 header: action u32 at offset 8), for the `action` label. */
+export function udpRequestAction(data: Buffer): RequestAction {
+  if (data.length < HEADER_LEN) return 'other';
+  switch (data.readUInt32BE(OFF_ACTION)) {
+    case Action.connect: return 'connect';
+    case Action.announce: return 'announce';
+    case Action.scrape: return 'scrape';
+    default: return 'other';
+  }
+}
