@@ -5,11 +5,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/broker.sh ensure-installed >&2 || { echo "could not install ActiveMQ"; echo "0 passed, 1 failed"; exit 1; }
-# tmux gives the terminal-UI test a real pseudo-terminal.
-if ! command -v tmux >/dev/null 2>&1; then
-  { [ "$(id -u)" = 0 ] && apt-get install -y tmux || sudo apt-get install -y tmux; } >&2 \
-    || { (apt-get update && apt-get install -y tmux) >&2; } || { echo "could not install tmux"; echo "0 passed, 1 failed"; exit 1; }
-fi
+# Debian packages the suites drive: tmux (a real pseudo-terminal for the UI test), iproute2 (network namespaces
+# for the partition test).
+apt_install() {
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  { DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "$@" || { $sudo apt-get update && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "$@"; }; } >&2
+}
+command -v tmux >/dev/null 2>&1 || apt_install tmux || { echo "could not install tmux"; echo "0 passed, 1 failed"; exit 1; }
+command -v ip >/dev/null 2>&1 || apt_install iproute2 || { echo "could not install iproute2"; echo "0 passed, 1 failed"; exit 1; }
 npm run build >&2 || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
 broker_dir=$(mktemp -d /tmp/tracker-test-broker.XXXXXX)
