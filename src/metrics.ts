@@ -90,15 +90,18 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   // Children bound once per label combination; creating them also makes every series exist at 0 from the start,
   // so rate() has a series before the first event.
   const bound = <L extends string>(c: Counter<'protocol' | L>, label: L, values: readonly string[]) => {
-    const table = new Map<string, { inc(n?: number): void }>();
+    // Nested lookups, no key string built per request: this runs for every datagram.
+    const table = new Map<Protocol, Map<string, { inc(n?: number): void }>>();
     for (const protocol of PROTOCOLS) {
+      const row = new Map<string, { inc(n?: number): void }>();
       for (const v of values) {
         const child = c.labels({ protocol, [label]: v } as Partial<Record<'protocol' | L, string>>);
         child.inc(0);
-        table.set(`${protocol} ${v}`, child);
+        row.set(v, child);
       }
+      table.set(protocol, row);
     }
-    return (protocol: Protocol, v: string): void => table.get(`${protocol} ${v}`)?.inc();
+    return (protocol: Protocol, v: string): void => table.get(protocol)?.get(v)?.inc();
   };
   const countRequest = bound(requests, 'action', ACTIONS);
   const countError = bound(errors, 'action', ACTIONS);
