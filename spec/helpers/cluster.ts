@@ -91,3 +91,19 @@ export function ownBroker(dir: string) {
 
 /** The Master logs this once it holds the service address (a quarter keepalive after its election): it answers from then on. */
 export const SERVING = /holding the service address/;
+
+/**
+ * Instances 1, 2, 3 with 3 started first: once it is on the broker, 1 and 2 start, so their discovery windows
+ * close after its own and 3 is the Master (on a busy machine a simultaneous start can let 1 win before 3 is
+ * heard, and a live Master is never deposed by a newcomer). Returned in ID order.
+ */
+export async function startThree(o: ClusterOpts & { topic: string }, extra: string[] = []): Promise<Node[]> {
+  const three = startNode(3, o, extra);
+  try {
+    await three.proc.waitFor(/subscribed to/);
+  } catch (e) {
+    three.proc.kill('SIGKILL');
+    throw e;
+  }
+  return [startNode(1, o, extra), startNode(2, o, extra), three];
+}

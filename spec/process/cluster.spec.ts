@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { decodeReply } from '../../src/protocol/decode-reply.js';
 import { encodeConnectRequest } from '../../src/protocol/encode.js';
-import { brokerUrl, eventually, newTopic, ownBroker, peerIdsIn, sqliteDigest, startNode, type Node, SERVING } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, ownBroker, peerIdsIn, sqliteDigest, startNode, type Node, SERVING, startThree } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient, type TestClient } from '../helpers/udp-client.js';
@@ -32,7 +32,7 @@ test.after((ctx) => ctx.dir.remove());
 async function threeNodes(ctx: Ctx, opts: { heartbeatMs?: number; broker?: string } = {}) {
   const port = await freeUdpPort();
   const o = { brokerUrl: opts.broker ?? brokerUrl(), port, dir: ctx.dir.path, topic: newTopic(), heartbeatMs: opts.heartbeatMs ?? 250 };
-  for (const id of [1, 2, 3]) ctx.nodes.push(startNode(id, o));
+  ctx.nodes.push(...(await startThree(o)));
   await ctx.nodes[2]!.proc.waitFor(/role master \(epoch \d+/);
   await ctx.nodes[2]!.proc.waitFor(SERVING);
   await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));

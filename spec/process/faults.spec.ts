@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { brokerUrl, eventually, newTopic, peerIdsIn, sqliteDigest, startNode, type ClusterOpts, type Node, SERVING } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, peerIdsIn, sqliteDigest, startNode, type ClusterOpts, type Node, SERVING, startThree } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient, type TestClient } from '../helpers/udp-client.js';
@@ -85,7 +85,7 @@ async function consistent(nodes: Node[], acked: readonly string[], what: string)
 test('10 successive Master kills under load, then a Slave killed and restarted: nothing acknowledged is lost', async (ctx) => {
   const port = await freeUdpPort();
   const o: ClusterOpts & { topic: string } = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic: newTopic(), heartbeatMs: 250 };
-  for (const id of [1, 2, 3]) ctx.nodes.push(startNode(id, o));
+  ctx.nodes.push(...(await startThree(o)));
   await ctx.nodes[2]!.proc.waitFor(/role master/);
   await ctx.nodes[2]!.proc.waitFor(SERVING);
   await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));

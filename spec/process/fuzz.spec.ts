@@ -10,7 +10,7 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { encodeAnnounceRequest, encodeScrapeRequest } from '../../src/protocol/encode.js';
-import { brokerUrl, eventually, newTopic, sqliteDigest, startNode, type Node, SERVING } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient } from '../helpers/udp-client.js';
@@ -28,7 +28,7 @@ const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync
 test('20,000 fuzzed datagrams: no crash, bounded memory, no amplification, repositories unchanged', async (ctx) => {
   const port = await freeUdpPort();
   const o = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic: newTopic(), heartbeatMs: 250 };
-  for (const id of [1, 2, 3]) ctx.nodes.push(startNode(id, o));
+  ctx.nodes.push(...(await startThree(o)));
   await ctx.nodes[2]!.proc.waitFor(/role master/);
   await ctx.nodes[2]!.proc.waitFor(SERVING);
   await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));

@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { decodeBencode, type BDict } from '../../src/torrent/bencode.js';
-import { brokerUrl, eventually, newTopic, sqliteDigest, startNode, type Node, SERVING } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient, type TestClient } from '../helpers/udp-client.js';
@@ -65,7 +65,7 @@ async function cluster(ctx: Ctx) {
   const port = await freeUdpPort();
   const httpPort = await freeTcpPort();
   const o = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic: newTopic(), heartbeatMs: 250 };
-  for (const id of [1, 2, 3]) ctx.nodes.push(startNode(id, o, ['--http-port', String(httpPort), '--metrics-port', '0']));
+  ctx.nodes.push(...(await startThree(o, ['--http-port', String(httpPort), '--metrics-port', '0'])));
   await ctx.nodes[2]!.proc.waitFor(/role master/);
   await ctx.nodes[2]!.proc.waitFor(SERVING);
   await ctx.nodes[2]!.proc.waitFor(/HTTP tracker on http:\/\/127\.0\.0\.1:\d+\/announce/);

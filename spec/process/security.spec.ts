@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
 import { connectBroker } from '../../src/bus/stomp-bridge.js';
 import { createSigner } from '../../src/bus/auth.js';
-import { brokerUrl, newTopic, sqliteDigest, startNode, type Node, SERVING } from '../helpers/cluster.js';
+import { brokerUrl, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree } from '../helpers/cluster.js';
 import { freeUdpPort, run } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient } from '../helpers/udp-client.js';
@@ -29,7 +29,7 @@ test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret chan
   const topic = newTopic();
   const port = await freeUdpPort();
   const o = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic, heartbeatMs: 250, env: { TRACKER_CLUSTER_SECRET: secret } };
-  for (const id of [1, 2, 3]) ctx.nodes.push(startNode(id, o));
+  ctx.nodes.push(...(await startThree(o)));
   await ctx.nodes[2]!.proc.waitFor(/role master \(epoch 1/);
   await ctx.nodes[2]!.proc.waitFor(SERVING);
   await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));

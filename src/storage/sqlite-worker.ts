@@ -1,8 +1,12 @@
 /**
  * The SQLite mirror's own thread: committed batches arrive packed, in commit order, and are written there, so
- * the event loop that answers peers never waits for SQLite. Every request is answered with `done`.
+ * the event loop that answers peers never waits for SQLite. Writes come through a shared byte ring (cheap for
+ * the sender); the rare other requests, and a write too big for the ring, come as messages. Every request has
+ * an id and they are carried out strictly in id order, whichever way they came. Writes are acknowledged
+ * together (`done` for the last id written), other requests one by one.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { ringReader } from './byte-ring.js';
 import { unpack } from './effects-codec.js';
 import { openSqliteStore } from './sqlite-store.js';
 
@@ -12,41 +16,117 @@ export type WorkerRequest =
   | { op: 'counts'; id: number }
   | { op: 'close'; id: number };
 export type WorkerReply = {
+  /** Everything up to and including `id` is done (`ok` false: request `id` failed, with `error`). */
   op: 'done'; id: number; ok: boolean; error?: string; counts?: { torrents: number; peers: number; lastSeq: number };
-  /** How long the write's transaction took, seconds (the tracker_sqlite_write_seconds metric). */
-  seconds?: number;
+  /** How long the write transactions took, seconds each (the tracker_sqlite_write_seconds metric). */
+  seconds?: number[];
 };
 
 const port = parentPort!;
-const opened = openSqliteStore((workerData as { path: string }).path);
+const { path, ring: ringBuffer } = workerData as { path: string; ring: SharedArrayBuffer };
+const opened = openSqliteStore(path);
 if (!opened.ok) {
   port.postMessage({ op: 'done', id: 0, ok: false, error: opened.error } satisfies WorkerReply);
 } else {
   const store = opened.store;
-  port.postMessage({ op: 'done', id: 0, ok: true } satisfies WorkerReply);
-  port.on('message', async (m: WorkerRequest) => {
-    let reply: WorkerReply;
+  const ring = ringReader(ringBuffer);
+  const mailbox = new Map<number, WorkerRequest>();
+  let nextId = 1;
+  let closed = false;
+  let seconds: number[] = [];
+  let lastWrite = 0;
+
+  const write = (id: number, seq: number, packed: Buffer): void => {
+    const t0 = performance.now();
+    const r = store.writeBatch(seq, unpack(packed));
+    seconds.push((performance.now() - t0) / 1000);
+    if (!r.ok) port.postMessage({ op: 'done', id, ok: false, error: r.error } satisfies WorkerReply);
+    lastWrite = id;
+  };
+  const acknowledgeWrites = (): void => {
+    if (lastWrite === 0) return;
+    port.postMessage({ op: 'done', id: lastWrite, ok: true, seconds } satisfies WorkerReply);
+    lastWrite = 0;
+    seconds = [];
+  };
+  const handle = async (m: WorkerRequest): Promise<void> => {
     switch (m.op) {
-      case 'write': {
-        const t0 = performance.now();
-        const r = store.writeBatch(m.seq, unpack(Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.byteLength)));
-        const seconds = (performance.now() - t0) / 1000;
-        reply = r.ok ? { op: 'done', id: m.id, ok: true, seconds } : { op: 'done', id: m.id, ok: false, error: r.error, seconds };
-        break;
-      }
+      case 'write':
+        write(m.id, m.seq, Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.byteLength));
+        return;
       case 'clear':
         store.clear();
-        reply = { op: 'done', id: m.id, ok: true };
-        break;
-      case 'counts':
-        reply = { op: 'done', id: m.id, ok: true, counts: await store.counts() };
-        break;
+        acknowledgeWrites();
+        port.postMessage({ op: 'done', id: m.id, ok: true } satisfies WorkerReply);
+        return;
+      case 'counts': {
+        const counts = await store.counts();
+        acknowledgeWrites();
+        port.postMessage({ op: 'done', id: m.id, ok: true, counts } satisfies WorkerReply);
+        return;
+      }
       case 'close':
+        acknowledgeWrites();
+        closed = true;
         store.close();
         port.postMessage({ op: 'done', id: m.id, ok: true } satisfies WorkerReply);
         port.close();
         return;
     }
-    port.postMessage(reply);
+  };
+
+  /** Carry out every request whose turn has come, from either channel. */
+  let pumping = false;
+  const pump = async (): Promise<void> => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (!closed) {
+        const m = mailbox.get(nextId);
+        if (m) {
+          mailbox.delete(nextId);
+          await handle(m);
+          nextId++;
+          continue;
+        }
+        if (ring.peekId() === nextId) {
+          const r = ring.take()!;
+          write(r.id, r.seq, r.payload);
+          nextId++;
+          continue;
+        }
+        break;
+      }
+      acknowledgeWrites();
+    } finally {
+      pumping = false;
+    }
+  };
+
+  port.on('message', (m: WorkerRequest) => {
+    mailbox.set(m.id, m);
+    void pump();
   });
+  port.postMessage({ op: 'done', id: 0, ok: true } satisfies WorkerReply);
+  // The ring has no event of its own. While batches keep coming, look every POLL_MS (a wake-up per write would
+  // cost the tracker's event loop more than the write); after IDLE_POLLS empty looks, sleep until woken.
+  const POLL_MS = 2;
+  const IDLE_POLLS = 50;
+  void (async () => {
+    let idle = 0;
+    while (!closed) {
+      await pump();
+      if (closed) break;
+      if (ring.hasData()) {
+        idle = 0;
+        // Not its turn yet (an earlier id comes as a message) or a pump is busy elsewhere: let the loop run.
+        await new Promise((r) => setTimeout(r, 1));
+      } else if (++idle < IDLE_POLLS) {
+        await new Promise((r) => setTimeout(r, POLL_MS));
+      } else {
+        await ring.waitForData();
+        idle = 0;
+      }
+    }
+  })();
 }
