@@ -44,6 +44,8 @@ export type ElectionInput =
   | { type: 'answer-timeout'; attempt: number }
   | { type: 'coordinator-timeout'; attempt: number }
   | { type: 'sync-timeout'; attempt: number }
+  /** Some time after following a Master: is it in the live set at all? */
+  | { type: 'master-check'; attempt: number }
   /** State transfer installed: this instance now holds the Master's repository. */
   | { type: 'synced' }
   /** Consensus found a gap: fetch the Master's state again. */
@@ -93,6 +95,7 @@ export function electionTransition(cfg: ElectionConfig) {
     const attempt = s.attempt + 1;
     out.push({ type: 'send-sync-request', to: master, epoch: s.epoch });
     out.push({ type: 'timer', after: cfg.syncTimeoutMs, input: { type: 'sync-timeout', attempt } });
+    out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'master-check', attempt } });
     return announce({ ...s, role: 'syncing', master, synced: false, attempt }, out);
   };
 
@@ -194,11 +197,19 @@ export function electionTransition(cfg: ElectionConfig) {
         const next = { ...s, epoch: input.epoch, master: input.from };
         // A deposed Master may hold commits the new one lacks or the reverse: take the new Master's state.
         if (!s.synced || s.role === 'syncing' || s.role === 'master') return [sync(next, input.from, out), out];
-        return [announce({ ...next, role: 'slave' }, out), out];
+        const attempt = s.attempt + 1;
+        out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'master-check', attempt } });
+        return [announce({ ...next, role: 'slave', attempt }, out), out];
       }
       case 'sync-timeout':
         if (s.role !== 'syncing' || input.attempt !== s.attempt) return [s, out];
         return [s.master !== null && s.live.some((e) => e.id === s.master) ? sync(s, s.master, out) : elect(s, out), out];
+      case 'master-check':
+        // A Master followed on its COORDINATOR whose keepalive we never heard (it died at once) never goes
+        // "down" in the live set: without this check we would follow it forever.
+        if (input.attempt !== s.attempt || (s.role !== 'slave' && s.role !== 'syncing') || s.master === null) return [s, out];
+        if (s.live.some((e) => e.id === s.master)) return [s, out];
+        return [elect({ ...s, master: null }, out), out];
       case 'synced':
         if (s.role !== 'syncing') return [s, out];
         return [announce({ ...s, role: 'slave', synced: true }, out), out];

@@ -233,12 +233,14 @@ test('a new master takes an epoch one above the highest seen', () => {
 test('a COORDINATOR from an older epoch is ignored; a newer one deposes this master, which then syncs from it', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
-    const input = hot<In>('s 9ms l 139ms o 9ms p 9ms n', {
+    const input = hot<In>('s 9ms l 139ms o 9ms p 9ms n 9ms h', {
       s: START,
       l: { type: 'live', live: [live(1, 'starting', false, 7)] },
       o: { type: 'coordinator', from: 3, epoch: 7 },
       p: { type: 'coordinator', from: 1, epoch: 8 },
       n: { type: 'coordinator', from: 3, epoch: 9 },
+      // 3's keepalive: the check armed when following it finds it live.
+      h: { type: 'live', live: [live(1, 'starting', false, 7), live(3, 'master', true, 9)] },
     });
     expectObservable(electionActor(cfg, input, s), '^ 400ms !').toBe(at([0, 'r'], [100, '(cm)'], [170, '(qy)']), {
       r: starting,
@@ -256,7 +258,8 @@ test('a slave ignores a COORDINATOR from an older epoch and a repeat of its mast
   assert.equal(t(slave, { type: 'coordinator', from: 5, epoch: 3 }), [slave, []]);
   assert.equal(t(slave, { type: 'coordinator', from: 3, epoch: 4 }), [slave, []]);
   const [next, out] = t(slave, { type: 'coordinator', from: 5, epoch: 5 });
-  assert.equal(out, [role('slave', 5, 5)]);
+  // It follows 5 at once, and checks after a coordinator timeout that 5 is really heard.
+  assert.equal(out, [{ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'master-check', attempt: 3 } }, role('slave', 5, 5)]);
   assert.is(next.master, 5);
 });
 
@@ -509,6 +512,24 @@ test('a Master hearing a higher epoch from a non-Master (a stale claim from a pa
   const [same, none] = t(master, { type: 'live', live: [live(1, 'slave', true, 1), live(2, 'master', true, 2)] });
   assert.is(same.epoch, 1);
   assert.equal(none, []);
+});
+
+test('regression: a Master followed on its COORDINATOR but never heard from is given up after a coordinator timeout', () => {
+  const t = electionTransition(cfg);
+  const starting: ElectionState = { ...initialElection(), live: [live(1, 'slave', true, 1)], attempt: 1 };
+  const [syncing, out] = t(starting, { type: 'coordinator', from: 3, epoch: 1 });
+  assert.is(syncing.role, 'syncing');
+  const check = out.find((o) => o.type === 'timer' && o.input.type === 'master-check');
+  assert.ok(check, 'a check is armed');
+  const slave = t(syncing, { type: 'synced' })[0];
+  assert.is(slave.role, 'slave');
+  // Still no keepalive from 3 when the check fires: elect (1 is live and holds data, so it is the one to win).
+  const [after] = t(slave, (check as { input: ElectionInput }).input);
+  assert.is(after.role, 'master', 'the highest live holder (this one, 2) takes over');
+  assert.is(after.master, 2);
+  // Heard in the meantime: nothing happens.
+  const heard = t(slave, { type: 'live', live: [live(1, 'slave', true, 1), live(3, 'master', true, 1)] })[0];
+  assert.equal(t(heard, (check as { input: ElectionInput }).input), [heard, []]);
 });
 
 test.run();

@@ -1,6 +1,7 @@
 /**
  * Real BitTorrent clients against a real 3-node cluster, end to end: two libtorrent processes find each other
- * only through the cluster's service address and the download completes, also across a SIGKILL of the Master;
+ * only through the cluster's service address and the download completes, also across a SIGKILL of the Master,
+ * and also when one announces only over the Master's HTTP tracker and the other only over UDP;
  * aria2 announces over UDP and downloads through a cluster of its own inside a loopback-only network namespace
  * (aria2 speaks UDP trackers only with DHT on, which must never leave the machine).
  * A missing client is a failure, not a skip: `npm test` installs them (scripts/ensure-clients.sh).
@@ -9,9 +10,11 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brokerUrl, eventually, newTopic, peerIdsIn, SERVING, startNode, type Node } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, peerIdsIn, SERVING, sqliteDigest, startNode, startThree, type Node } from '../helpers/cluster.js';
 import { findLibtorrentPython } from '../helpers/libtorrent.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
@@ -152,11 +155,15 @@ async function startSeeder(ctx: Ctx, py: string, tracker: string, ns?: string): 
   return { child, torrent: String(t.torrent), data: String(t.data) };
 }
 
-/** A libtorrent leecher, ready but silent until it is sent `go`. */
-async function startLeecher(ctx: Ctx, py: string, torrent: string): Promise<{ child: Child; data: string }> {
+/**
+ * A libtorrent leecher, ready but silent until it is sent `go`. With `tracker`, it announces only there: it
+ * uses a copy of `torrent` (same info-hash) that lists that URL alone.
+ */
+async function startLeecher(ctx: Ctx, py: string, torrent: string, tracker?: string): Promise<{ child: Child; data: string }> {
   const dir = join(ctx.dir.path, 'leecher');
   mkdirSync(dir);
-  const child = spawnChild(ctx, py, [CLIENT_PY, 'leech', '--torrent', torrent, '--dir', dir, `--peer-id-prefix=${LEECH_ID}`]);
+  const retarget = tracker ? ['--tracker', tracker] : [];
+  const child = spawnChild(ctx, py, [CLIENT_PY, 'leech', '--torrent', torrent, ...retarget, '--dir', dir, `--peer-id-prefix=${LEECH_ID}`]);
   await child.until(eventSeen(child, 'listening'), 'the leecher to listen', 10_000);
   return { child, data: join(dir, 'data.bin') };
 }
@@ -218,6 +225,55 @@ async function hostCluster(ctx: Ctx): Promise<{ port: number; nodes: Node[]; mas
   return { port, nodes, master };
 }
 
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+const freeTcpPort = (): Promise<number> => new Promise((resolve, reject) => {
+  const s = net.createServer();
+  s.once('error', reject);
+  s.listen(0, '127.0.0.1', () => {
+    const { port } = s.address() as net.AddressInfo;
+    s.close(() => resolve(port));
+  });
+});
+
+/**
+ * The cluster with the HTTP tracker on `httpPort` (only the Master binds it), node 3 started first so it is
+ * normally the Master; resolves once the Master serves both the UDP service address and HTTP.
+ */
+async function hostHttpCluster(ctx: Ctx): Promise<{ port: number; httpPort: number; nodes: Node[]; master: number }> {
+  const port = await freeUdpPort();
+  const httpPort = await freeTcpPort();
+  const o = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic: newTopic(), heartbeatMs: 250 };
+  const nodes = await startThree(o, ['--http-port', String(httpPort)]);
+  const kill = (): void => nodes.forEach((n) => n.proc.kill('SIGKILL'));
+  atExit.add(kill);
+  ctx.cleanups.push(async () => {
+    kill();
+    await Promise.all(nodes.map((n) => n.proc.exited()));
+    atExit.delete(kill);
+  });
+  const master = await awaitCluster(nodes.map((n) => () => n.proc.stderr()));
+  await nodes[master]!.proc.waitFor(new RegExp(`HTTP tracker on http://127\\.0\\.0\\.1:${httpPort}/announce`), 15_000);
+  return { port, httpPort, nodes, master };
+}
+
+/** GET http://127.0.0.1:port/path: the body, or an error message. */
+const httpGet = (port: number, path: string): Promise<{ status: number; body: string } | { error: string }> =>
+  new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ error: e.message }));
+  });
+
+/** One Prometheus sample's value (NaN when the series is absent). */
+const sample = (text: string, series: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+};
+
 // ---- libtorrent ----
 
 test('two libtorrent clients find each other only through the cluster and the download completes', async (ctx) => {
@@ -251,6 +307,38 @@ test('SIGKILL of the Master between the two announces: the leecher retries and c
     `the first announce should go unanswered and a retry succeed: ${events.join(' ')}`);
   assert.ok(survivors.some((n, i) => SERVING.test(n.proc.stderr().slice(logFrom[i]))), 'a survivor took over the service address');
   await assertRepositories(survivors.map((n) => n.db), [SEED_ID, LEECH_ID]);
+});
+
+test('a seeder announcing only over HTTP and a leecher announcing only over UDP share one swarm', async (ctx) => {
+  const py = needPython();
+  const { port, httpPort, nodes, master } = await hostHttpCluster(ctx);
+  const httpUrl = `http://127.0.0.1:${httpPort}/announce`;
+  const udpUrl = `udp://127.0.0.1:${port}/announce`;
+  const seeder = await startSeeder(ctx, py, httpUrl);
+  const leecher = await startLeecher(ctx, py, seeder.torrent, udpUrl);
+  // Each .torrent lists its one tracker alone, for the same info-hash: only the cluster can join the two.
+  const seederTorrent = seeder.child.events().find((e) => e.event === 'torrent')!;
+  const leecherTorrent = leecher.child.events().find((e) => e.event === 'torrent');
+  assert.equal(seederTorrent.trackers, [httpUrl]);
+  assert.equal(leecherTorrent?.trackers, [udpUrl]);
+  assert.is(leecherTorrent?.infoHash, seederTorrent.infoHash);
+  leecher.child.send('go');
+  await leecher.child.until(eventSeen(leecher.child, 'finished'), 'the download to finish', 30_000);
+  assertSameBytes(leecher.data, seeder.data);
+  const dbs = nodes.map((n) => n.db);
+  await assertRepositories(dbs, [SEED_ID, LEECH_ID]);
+  // The HTTP announce went through the same consensus as the UDP ones: every repository ends up the same.
+  const ds = await eventually(() => dbs.map(sqliteDigest), (v) => v.every((d) => d.digest === v[0]!.digest));
+  assert.ok(ds.every((d) => d.digest === ds[0]!.digest && d.peers === 2 && d.torrents === 1), `identical repositories: ${JSON.stringify(ds)}`);
+  // The Master's HTTP port also serves /metrics: the seeder's announces came over HTTP, the leecher's over UDP.
+  const metrics = await httpGet(httpPort, '/metrics');
+  assert.ok(!('error' in metrics) && metrics.status === 200, `GET /metrics: ${JSON.stringify(metrics)}`);
+  if ('error' in metrics) return;
+  const id = nodes[master]!.id;
+  const httpAnnounces = sample(metrics.body, `tracker_requests_total{protocol="http",action="announce",tracker_id="${id}"}`);
+  const udpAnnounces = sample(metrics.body, `tracker_requests_total{protocol="udp",action="announce",tracker_id="${id}"}`);
+  assert.ok(httpAnnounces >= 1, `HTTP announces: ${httpAnnounces}\n${metrics.body}`);
+  assert.ok(udpAnnounces >= 1, `UDP announces: ${udpAnnounces}\n${metrics.body}`);
 });
 
 // ---- aria2, in a network namespace with only loopback ----
