@@ -12,7 +12,7 @@ broker_port=${2:-61613}
 command -v tmux >/dev/null || { echo "tmux is needed: apt-get install -y tmux" >&2; exit 1; }
 bash scripts/broker.sh ensure-installed >&2
 broker_port=$(bash scripts/broker.sh start --port "$broker_port" --dir .broker | tail -n 1)
-run() { echo "node dist/main.js --id $1 --broker stomp://127.0.0.1:$broker_port --port $port --db data/cluster-$1.sqlite"; }
+run() { echo "node dist/main.js --id $1 --broker stomp://127.0.0.1:$broker_port --port $port --cluster-size 3 --db data/cluster-$1.sqlite"; }
 tmux new-session -d -s tracker-cluster -x 240 -y 60 "$(run 1)"
 tmux split-window -h -t tracker-cluster "$(run 2)"
 tmux split-window -h -t tracker-cluster "$(run 3)"

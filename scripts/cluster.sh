@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 for id in 1 2 3; do
-  node dist/main.js --id "$id" --broker "stomp://127.0.0.1:$broker_port" --port "$port" \
+  node dist/main.js --id "$id" --broker "stomp://127.0.0.1:$broker_port" --port "$port" --cluster-size 3 \
     --db "data/cluster-$id.sqlite" --headless "${@:3}" &
   pids+=($!)
 done
