@@ -3,7 +3,7 @@
  * per committed batch, so the file always holds a prefix of the commit log. Errors come back as values.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { addressText } from '../protocol/compact.js';
 import type { RowEffect } from '../domain/types.js';
@@ -46,10 +46,23 @@ CREATE TABLE IF NOT EXISTS peers (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
+/**
+ * mkdir -p, one level at a time from the deepest existing ancestor: Node's recursive mkdirSync loops forever on
+ * some paths (under /proc, seen on Node 20), which would hang the start instead of refusing it.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) mkdirSync(d);
+}
+
 export function openSqliteStore(path: string): { ok: true; store: SqliteStore } | { ok: false; error: string } {
   let db: Database.Database;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeDirs(dirname(path));
     db = new Database(path);
     db.pragma('journal_mode = WAL');
     // The repository lives only while the tracker runs (it is emptied at shutdown): no fsync per commit.
