@@ -183,6 +183,12 @@ export function effectiveNumWant(numWant: number, family: 4 | 6): number {
  * returns the number of bytes written. The window starts at `offset` (something that varies per request) so
  * different requesters see different peers. No per-peer allocation: this is the reply's hot path.
  */
+function sameBytes(a: Buffer, d: Buffer, at: number, len: number): boolean {
+  if (a.length !== len) return false;
+  for (let k = 0; k < len; k++) if (a[k] !== d[at + k]) return false;
+  return true;
+}
+
 export function writePeers(
   store: SwarmStore, s: Swarm | undefined, family: 4 | 6, self: { ip: Buffer; port: number }, count: number, offset: number,
   out: Buffer, at: number,
@@ -190,6 +196,7 @@ export function writePeers(
   const t = s ? (family === 4 ? s.v4 : s.v6) : null;
   if (!t || count <= 0 || t.count === 0) return 0;
   const p = family === 4 ? store.v4 : store.v6;
+  const ipLen = p.ipLen;
   const n = t.count;
   const start = (offset >>> 0) % n;
   let written = 0;
@@ -199,10 +206,12 @@ export function writePeers(
     const d = slabOf(p, t, slot);
     const rec = offsetOf(p, t, slot);
     const port = d.readUInt16LE(rec + OFF_PORT);
-    if (port === self.port && self.ip.compare(d, rec + OFF_IP, rec + OFF_IP + p.ipLen) === 0) continue;
-    d.copy(out, pos, rec + OFF_IP, rec + OFF_IP + p.ipLen);
-    out.writeUInt16BE(port, pos + p.ipLen);
-    pos += p.ipLen + 2;
+    if (port === self.port && sameBytes(self.ip, d, rec + OFF_IP, ipLen)) continue;
+    // Byte by byte: for 4 or 16 bytes a loop beats Buffer.copy's call into C++ (a profile hot spot).
+    for (let k = 0; k < ipLen; k++) out[pos + k] = d[rec + OFF_IP + k]!;
+    out[pos + ipLen] = port >>> 8;
+    out[pos + ipLen + 1] = port & 0xff;
+    pos += ipLen + 2;
     written++;
   }
   return pos - at;
