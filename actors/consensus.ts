@@ -76,6 +76,8 @@ export function initialConsensus<T>(): ConsensusState<T> {
 }
 
 export function consensusTransition<T>(cfg: ConsensusConfig) {
+  /** The configured cluster size, 0 when the majority is counted over the live voters. */
+  const fixedSize = cfg.clusterSize ?? 0;
   const startRound = (s: ConsensusState<T>, out: Effect<T>[]): ConsensusState<T> => {
     if (s.role !== 'master' || s.round || s.queue.length === 0) return s;
     const items = s.queue.slice(0, cfg.maxBatch);
@@ -86,7 +88,7 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     // PREPARE goes out even when the Master is the only voter: instances that are synchronised but not yet
     // counted as voters (a join in progress) must see every round, or they would find a gap later.
     out.push({ type: 'send-prepare', epoch: s.epoch, seq, items });
-    if (voters.length > 1 || (cfg.clusterSize ?? 0) > 1) out.push({ type: 'timer', after: cfg.voteTimeoutMs, input: { type: 'vote-timeout', seq, epoch: s.epoch } });
+    if (voters.length > 1 || fixedSize > 1) out.push({ type: 'timer', after: cfg.voteTimeoutMs, input: { type: 'vote-timeout', seq, epoch: s.epoch } });
     return decide(next, out, false);
   };
 
@@ -95,7 +97,7 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     const r = s.round;
     if (!r) return s;
     const n = r.voters.length;
-    const size = Math.max(n, cfg.clusterSize ?? 0);
+    const size = Math.max(n, fixedSize);
     if (r.ok.length * 2 > size) {
       // COMMIT leaves before the batch is applied (and its clients answered): if this process dies in between,
       // the Slaves still learn the outcome of a round a client may have seen acknowledged.
@@ -105,7 +107,7 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     }
     // Abort as soon as even every outstanding vote could not make a majority. With a configured size, members
     // not yet known to be live may still vote (a Slave whose keepalive has not arrived yet): wait for them.
-    const possible = (cfg.clusterSize ? size : n) - r.err.length;
+    const possible = (fixedSize > 0 ? size : n) - r.err.length;
     if (timedOut || possible * 2 <= size) {
       out.push({ type: 'send-abort', epoch: s.epoch, seq: r.seq });
       out.push({ type: 'reject', items: r.items, reason: 'not committed by a majority; retry' });
@@ -178,7 +180,7 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
         const r = s.round;
         if (s.role !== 'master' || !r || input.epoch !== s.epoch || input.seq !== r.seq) return [s, out];
         // With a configured size any instance may vote: one that votes OK has staged this very round in order.
-        const counted = r.voters.includes(input.from) || (cfg.clusterSize !== undefined && cfg.clusterSize > 0 && input.from !== cfg.self);
+        const counted = r.voters.includes(input.from) || (fixedSize > 0 && input.from !== cfg.self);
         if (!counted || r.ok.includes(input.from) || r.err.includes(input.from)) return [s, out];
         const round: Round<T> = input.ok ? { ...r, ok: [...r.ok, input.from] } : { ...r, err: [...r.err, input.from] };
         return [decide({ ...s, round }, out, false), out];

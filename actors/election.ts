@@ -106,6 +106,9 @@ export function electionTransition(cfg: ElectionConfig) {
     out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'coordinator-timeout', attempt } });
     return s.role === 'electing' && s.master === null ? { ...s, attempt } : announce({ ...s, role: 'electing', master: null, attempt }, out);
   };
+  /** Nobody above us answers: take over, if a quorum is heard. */
+  const claim = (s: ElectionState, out: Effect[]): ElectionState =>
+    quorate(s) ? becomeMaster({ ...s, synced: true }, out) : waitForQuorum(s, out);
 
   const elect = (s: ElectionState, out: Effect[]): ElectionState => {
     const attempt = s.attempt + 1;
@@ -116,7 +119,7 @@ export function electionTransition(cfg: ElectionConfig) {
       return announce({ ...s, role: 'electing', master: null, attempt }, out);
     }
     const higher = stand.others.filter((e) => e.id > cfg.self);
-    if (higher.length === 0) return quorate(s) ? becomeMaster({ ...s, attempt, synced: true }, out) : waitForQuorum(s, out);
+    if (higher.length === 0) return claim({ ...s, attempt }, out);
     out.push({ type: 'send-election', epoch: maxEpoch(s) });
     out.push({ type: 'timer', after: cfg.answerTimeoutMs, input: { type: 'answer-timeout', attempt } });
     return announce({ ...s, role: 'electing', master: null, attempt }, out);
@@ -186,7 +189,7 @@ export function electionTransition(cfg: ElectionConfig) {
       }
       case 'answer-timeout':
         if (s.role !== 'electing' || input.attempt !== s.attempt) return [s, out];
-        return [quorate(s) ? becomeMaster({ ...s, synced: true }, out) : waitForQuorum(s, out), out];
+        return [claim(s, out), out];
       case 'coordinator-timeout':
         if (s.role !== 'electing' || input.attempt !== s.attempt) return [s, out];
         return [elect(s, out), out];

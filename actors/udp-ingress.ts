@@ -34,6 +34,8 @@ export type IngressDeps = {
   readonly limiter?: RateLimiter;
   /** Honour the announce's `ip` field (IPv4) instead of the sender's address. Off by default: it lets anyone inject peers. */
   readonly trustIpField?: boolean;
+  /** Sees every datagram with what became of it (metrics); must not throw. */
+  readonly observe?: (d: Datagram, o: IngressOutput) => void;
 };
 
 const ID_ERRORS = { expired: 'connection ID expired', future: 'connection ID invalid', forged: 'connection ID invalid' };
@@ -107,5 +109,11 @@ function ipv4Bytes(ip: number): Buffer {
 }
 
 export function udpIngress(datagram$: Observable<Datagram>, deps: IngressDeps): Observable<IngressOutput> {
-  return datagram$.pipe(map((d) => handleDatagram(d, deps)));
+  const observe = deps.observe;
+  if (!observe) return datagram$.pipe(map((d) => handleDatagram(d, deps)));
+  return datagram$.pipe(map((d) => {
+    const o = handleDatagram(d, deps);
+    observe(d, o);
+    return o;
+  }));
 }

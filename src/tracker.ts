@@ -16,7 +16,7 @@ import { heartbeatActor, type HeartbeatInput, type LiveEntry } from '../actors/h
 import { createRepository, repositoryActor, type Repository, type RepositoryInput } from '../actors/repository.js';
 import { snapshotMessages, createAssembler } from '../actors/state-transfer.js';
 import type { Proposal } from '../actors/types.js';
-import { handleDatagram, type Datagram, type IngressOutput } from '../actors/udp-ingress.js';
+import { udpIngress, type Datagram, type IngressOutput } from '../actors/udp-ingress.js';
 import { batch } from '../streams/batch.js';
 import { bindUdp, datagrams } from '../streams/udp-socket.js';
 import type { ClusterMessage, LocalMessage, Role } from './bus/messages.js';
@@ -556,12 +556,6 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   if (mainSocket) subs.push(ingressFrom(mainSocket));
   if (groupSocket) subs.push(ingressFrom(groupSocket));
 
-  const ingressDeps = {
-    clock, key: () => key, serving, idCache,
-    ...(deps.hashes ? { hashes: deps.hashes } : {}),
-    ...(limiter ? { limiter } : {}),
-    ...(cfg.trustIpField ? { trustIpField: true } : {}),
-  };
   const countUdp = (d: Datagram, o: IngressOutput): void => {
     const action = udpRequestAction(d.data);
     metrics.countRequest('udp', action);
@@ -572,14 +566,12 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
       metrics.countError('udp', action);
     }
   };
-  const ingress$ = datagram$.pipe(
-    map((d) => {
-      const o = handleDatagram(d, ingressDeps);
-      countUdp(d, o);
-      return o;
-    }),
-    share(),
-  );
+  const ingress$ = udpIngress(datagram$, {
+    clock, key: () => key, serving, idCache, observe: countUdp,
+    ...(deps.hashes ? { hashes: deps.hashes } : {}),
+    ...(limiter ? { limiter } : {}),
+    ...(cfg.trustIpField ? { trustIpField: true } : {}),
+  }).pipe(share());
   const proposals$ = merge(
     ingress$.pipe(
       filter((o): o is Extract<IngressOutput, { type: 'propose' }> => o.type === 'propose'),

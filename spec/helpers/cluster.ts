@@ -107,3 +107,9 @@ export async function startThree(o: ClusterOpts & { topic: string }, extra: stri
   }
   return [startNode(1, o, extra), startNode(2, o, extra), three];
 }
+
+/** SIGKILL every instance and wait until each has exited: no test leaves a tracker behind. */
+export async function killAll(nodes: readonly Node[]): Promise<void> {
+  for (const n of nodes) n.proc.kill('SIGKILL');
+  await Promise.all(nodes.map((n) => n.proc.exited()));
+}

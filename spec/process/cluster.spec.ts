@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { decodeReply } from '../../src/protocol/decode-reply.js';
 import { encodeConnectRequest } from '../../src/protocol/encode.js';
-import { brokerUrl, eventually, newTopic, ownBroker, peerIdsIn, sqliteDigest, startNode, type Node, SERVING, startThree } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, ownBroker, peerIdsIn, sqliteDigest, startNode, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient, type TestClient } from '../helpers/udp-client.js';
@@ -20,8 +20,7 @@ const test = suite<Ctx>('cluster', { nodes: [], clients: [], dir: tempDir('clust
 
 test.after.each(async (ctx) => {
   for (const c of ctx.clients) await c.close();
-  for (const n of ctx.nodes) n.proc.kill('SIGKILL');
-  await Promise.all(ctx.nodes.map((n) => n.proc.exited()));
+  await killAll(ctx.nodes);
   for (const f of ctx.cleanups) await f();
   ctx.nodes = [];
   ctx.clients = [];

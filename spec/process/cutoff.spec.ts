@@ -7,14 +7,13 @@ import * as assert from 'uvu/assert';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { encodeConnectRequest } from '../../src/protocol/encode.js';
-import { brokerUrl, newTopic, startNode, type Node, SERVING } from '../helpers/cluster.js';
+import { brokerUrl, newTopic, startNode, type Node, SERVING, killAll } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 
 const test = suite<{ nodes: Node[]; dir: ReturnType<typeof tempDir> }>('cutoff', { nodes: [], dir: tempDir('cutoff') });
 test.after.each(async (ctx) => {
-  for (const n of ctx.nodes) n.proc.kill('SIGKILL');
-  await Promise.all(ctx.nodes.map((n) => n.proc.exited()));
+  await killAll(ctx.nodes);
   ctx.nodes = [];
 });
 test.after((ctx) => ctx.dir.remove());

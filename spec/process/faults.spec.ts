@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { brokerUrl, eventually, newTopic, peerIdsIn, sqliteDigest, startNode, type ClusterOpts, type Node, SERVING, startThree } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, peerIdsIn, sqliteDigest, startNode, type ClusterOpts, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient, type TestClient } from '../helpers/udp-client.js';
@@ -15,8 +15,7 @@ type Ctx = { nodes: Node[]; clients: TestClient[]; dir: ReturnType<typeof tempDi
 const test = suite<Ctx>('faults', { nodes: [], clients: [], dir: tempDir('faults') });
 test.after.each(async (ctx) => {
   for (const c of ctx.clients) await c.close();
-  for (const n of ctx.nodes) n.proc.kill('SIGKILL');
-  await Promise.all(ctx.nodes.map((n) => n.proc.exited()));
+  await killAll(ctx.nodes);
   ctx.nodes = [];
   ctx.clients = [];
 });

@@ -10,15 +10,14 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { encodeAnnounceRequest, encodeScrapeRequest } from '../../src/protocol/encode.js';
-import { brokerUrl, eventually, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, sqliteDigest, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient } from '../helpers/udp-client.js';
 
 const test = suite<{ nodes: Node[]; dir: ReturnType<typeof tempDir> }>('fuzz', { nodes: [], dir: tempDir('fuzz') });
 test.after.each(async (ctx) => {
-  for (const n of ctx.nodes) n.proc.kill('SIGKILL');
-  await Promise.all(ctx.nodes.map((n) => n.proc.exited()));
+  await killAll(ctx.nodes);
   ctx.nodes = [];
 });
 test.after((ctx) => ctx.dir.remove());

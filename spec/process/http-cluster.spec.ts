@@ -6,11 +6,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { decodeBencode, type BDict } from '../../src/torrent/bencode.js';
-import { brokerUrl, eventually, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree } from '../helpers/cluster.js';
-import { freeUdpPort } from '../helpers/process.js';
+import { brokerUrl, eventually, newTopic, sqliteDigest, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
+import { freeTcpPort, freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient, type TestClient } from '../helpers/udp-client.js';
 
@@ -18,20 +17,11 @@ type Ctx = { nodes: Node[]; clients: TestClient[]; dir: ReturnType<typeof tempDi
 const test = suite<Ctx>('http cluster', { nodes: [], clients: [], dir: tempDir('http-cluster') });
 test.after.each(async (ctx) => {
   for (const c of ctx.clients) await c.close();
-  for (const n of ctx.nodes) n.proc.kill('SIGKILL');
-  await Promise.all(ctx.nodes.map((n) => n.proc.exited()));
+  await killAll(ctx.nodes);
   ctx.nodes = [];
   ctx.clients = [];
 });
 test.after((ctx) => ctx.dir.remove());
-
-const freeTcpPort = (): Promise<number> => new Promise((resolve) => {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as net.AddressInfo;
-    s.close(() => resolve(port));
-  });
-});
 
 type Res = { status: number; body: Buffer } | { error: string };
 const get = (port: number, path: string): Promise<Res> => new Promise((resolve) => {

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { eventually, peerIdsIn, sqliteDigest, type Node } from '../helpers/cluster.js';
+import { eventually, peerIdsIn, sqliteDigest, type Node, killAll } from '../helpers/cluster.js';
 import { run } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -76,8 +76,7 @@ const announce = (count: number, infoHash: Buffer, timeoutMs = 1500): Promise<An
 });
 
 test.after.each(async (ctx) => {
-  for (const n of ctx.nodes) n.proc.kill('SIGKILL');
-  await Promise.all(ctx.nodes.map((n) => n.proc.exited()));
+  await killAll(ctx.nodes);
   ctx.nodes = [];
   try {
     execFileSync('bash', ['scripts/broker.sh', 'stop', '--dir', join(ctx.dir.path, 'broker')], { stdio: 'ignore' });

@@ -11,12 +11,11 @@ import * as assert from 'uvu/assert';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brokerUrl, eventually, newTopic, peerIdsIn, SERVING, sqliteDigest, startNode, startThree, type Node } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, peerIdsIn, SERVING, sqliteDigest, startNode, startThree, type Node, killAll } from '../helpers/cluster.js';
 import { findLibtorrentPython } from '../helpers/libtorrent.js';
-import { freeUdpPort } from '../helpers/process.js';
+import { freeTcpPort, freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 
 const ROOT = repoRoot();
@@ -210,30 +209,24 @@ async function awaitCluster(logs: Array<() => string>): Promise<number> {
   return roles.indexOf('master');
 }
 
+/** The nodes are killed after the test, and also if this file crashes first. */
+function own(ctx: Ctx, nodes: readonly Node[]): void {
+  const kill = (): void => nodes.forEach((n) => n.proc.kill('SIGKILL'));
+  atExit.add(kill);
+  ctx.cleanups.push(async () => {
+    await killAll(nodes);
+    atExit.delete(kill);
+  });
+}
+
 async function hostCluster(ctx: Ctx): Promise<{ port: number; nodes: Node[]; master: number }> {
   const port = await freeUdpPort();
   const o = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic: newTopic(), heartbeatMs: 250 };
   const nodes = [1, 2, 3].map((id) => startNode(id, o));
-  const kill = (): void => nodes.forEach((n) => n.proc.kill('SIGKILL'));
-  atExit.add(kill);
-  ctx.cleanups.push(async () => {
-    kill();
-    await Promise.all(nodes.map((n) => n.proc.exited()));
-    atExit.delete(kill);
-  });
+  own(ctx, nodes);
   const master = await awaitCluster(nodes.map((n) => () => n.proc.stderr()));
   return { port, nodes, master };
 }
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-const freeTcpPort = (): Promise<number> => new Promise((resolve, reject) => {
-  const s = net.createServer();
-  s.once('error', reject);
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as net.AddressInfo;
-    s.close(() => resolve(port));
-  });
-});
 
 /**
  * The cluster with the HTTP tracker on `httpPort` (only the Master binds it), node 3 started first so it is
@@ -244,13 +237,7 @@ async function hostHttpCluster(ctx: Ctx): Promise<{ port: number; httpPort: numb
   const httpPort = await freeTcpPort();
   const o = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic: newTopic(), heartbeatMs: 250 };
   const nodes = await startThree(o, ['--http-port', String(httpPort)]);
-  const kill = (): void => nodes.forEach((n) => n.proc.kill('SIGKILL'));
-  atExit.add(kill);
-  ctx.cleanups.push(async () => {
-    kill();
-    await Promise.all(nodes.map((n) => n.proc.exited()));
-    atExit.delete(kill);
-  });
+  own(ctx, nodes);
   const master = await awaitCluster(nodes.map((n) => () => n.proc.stderr()));
   await nodes[master]!.proc.waitFor(new RegExp(`HTTP tracker on http://127\\.0\\.0\\.1:${httpPort}/announce`), 15_000);
   return { port, httpPort, nodes, master };

@@ -11,15 +11,14 @@ import { join } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
 import { connectBroker } from '../../src/bus/stomp-bridge.js';
 import { createSigner } from '../../src/bus/auth.js';
-import { brokerUrl, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree } from '../helpers/cluster.js';
+import { brokerUrl, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
 import { freeUdpPort, run } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient } from '../helpers/udp-client.js';
 
 const test = suite<{ nodes: Node[]; dir: ReturnType<typeof tempDir> }>('security', { nodes: [], dir: tempDir('security') });
 test.after.each(async (ctx) => {
-  for (const n of ctx.nodes) n.proc.kill('SIGKILL');
-  await Promise.all(ctx.nodes.map((n) => n.proc.exited()));
+  await killAll(ctx.nodes);
   ctx.nodes = [];
 });
 test.after((ctx) => ctx.dir.remove());

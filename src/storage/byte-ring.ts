@@ -37,11 +37,12 @@ export const maxPayload = (sab: SharedArrayBuffer): number => Math.floor((sab.by
 
 export function ringWriter(sab: SharedArrayBuffer) {
   const { ctl, data, size } = view(sab);
+  const biggest = maxPayload(sab) + HEADER;
   return {
     /** Append a record; false when there is no room now (the caller keeps it and retries later). */
     tryWrite(id: number, seq: number, payload: Uint8Array): boolean {
       const len = (HEADER + payload.length + 3) & ~3;
-      if (len > maxPayload(sab) + HEADER) return false;
+      if (len > biggest) return false;
       const h = Atomics.load(ctl, HEAD);
       const t = Atomics.load(ctl, TAIL);
       let at: number;
