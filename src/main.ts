@@ -133,6 +133,9 @@ if (config.broker) {
 }
 
 if (!config.headless) {
+  // Ink draws only the final frame when CI or CONTINUOUS_INTEGRATION is set (it expects a log there). We get here
+  // only with a terminal on stdin and stdout, so someone is watching: keep the live UI.
+  for (const key of ['CI', 'CONTINUOUS_INTEGRATION']) if (key in process.env) process.env[key] = 'false';
   const { startUi } = await import('./ui/start.js');
   unmountUi = startUi(config, host, recent, () => shutdown('quit from the terminal UI', 0));
 }

@@ -24,6 +24,7 @@ test.after((ctx) => {
 
 async function shows(re: RegExp): Promise<string> {
   const s = await eventually(screen, (text) => re.test(text), 8000);
+  if (!re.test(s)) console.error(`the terminal showed:\n${s}`);
   assert.match(s, re);
   return s;
 }
