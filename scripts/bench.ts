@@ -483,11 +483,18 @@ function rssNow(r: Running): Rss {
 }
 
 type Memory = {
-  peers: number; swarms: number; rssBeforeBytes: number; rssAfterBytes: number; bytesPerPeer: number;
+  peers: number; swarms: number; rssBeforeBytes: number; rssAfterBytes: number;
+  /** From the last sample, 44 s after the fill: what an idle tracker holding the peers keeps. */
+  bytesPerPeer: number;
+  /** From the first sample, 0.5 s after the fill: includes what the garbage collector has not given back yet. */
+  bytesPerPeerAtOnce: number;
   fill: FillResult; cpu: CpuUse;
   /** Peers counted back by scrapes of a sample of swarms, against the number expected there. */
   verify: { swarmsSampled: number; expectedPerSwarm: number; mean: number; min: number; max: number };
-  /** RSS samples (MB) taken 0.5, 2 and 4 s after the fill: a garbage-collected tracker may still shrink. */
+  /**
+   * RSS samples (MB) from 0.5 s to 44 s after the fill. A garbage-collected tracker shrinks only once V8's memory
+   * reducer sees it idle (about 30 s here), giving back the young generation it grew while being filled.
+   */
   settleMB: number[];
 };
 
@@ -561,7 +568,7 @@ async function measureMemory(t: Target, o: Outcome): Promise<void> {
     log(`${t.label}: ${fill.acked} peers in ${fill.seconds} s (${fill.perSecond}/s), ${fill.retries} retries, ${fill.failed} failed, ` +
       `${fill.errors} errors, ${fill.invalid} invalid${Object.keys(fill.errorSamples).length ? ` ${JSON.stringify(fill.errorSamples)}` : ''}; ${use(cpu)}`);
     const settle: number[] = [];
-    for (const wait of [500, 1500, 2000]) {
+    for (const wait of [500, 1500, 2000, 5000, 5000, 5000, 5000, 5000, 5000, 5000, 5000]) {
       await sleep(wait);
       settle.push(rssNow(r).trackersBytes);
     }
@@ -580,11 +587,12 @@ async function measureMemory(t: Target, o: Outcome): Promise<void> {
     }
     o.memory = {
       peers: opts.memoryPeers, swarms: opts.memorySwarms, rssBeforeBytes: before, rssAfterBytes: after,
-      bytesPerPeer: Math.round((after - before) / Math.max(1, fill.acked)), fill, cpu, verify,
+      bytesPerPeer: Math.round((after - before) / Math.max(1, fill.acked)),
+      bytesPerPeerAtOnce: Math.round((settle[0]! - before) / Math.max(1, fill.acked)), fill, cpu, verify,
       settleMB: settle.map((b) => round2(b / 2 ** 20)),
     };
     log(`${t.label}: RSS ${mb(before)} → ${mb(after)} (samples ${o.memory.settleMB.join(', ')} MB): ` +
-      `${o.memory.bytesPerPeer} bytes/peer; scrapes count ${verify.mean} peers/swarm (min ${verify.min}, max ${verify.max}; expected ${expected})`);
+      `${o.memory.bytesPerPeer} bytes/peer (${o.memory.bytesPerPeerAtOnce} right after the fill); scrapes count ${verify.mean} peers/swarm (min ${verify.min}, max ${verify.max}; expected ${expected})`);
   } finally {
     await r.stop();
   }
@@ -669,14 +677,14 @@ function ratioCell(o: Outcome, ref: 'opentracker' | 'bittorrent-tracker'): strin
 const fmtRatio = (x: number): string => `${x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2)}×`;
 
 function table(outcomes: Outcome[]): string {
-  const head = ['tracker', 'responses/s', 'p50 (half load)', 'p99 (half load)', 'RSS', 'bytes/peer', 'ratio vs opentracker', 'ratio vs bittorrent-tracker', 'CPU at max: tracker / load gen / machine'];
+  const head = ['tracker', 'responses/s', 'p50 (half load)', 'p99 (half load)', 'RSS', 'bytes/peer settled (at once)', 'ratio vs opentracker', 'ratio vs bittorrent-tracker', 'CPU at max: tracker / load gen / machine'];
   const rows = outcomes.map((o) => [
     `${o.label}${o.profiled ? ' (profiled)' : ''}`,
     o.throughput ? thousands(o.throughput.perSecond) : 'failed',
     ms(o.latency?.p50ms),
     ms(o.latency?.p99ms),
     o.rss ? (o.rss.processes.length > 1 ? `${mb(o.rss.totalBytes)} (${o.rss.processes.length} processes)` : mb(o.rss.totalBytes)) : '—',
-    o.memory ? thousands(o.memory.bytesPerPeer) : '—',
+    o.memory ? `${thousands(o.memory.bytesPerPeer)} (${thousands(o.memory.bytesPerPeerAtOnce)})` : '—',
     ratioCell(o, 'opentracker'),
     ratioCell(o, 'bittorrent-tracker'),
     o.throughputCpu ? `${o.throughputCpu.trackerPct} % / ${o.throughputCpu.loadGeneratorPct} % / ${o.throughputCpu.machinePct} %` : '—',

@@ -101,6 +101,11 @@ test('instances do not share series, nor touch prom-client\'s default registry',
   assert.is((await register.metrics()).includes('tracker_'), false);
 });
 
+test('process series only when asked for', async () => {
+  assert.is((await createMetrics().text()).includes('process_resident_memory_bytes'), false);
+  assert.ok((await createMetrics({ process: true }).text()).includes('process_resident_memory_bytes'));
+});
+
 test('prefix and default labels', async () => {
   const m = createMetrics({ prefix: 'udpt_', labels: { tracker_id: '3' } });
   m.epoch.set(2);

@@ -4,7 +4,7 @@
  * Gauges of the read model (swarms, peers) are sampled by a callback at scrape time, so nothing is counted on the
  * request path. Durations are given by the caller in seconds, measured on the caller's clock.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Action, HEADER_LEN, OFF_ACTION } from './protocol/constants.js';
 
 export type Protocol = 'udp' | 'http';
@@ -22,6 +22,8 @@ export type MetricsOptions = {
   readonly labels?: Readonly<Record<string, string>>;
   /** Read at scrape time for the swarms and peers gauges; without it they stay 0. */
   readonly swarmStats?: () => SwarmStats;
+  /** Also prom-client's process and Node.js series (RSS, heap, GC, event-loop lag), unprefixed as usual. */
+  readonly process?: boolean;
 };
 
 export type Metrics = {
@@ -129,6 +131,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   };
 
   for (const outcome of ['committed', 'aborted'] as const) m.consensusRounds.inc({ outcome }, 0);
+  if (opts.process) collectDefaultMetrics({ register: registry });
   return m;
 }
 

@@ -162,6 +162,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   const metrics = createMetrics({
     labels: { tracker_id: String(cfg.id) },
     swarmStats: () => ({ swarms: repo.store.swarms.size, peers: countPeers(repo.store) }),
+    process: cfg.metricsPort !== undefined || cfg.httpPort !== undefined,
   });
   metrics.liveInstances.set(1);
   onStoreWritten = (s) => metrics.sqliteWrite.observe(s);

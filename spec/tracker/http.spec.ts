@@ -90,6 +90,9 @@ test('bad queries are failures; /metrics on both listeners counts the traffic', 
     assert.ok(t.includes('tracker_swarms{tracker_id="1"} 1'));
     assert.ok(/tracker_batch_size_count\{tracker_id="1"\} [1-9]/.test(t));
     assert.ok(/tracker_commit_latency_seconds_count\{tracker_id="1"\} [1-9]/.test(t));
+    // the process series operators expect next to the tracker's own
+    assert.ok(/process_resident_memory_bytes\{tracker_id="1"\} [1-9]/.test(t));
+    assert.ok(/nodejs_heap_size_used_bytes\{tracker_id="1"\} [1-9]/.test(t));
   }
   // the metrics-only listener serves no tracker
   assert.is((await get(ctx.tracker.metricsPort!, announce(4))).status, 404);

@@ -25,8 +25,10 @@ export type Swarm = {
   seeders: number;
   completed: number;
   /** From a registered .torrent, when known. */
-  name: string | null;
-  size: bigint | null;
+  readonly name: string | null;
+  readonly size: bigint | null;
+  /** Set both from a registered .torrent. */
+  describe(name: string | null, size: bigint | null): void;
 };
 
 export type SwarmStore = {
