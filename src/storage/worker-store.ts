@@ -13,8 +13,11 @@ import type { WorkerReply, WorkerRequest } from './sqlite-worker.js';
 
 export type WorkerStore = SqliteStore;
 
-/** Room for a few dozen of the largest batches (4096 changes); touched pages only as it cycles. */
-const RING_BYTES = 8 * 1024 * 1024;
+/**
+ * Room for about four of the largest batches (4096 changes, ~0.5 MB packed); the worker drains it within
+ * milliseconds. Every page is touched as the ring cycles, so its whole size ends up in RSS: no bigger than needed.
+ */
+const RING_BYTES = 2 * 1024 * 1024;
 
 export async function openWorkerStore(
   path: string, onError: (e: string) => void, onWritten?: (seconds: number) => void,
