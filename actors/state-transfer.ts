@@ -4,7 +4,7 @@
  * assembler, which accepts the chunks of one transfer in any order and refuses anything inconsistent.
  */
 import type { ClusterMessage } from '../src/bus/messages.js';
-import { changesFromWire, toWire } from '../src/bus/wire.js';
+import { decodeChanges, encodeChanges } from '../src/bus/wire.js';
 import type { Change } from '../src/domain/types.js';
 
 export const SNAPSHOT_CHUNK = 2000;
@@ -17,7 +17,7 @@ export function snapshotMessages(from: number, epoch: number, to: number, seq: n
   for (let part = 0; part < parts; part++) {
     out.push({
       type: 'snapshot', from, epoch, to, seq, part, parts, key: key.toString('hex'),
-      changes: changes.slice(part * SNAPSHOT_CHUNK, (part + 1) * SNAPSHOT_CHUNK).map(toWire),
+      changes: encodeChanges(changes.slice(part * SNAPSHOT_CHUNK, (part + 1) * SNAPSHOT_CHUNK)),
     });
   }
   return out;
@@ -34,7 +34,7 @@ export function createAssembler(): { reset(): void; add(m: Snapshot): 'bad' | 'p
     add(m) {
       if (!Number.isInteger(m.part) || !Number.isInteger(m.parts) || m.parts < 1 || m.part < 0 || m.part >= m.parts) return 'bad';
       if (!/^[0-9a-f]{64}$/.test(m.key)) return 'bad';
-      const changes = changesFromWire(m.changes);
+      const changes = decodeChanges(m.changes);
       if (!changes) return 'bad';
       // A newer transfer (another Master, a later request) replaces an unfinished one.
       if (!current || current.from !== m.from || current.seq !== m.seq || current.parts !== m.parts) {

@@ -23,7 +23,7 @@ import type { ClusterMessage, LocalMessage, Role } from './bus/messages.js';
 import { createSigner, openSigner } from './bus/auth.js';
 import { connectBroker } from './bus/stomp-bridge.js';
 import { parseClusterMessage } from './bus/validate.js';
-import { changesFromWire, toWire } from './bus/wire.js';
+import { decodeChanges, encodeChanges } from './bus/wire.js';
 import type { Config } from './config.js';
 import { createConnectionIdCache, type ConnectionIdKey } from './protocol/connection-id.js';
 import type { SqliteStore } from './storage/sqlite-store.js';
@@ -404,7 +404,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
         prepared.set(o.seq, scheduler.now());
         metrics.batchSize.observe(o.items.length);
         // Alone there is nobody to tell: skip serialising the batch.
-        if (clustered) publish({ type: 'prepare', from: cfg.id, epoch: o.epoch, seq: o.seq, changes: o.items.map((p) => toWire(p.change)) });
+        if (clustered) publish({ type: 'prepare', from: cfg.id, epoch: o.epoch, seq: o.seq, changes: encodeChanges(o.items.map((p) => p.change)) });
         break;
       case 'send-vote':
         publish({ type: 'vote', from: cfg.id, epoch: o.epoch, to: o.to, seq: o.seq, ok: o.ok, ...(o.reason ? { reason: o.reason } : {}) });
@@ -514,7 +514,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   };
   const toConsensus = (m: ClusterMessage): void => {
     if (m.type === 'prepare') {
-      const changes = changesFromWire(m.changes);
+      const changes = decodeChanges(m.changes);
       if (!changes) {
         counters.badClusterMessages++;
         return;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
 import { connectBroker } from '../../src/bus/stomp-bridge.js';
 import { createSigner } from '../../src/bus/auth.js';
+import { encodeChanges } from '../../src/bus/wire.js';
 import { brokerUrl, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
 import { freeUdpPort, run } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
@@ -41,7 +42,7 @@ test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret chan
     const forged = [
       { type: 'coordinator', from: 99, epoch: 1000 },
       { type: 'keepalive', from: 99, epoch: 1000, role: 'master', synced: true, nonce: 'x', applied: 10_000, startedAt: 0 },
-      { type: 'prepare', from: 3, epoch: 1, seq: 1, changes: [{ k: 'a', ih, pid: ih, ip: '7f000001', port: 1, up: '0', down: '0', left: '0', ev: 2, at: 0 }] },
+      { type: 'prepare', from: 3, epoch: 1, seq: 1, changes: encodeChanges([{ kind: 'announce', infoHash: Buffer.from(ih, 'hex'), peerId: Buffer.from(ih, 'hex'), ip: Buffer.from([127, 0, 0, 1]), port: 1, uploaded: 0n, downloaded: 0n, left: 0n, event: 2, at: 0 }]) },
       { type: 'commit', from: 3, epoch: 1, seq: 1 },
       { type: 'election', from: 99, epoch: 1000 },
     ];

@@ -13,12 +13,12 @@ const FIELDS: Record<ClusterMessage['type'], Record<string, (v: unknown) => bool
   election: {},
   answer: { to: int },
   coordinator: {},
-  prepare: { seq: int, changes: Array.isArray },
+  prepare: { seq: int, changes: str },
   vote: { to: int, seq: int, ok: (v) => typeof v === 'boolean', reason: (v) => v === undefined || typeof v === 'string' },
   commit: { seq: int },
   abort: { seq: int },
   'sync-request': { applied: int },
-  snapshot: { to: int, seq: int, part: int, parts: int, key: str, changes: Array.isArray },
+  snapshot: { to: int, seq: int, part: int, parts: int, key: str, changes: str },
   'duplicate-id': { nonce: str },
 };
 
