@@ -24,6 +24,7 @@ import { createSigner, openSigner } from './bus/auth.js';
 import { connectBroker } from './bus/stomp-bridge.js';
 import { parseClusterMessage } from './bus/validate.js';
 import { decodeChanges, encodeChanges } from './bus/wire.js';
+import { routing } from './bus/routing.js';
 import type { Config } from './config.js';
 import { createConnectionIdCache, type ConnectionIdKey } from './protocol/connection-id.js';
 import type { SqliteStore } from './storage/sqlite-store.js';
@@ -102,7 +103,7 @@ export type TrackerConfig = Pick<Config, 'id' | 'host' | 'port' | 'db' | 'interv
 type Transport = {
   readonly messages$: Observable<unknown>;
   readonly connected$: Observable<boolean>;
-  publish(m: object): void;
+  publish(m: ClusterMessage & { tag: string }): void;
   close(): Promise<void>;
 };
 
@@ -172,7 +173,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   };
   const signer = deps.secret ? createSigner(deps.secret) : openSigner;
   if (clustered && !deps.secret) log('warning: no cluster secret: anyone who can reach the broker can send cluster messages');
-  const transport: Transport = clustered ? brokerTransport(cfg.broker!, cfg.topic ?? 'udp-tracker', deps.brokerLogin, log) : localTransport();
+  const transport: Transport = clustered ? brokerTransport(cfg.broker!, cfg.topic ?? 'udp-tracker', cfg.id, deps.brokerLogin, log) : localTransport();
 
   const role$ = new BehaviorSubject<RoleInfo>({ role: 'starting', epoch: 0, master: null });
   const live$ = new BehaviorSubject<readonly LiveEntry[]>([]);
@@ -682,12 +683,13 @@ async function fail(sqlite: SqliteStore, error: string): Promise<{ ok: false; er
   return { ok: false, error };
 }
 
-function brokerTransport(url: string, topic: string, login: TrackerDeps['brokerLogin'], log: (s: string) => void): Transport {
-  const bridge = connectBroker({ url, topic, log, ...(login ? { login: login.login, passcode: login.passcode } : {}) });
+function brokerTransport(url: string, topic: string, self: number, login: TrackerDeps['brokerLogin'], log: (s: string) => void): Transport {
+  const route = routing(self);
+  const bridge = connectBroker({ url, topic, log, selector: route.selector, ...(login ? { login: login.login, passcode: login.passcode } : {}) });
   return {
     messages$: bridge.messages$,
     connected$: bridge.connected$,
-    publish: (m) => void bridge.publish(m),
+    publish: (m) => void bridge.publish(m, route.headers(m)),
     close: () => bridge.close(),
   };
 }

@@ -18,6 +18,11 @@ export type BrokerBridgeOptions = {
   readonly reconnectDelayMs?: number;
   readonly login?: string;
   readonly passcode?: string;
+  /**
+   * A JMS selector on the subscription (ActiveMQ evaluates it on message headers and delivers only matching
+   * messages; brokers without selectors ignore it and deliver everything).
+   */
+  readonly selector?: string;
   readonly log: (s: string) => void;
 };
 
@@ -38,8 +43,11 @@ export type BrokerBridge = {
   /** True once the broker has acknowledged our subscription (messages will reach us); false while down. */
   readonly connected$: Observable<boolean>;
   readonly stats: Readonly<BridgeStats>;
-  /** JSON.stringify to the topic. Returns false (and counts `dropped`) instead of throwing or queueing. */
-  publish(body: unknown): boolean;
+  /**
+   * JSON.stringify to the topic, with extra headers (for selectors). Returns false (and counts `dropped`)
+   * instead of throwing or queueing.
+   */
+  publish(body: unknown, headers?: Readonly<Record<string, string>>): boolean;
   /** Disconnects gracefully, forcing the socket shut if the broker does not answer in time. */
   close(): Promise<void>;
 };
@@ -79,7 +87,7 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
   let expectedReceipt = '';
   const subHeaders = (): StompHeaders => {
     expectedReceipt = `sub-${opts.topic}-${++subscriptions}`;
-    return { receipt: expectedReceipt };
+    return opts.selector ? { receipt: expectedReceipt, selector: opts.selector } : { receipt: expectedReceipt };
   };
 
   let lastError = '';
@@ -127,14 +135,14 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
 
   // Drop-and-count rather than rx-stomp's retry queue: that queue is unbounded and would replay stale
   // consensus traffic after a reconnect; the protocol's sequence numbers recover what is missed.
-  const publish = (body: unknown): boolean => {
+  const publish = (body: unknown, headers?: Readonly<Record<string, string>>): boolean => {
     const text = closing === undefined && rx.connected() ? stringify(body) : undefined;
     if (text === undefined) {
       stats.dropped++;
       return false;
     }
     try {
-      rx.publish({ destination, body: text, headers: { 'content-type': 'application/json' }, retryIfDisconnected: false });
+      rx.publish({ destination, body: text, headers: { ...headers, 'content-type': 'application/json' }, retryIfDisconnected: false });
     } catch {
       stats.dropped++; // the connection dropped between the check and the send
       return false;
