@@ -15,7 +15,8 @@ import {
   encodeAnnounceReply, encodeAnnounceRequest, encodeConnectReply, encodeConnectRequest, encodeErrorReply,
   encodeScrapeReply, encodeScrapeRequest, type AnnounceFields,
 } from '../../src/protocol/encode.js';
-import { decodeCompactPeers, encodeCompactPeers } from '../../src/protocol/compact.js';
+import { addressBytes, decodeCompactPeers, encodeCompactPeers } from '../../src/protocol/compact.js';
+import { isIPv4 } from 'node:net';
 import {
   checkConnectionId, createConnectionIdCache, mintConnectionId, type ConnectionIdCheck,
 } from '../../src/protocol/connection-id.js';
@@ -428,6 +429,26 @@ test('connection ID cache answers exactly like the full check over any sequence 
       }
     }), 2000);
   printStats(stats);
+});
+
+test('sender addresses: every dotted quad (also IPv4-mapped) gives its 4 bytes; any other text agrees with node:net', () => {
+  holds('IPv4 sender address', fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.boolean(), (b, mapped) => {
+    const text = `${mapped ? '::ffff:' : ''}${[...b].join('.')}`;
+    const r = addressBytes(text);
+    assert.is(r?.family, 4, text);
+    assert.equal([...r!.ip], [...b], text);
+  }), 3000);
+  // Strings near the format: digits, dots, a few other characters, optionally the mapped prefix.
+  const near = fc.tuple(fc.boolean(), fc.array(fc.constantFrom('0', '1', '2', '5', '9', '.', '.', ':', 'a', ' ', '-'), { maxLength: 16 }))
+    .map(([mapped, cs]) => `${mapped ? '::ffff:' : ''}${cs.join('')}`);
+  holds('IPv4 parse agrees with node:net', fc.property(near, (text) => {
+    const rest = text.startsWith('::ffff:') ? text.slice(7) : text;
+    assert.is(addressBytes(text)?.family === 4, isIPv4(rest), text);
+  }), 5000);
+  for (const bad of ['', '1.2.3', '1.2.3.4.5', '256.0.0.1', '01.2.3.4', '1..2.3', '1.2.3.4 ', ' 1.2.3.4', '::ffff:', '::ffff:1.2.3']) {
+    assert.not.ok(addressBytes(bad)?.family === 4, bad);
+  }
+  assert.is(addressBytes('::1')?.family, 6);
 });
 
 test.run();

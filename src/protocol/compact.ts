@@ -1,5 +1,5 @@
 /** BEP 23 compact peer lists: 6 bytes per IPv4 peer, 18 per IPv6 peer. Addresses are raw bytes. */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { COMPACT_V4_LEN, COMPACT_V6_LEN } from './constants.js';
 import type { AddressFamily, CompactPeer } from './types.js';
 
@@ -28,11 +28,37 @@ export function decodeCompactPeers(buf: Buffer, family: AddressFamily): CompactP
  * socket reports for IPv4 senders) is treated as IPv4 so those peers share the IPv4 swarm list.
  */
 export function addressBytes(address: string): { family: AddressFamily; ip: Buffer } | undefined {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  const v4 = mapped ? mapped[1]! : address;
-  if (isIPv4(v4)) return { family: 4, ip: Buffer.from(v4.split('.').map(Number)) };
+  // Runs for every datagram: IPv4 is read character by character (no regex, split or array per call).
+  const v4 = ipv4Bytes(address, /^::ffff:/i.test(address.slice(0, 7)) ? 7 : 0);
+  if (v4) return { family: 4, ip: v4 };
   if (!isIPv6(address)) return undefined;
   return { family: 6, ip: ipv6Bytes(address) };
+}
+
+/** Dotted-quad IPv4 from `from` to the end of `s` (decimal, no leading zeros, each part ≤ 255), or undefined. */
+function ipv4Bytes(s: string, from: number): Buffer | undefined {
+  const out = Buffer.allocUnsafe(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || part === 3) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return undefined;
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (part !== 3 || digits === 0) return undefined;
+  out[3] = value;
+  return out;
 }
 
 function ipv6Bytes(address: string): Buffer {
