@@ -45,7 +45,7 @@ export type Metrics = {
   readonly liveInstances: Gauge;
   readonly swarms: Gauge;
   readonly peers: Gauge;
-  /** One SQLite transaction per committed batch, seconds. */
+  /** One SQLite transaction (one committed batch or a run of them), seconds. */
   readonly sqliteWrite: Histogram;
   /**
    * Typed shortcuts for the per-request counters: plain counts, added to the series at scrape time (no label
@@ -137,7 +137,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     liveInstances: new Gauge({ name: `${p}live_instances`, help: 'Instances heard from within the keepalive timeout, this one included.', registers }),
     swarms: new Gauge({ name: `${p}swarms`, help: 'Swarms in the read model.', registers, collect: sample((s) => s.swarms) }),
     peers: new Gauge({ name: `${p}peers`, help: 'Peers in the read model.', registers, collect: sample((s) => s.peers) }),
-    sqliteWrite: new Histogram({ name: `${p}sqlite_write_seconds`, help: 'Duration of the SQLite transaction of one committed batch.', buckets: SQLITE_BUCKETS, registers }),
+    sqliteWrite: new Histogram({ name: `${p}sqlite_write_seconds`, help: 'Duration of one SQLite transaction (a committed batch, or several consecutive ones written together).', buckets: SQLITE_BUCKETS, registers }),
     contentType: registry.contentType,
     text: () => registry.metrics(),
   };

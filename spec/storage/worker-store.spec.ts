@@ -35,7 +35,7 @@ test('thousands of batches (overflowing the ring) and a batch too big for it are
   for (let round = 0; round < 40; round++) {
     for (let b = 0; b < 50; b++) store.writeBatch(++seq, Array.from({ length: 40 }, (_, i) => peer(b * 40 + i, BigInt(round))));
   }
-  // A single batch far bigger than the 8 MiB ring (a state transfer): it travels as a message, in turn.
+  // A single batch far bigger than the 2 MiB ring (a state transfer): it travels as a message, in turn.
   const big = Array.from({ length: 150_000 }, (_, i) => peer(i, 77n));
   store.writeBatch(++seq, big);
   store.writeBatch(++seq, [peer(5, 99n)]);
@@ -46,7 +46,8 @@ test('thousands of batches (overflowing the ring) and a batch too big for it are
   const all = rows(store.path);
   assert.is(all.find((r) => r.p === (5).toString(16).padStart(40, '0').toUpperCase())!.left, 99);
   assert.ok(all.filter((r) => r.left !== 77).length === 1, 'every other peer holds the big batch value');
-  assert.is(written.length, seq, 'one write time per batch');
+  // Batches that queue up together share a transaction (each page written once for all of them).
+  assert.ok(written.length >= 2 && written.length < seq / 10, `${written.length} transactions for ${seq} batches`);
   assert.equal(errors, []);
   store.clear();
   assert.is((await store.counts()).peers, 0);

@@ -1,6 +1,7 @@
 /**
  * SQLite mirror of the read model. It only ever applies the row effects of committed changes, one transaction
- * per committed batch, so the file always holds a prefix of the commit log. Errors come back as values.
+ * per committed batch or per run of consecutive ones, so the file always holds a prefix of the commit log.
+ * Errors come back as values.
  */
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -19,6 +20,18 @@ export type SqliteStore = {
   /** Resolves once every write handed over so far is stored (immediate here; the worker store is asynchronous). */
   flush(): Promise<void>;
   close(): void | Promise<void>;
+};
+
+export type CommittedBatch = { readonly seq: number; readonly effects: readonly (RowEffect | PackedEffect)[] };
+
+/** The store on this thread, which can also write several committed batches as one transaction. */
+export type DirectSqliteStore = SqliteStore & {
+  /**
+   * Write consecutive committed batches in one transaction (all or none) and record the last sequence number:
+   * the file still holds a prefix of the commit log, and each page a batch touches is written once per
+   * transaction, not once per batch (about half the cost per row with a few hundred rows together).
+   */
+  writeBatches(batches: readonly CommittedBatch[]): { ok: true } | { ok: false; error: string };
 };
 
 /** SQLite integers are signed 64-bit; a client may send 2^64-1 as `left`. Clamp rather than fail. */
@@ -59,7 +72,7 @@ function makeDirs(dir: string): void {
   for (const d of missing.reverse()) mkdirSync(d);
 }
 
-export function openSqliteStore(path: string): { ok: true; store: SqliteStore } | { ok: false; error: string } {
+export function openSqliteStore(path: string): { ok: true; store: DirectSqliteStore } | { ok: false; error: string } {
   let db: Database.Database;
   try {
     if (path !== ':memory:') makeDirs(dirname(path));
@@ -83,8 +96,8 @@ export function openSqliteStore(path: string): { ok: true; store: SqliteStore } 
   const setSeq = db.prepare(`INSERT INTO meta (key, value) VALUES ('last_seq', ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
 
-  const write = db.transaction((seq: number, effects: readonly (RowEffect | PackedEffect)[]) => {
-    for (const e of effects) {
+  const write = db.transaction((batches: readonly CommittedBatch[]) => {
+    for (const { effects } of batches) for (const e of effects) {
       switch (e.kind) {
         case 'peer-upsert': {
           const p = e.peer;
@@ -102,19 +115,21 @@ export function openSqliteStore(path: string): { ok: true; store: SqliteStore } 
           break;
       }
     }
-    setSeq.run(seq);
+    if (batches.length > 0) setSeq.run(batches[batches.length - 1]!.seq);
   });
 
-  const store: SqliteStore = {
+  const writeBatches = (batches: readonly CommittedBatch[]): { ok: true } | { ok: false; error: string } => {
+    try {
+      write(batches);
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, error: (e as Error).message };
+    }
+  };
+  const store: DirectSqliteStore = {
     path,
-    writeBatch(seq, effects) {
-      try {
-        write(seq, effects);
-        return { ok: true };
-      } catch (e) {
-        return { ok: false, error: (e as Error).message };
-      }
-    },
+    writeBatch: (seq, effects) => writeBatches([{ seq, effects }]),
+    writeBatches,
     clear() {
       db.exec('DELETE FROM peers; DELETE FROM torrents; DELETE FROM meta;');
     },

@@ -2,8 +2,10 @@
  * The SQLite mirror's own thread: committed batches arrive packed, in commit order, and are written there, so
  * the event loop that answers peers never waits for SQLite. Writes come through a shared byte ring (cheap for
  * the sender); the rare other requests, and a write too big for the ring, come as messages. Every request has
- * an id and they are carried out strictly in id order, whichever way they came. Writes are acknowledged
- * together (`done` for the last id written), other requests one by one.
+ * an id and they are carried out strictly in id order, whichever way they came. Consecutive writes found
+ * together go into one transaction (while batches keep coming the worker looks every POLL_MS, so a few rounds
+ * gather: SQLite then writes each touched page once for all of them). Writes are acknowledged together (`done`
+ * for the last id written), other requests one by one.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ringReader } from './byte-ring.js';
@@ -36,12 +38,21 @@ if (!opened.ok) {
   let seconds: number[] = [];
   let lastWrite = 0;
 
-  const write = (id: number, seq: number, packed: Buffer): void => {
+  /** Writes taken but not yet stored: consecutive ids, stored together by writeGathered. */
+  let gathered: Array<{ id: number; seq: number; packed: Buffer }> = [];
+  const writeGathered = (): void => {
+    if (gathered.length === 0) return;
+    const batch = gathered;
+    gathered = [];
     const t0 = performance.now();
-    const r = store.writeBatch(seq, unpack(packed));
+    const r = store.writeBatches(batch.map((w) => ({ seq: w.seq, effects: unpack(w.packed) })));
     seconds.push((performance.now() - t0) / 1000);
-    if (!r.ok) port.postMessage({ op: 'done', id, ok: false, error: r.error } satisfies WorkerReply);
-    lastWrite = id;
+    // All or none: the first id of the run carries the error; the tracker votes ERROR until resynchronised.
+    if (!r.ok) port.postMessage({ op: 'done', id: batch[0]!.id, ok: false, error: r.error } satisfies WorkerReply);
+    lastWrite = batch[batch.length - 1]!.id;
+  };
+  const write = (id: number, seq: number, packed: Buffer): void => {
+    gathered.push({ id, seq, packed });
   };
   const acknowledgeWrites = (): void => {
     if (lastWrite === 0) return;
@@ -50,6 +61,8 @@ if (!opened.ok) {
     seconds = [];
   };
   const handle = async (m: WorkerRequest): Promise<void> => {
+    // Everything before this request, in id order, is stored first.
+    if (m.op !== 'write') writeGathered();
     switch (m.op) {
       case 'write':
         write(m.id, m.seq, Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.byteLength));
@@ -97,6 +110,7 @@ if (!opened.ok) {
         }
         break;
       }
+      writeGathered();
       acknowledgeWrites();
     } finally {
       pumping = false;
@@ -110,8 +124,8 @@ if (!opened.ok) {
   port.postMessage({ op: 'done', id: 0, ok: true } satisfies WorkerReply);
   // The ring has no event of its own. While batches keep coming, look every POLL_MS (a wake-up per write would
   // cost the tracker's event loop more than the write); after IDLE_POLLS empty looks, sleep until woken.
-  const POLL_MS = 2;
-  const IDLE_POLLS = 50;
+  const POLL_MS = 20;
+  const IDLE_POLLS = 10;
   void (async () => {
     let idle = 0;
     while (!closed) {
