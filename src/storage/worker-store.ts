@@ -25,7 +25,11 @@ export async function openWorkerStore(
   const ringBuffer = createRingBuffer(RING_BYTES);
   const ring = ringWriter(ringBuffer);
   const biggest = maxPayload(ringBuffer);
-  const worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), { workerData: { path, ring: ringBuffer } });
+  // The worker's garbage is short-lived unpacked rows: a small young generation is enough, and V8 would
+  // otherwise grow it (and RSS) to tens of MB under a burst of writes.
+  const worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), {
+    workerData: { path, ring: ringBuffer }, resourceLimits: { maxYoungGenerationSizeMb: 4 },
+  });
   /** Requests answered one by one (start-up, clear, counts, close). */
   const waiting = new Map<number, (r: WorkerReply) => void>();
   /** Flushes waiting until everything up to an id is done. */
