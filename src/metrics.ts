@@ -84,20 +84,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     }
   };
 
-  const flush = (): void => {
-    for (const f of flushers) f();
-  };
-  const requests = new Counter({ name: `${p}requests_total`, help: 'Requests received, by protocol and action.', labelNames: ['protocol', 'action'] as const, registers, collect: flush });
-  const errors = new Counter({ name: `${p}request_errors_total`, help: 'Requests answered with an error or refused, by protocol and action.', labelNames: ['protocol', 'action'] as const, registers, collect: flush });
-  const repliesDropped = new Counter({
-    name: `${p}replies_dropped_total`, help: 'Requests left unanswered because this instance was not serving (during an election, or not Master).',
-    labelNames: ['protocol', 'reason'] as const, registers, collect: flush,
-  });
-  // Per-request counts are plain numbers, handed to prom-client when it collects: its inc() hashes the labels
-  // and allocates on every call (about 200 bytes), which on the UDP hot path meant garbage-collector pauses.
-  // Every series exists at 0 from the start, so rate() has a series before the first event.
-  const flushers: Array<() => void> = [];
-  const bound = <L extends string>(c: Counter<'protocol' | L>, label: L, values: readonly string[]) => {
+  // Per-request counts are plain numbers, handed to prom-client when it collects the series: its inc() hashes
+  // the labels and allocates on every call (about 200 bytes), which on the UDP hot path meant garbage-collector
+  // pauses. Every series exists at 0 from the start, so rate() has a series before the first event.
+  const tally = <L extends string>(c: Counter<'protocol' | L>, label: L, values: readonly string[]) => {
     const index = new Map<string, number>(values.map((v, i) => [v, i]));
     const counts = new Float64Array(PROTOCOLS.length * values.length);
     const told = new Float64Array(counts.length);
@@ -106,20 +96,38 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       child.inc(0);
       return child;
     }));
-    flushers.push(() => {
-      for (let i = 0; i < counts.length; i++) {
-        if (counts[i]! > told[i]!) children[i]!.inc(counts[i]! - told[i]!);
-        told[i] = counts[i]!;
-      }
-    });
-    return (protocol: Protocol, v: string): void => {
-      const i = index.get(v);
-      if (i !== undefined) counts[(protocol === 'udp' ? 0 : 1) * values.length + i]++;
+    return {
+      count: (protocol: Protocol, v: string): void => {
+        const i = index.get(v);
+        if (i !== undefined) counts[(protocol === 'udp' ? 0 : 1) * values.length + i]++;
+      },
+      flush: (): void => {
+        for (let i = 0; i < counts.length; i++) {
+          if (counts[i]! > told[i]!) children[i]!.inc(counts[i]! - told[i]!);
+          told[i] = counts[i]!;
+        }
+      },
     };
   };
-  const countRequest = bound(requests, 'action', ACTIONS);
-  const countError = bound(errors, 'action', ACTIONS);
-  const countDropped = bound(repliesDropped, 'reason', DROP_REASONS);
+  // Each counter's collect hands over only its own tally (called at scrape time, after the tallies exist).
+  const requests: Counter<'protocol' | 'action'> = new Counter({
+    name: `${p}requests_total`, help: 'Requests received, by protocol and action.', labelNames: ['protocol', 'action'] as const, registers,
+    collect: (): void => requestTally.flush(),
+  });
+  const errors: Counter<'protocol' | 'action'> = new Counter({
+    name: `${p}request_errors_total`, help: 'Requests answered with an error or refused, by protocol and action.', labelNames: ['protocol', 'action'] as const, registers,
+    collect: (): void => errorTally.flush(),
+  });
+  const repliesDropped: Counter<'protocol' | 'reason'> = new Counter({
+    name: `${p}replies_dropped_total`, help: 'Requests left unanswered because this instance was not serving (during an election, or not Master).',
+    labelNames: ['protocol', 'reason'] as const, registers, collect: (): void => droppedTally.flush(),
+  });
+  const requestTally = tally(requests, 'action', ACTIONS);
+  const errorTally = tally(errors, 'action', ACTIONS);
+  const droppedTally = tally(repliesDropped, 'reason', DROP_REASONS);
+  const countRequest = requestTally.count;
+  const countError = errorTally.count;
+  const countDropped = droppedTally.count;
 
   const m: Metrics = {
     registry,
