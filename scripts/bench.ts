@@ -541,9 +541,8 @@ async function measureLoad(t: Target, o: Outcome, profileDir?: string): Promise<
       const w = await runLoad(loadOptions(r, opts.warmup));
       log(`${t.label}: warm-up ${summary(w)}`);
     }
-    let mark = cpuMark(r.members());
     for (const inflight of opts.inflight) {
-      mark = cpuMark(r.members());
+      const mark = cpuMark(r.members());
       const run = await runLoad(loadOptions(r, opts.seconds, undefined, inflight));
       const cpu = cpuSince(mark, r.members());
       log(`${t.label}: closed loop, ${inflight} in flight: ${summary(run)}; ${use(cpu)}`);
@@ -556,7 +555,7 @@ async function measureLoad(t: Target, o: Outcome, profileDir?: string): Promise<
     }
     if (!o.throughput) throw new Error('no closed loop ran');
     const rate = Math.max(100, Math.round(o.throughput.perSecond / 2));
-    mark = cpuMark(r.members());
+    const mark = cpuMark(r.members());
     o.latency = await runLoad(loadOptions(r, opts.seconds, rate));
     o.latencyCpu = cpuSince(mark, r.members());
     log(`${t.label}: open loop at ${rate}/s: ${summary(o.latency)}; generator lag p99 ${o.latency.lagP99ms} ms; ${use(o.latencyCpu)}`);

@@ -29,7 +29,7 @@ export function decodeCompactPeers(buf: Buffer, family: AddressFamily): CompactP
  */
 export function addressBytes(address: string): { family: AddressFamily; ip: Buffer } | undefined {
   // Runs for every datagram: IPv4 is read character by character (no regex, split or array per call).
-  const v4 = ipv4Bytes(address, /^::ffff:/i.test(address.slice(0, 7)) ? 7 : 0);
+  const v4 = ipv4Bytes(address, address.startsWith('::') && /^::ffff:/i.test(address) ? 7 : 0);
   if (v4) return { family: 4, ip: v4 };
   if (!isIPv6(address)) return undefined;
   return { family: 6, ip: ipv6Bytes(address) };
