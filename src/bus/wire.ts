@@ -5,14 +5,14 @@
  * every length and field: anything truncated, trailing or out of range gives null, never a partial list.
  *
  * Records, little-endian:
- *   announce  1 | info hash 20 | peer ID 20 | address length u8 (4|16) | address | port u16 | uploaded u64 |
- *             downloaded u64 | left u64 | event u8 (0-3) | at u48 (ms)
+ *   announce  1 | the packed peer of domain/peer-fields.ts | event u8 (0-3) | at u48 (ms)
  *   expire    2 | before u48 (ms)
  *   torrent   3 | info hash 20 | flags u8 (1 name, 2 size, 4 completed) | [name length u16 | UTF-8]
  *             | [size u64] | [completed u32]
  */
 import type { Change } from '../domain/types.js';
 import type { EventCode } from '../protocol/constants.js';
+import { peerFieldsLength, readPeerFields, writePeerFields } from '../domain/peer-fields.js';
 
 const ANNOUNCE = 1;
 const EXPIRE = 2;
@@ -24,7 +24,7 @@ const HAS_COMPLETED = 4;
 function recordLength(c: Change): number {
   switch (c.kind) {
     case 'announce':
-      return 1 + 40 + 1 + c.ip.length + 2 + 24 + 1 + 6;
+      return 1 + peerFieldsLength(c.ip.length) + 1 + 6;
     case 'expire':
       return 7;
     case 'torrent':
@@ -42,14 +42,7 @@ export function encodeChanges(changes: readonly Change[]): string {
     switch (c.kind) {
       case 'announce':
         b[at++] = ANNOUNCE;
-        at += c.infoHash.copy(b, at, 0, 20);
-        at += c.peerId.copy(b, at, 0, 20);
-        b[at++] = c.ip.length;
-        at += c.ip.copy(b, at);
-        at = b.writeUInt16LE(c.port, at);
-        at = b.writeBigUInt64LE(c.uploaded, at);
-        at = b.writeBigUInt64LE(c.downloaded, at);
-        at = b.writeBigUInt64LE(c.left, at);
+        at = writePeerFields(b, at, c.infoHash, c);
         b[at++] = c.event;
         at = b.writeUIntLE(c.at, at, 6);
         break;
@@ -93,20 +86,18 @@ export function decodeChanges(text: unknown): Change[] | null {
     const tag = b[at++];
     if (tag === ANNOUNCE) {
       if (!need(41)) return null;
-      const infoHash = take(20);
-      const peerId = take(20);
-      const ipLen = b[at++]!;
-      if ((ipLen !== 4 && ipLen !== 16) || !need(ipLen + 2 + 24 + 1 + 6)) return null;
-      const ip = take(ipLen);
-      const port = b.readUInt16LE(at);
-      const uploaded = b.readBigUInt64LE(at + 2);
-      const downloaded = b.readBigUInt64LE(at + 10);
-      const left = b.readBigUInt64LE(at + 18);
-      const event = b[at + 26]!;
-      const when = b.readUIntLE(at + 27, 6);
-      at += 33;
+      const ipLen = b[at + 40]!;
+      if ((ipLen !== 4 && ipLen !== 16) || !need(peerFieldsLength(ipLen) + 1 + 6)) return null;
+      const f = readPeerFields(b, at);
+      const event = b[f.end]!;
+      const when = b.readUIntLE(f.end + 1, 6);
+      at = f.end + 7;
       if (event > 3) return null;
-      out.push({ kind: 'announce', infoHash, peerId, ip, port, uploaded, downloaded, left, event: event as EventCode, at: when });
+      // Copies: the read model keeps IDs and addresses, not the whole message.
+      out.push({
+        kind: 'announce', infoHash: Buffer.from(f.infoHash), peerId: Buffer.from(f.peerId), ip: Buffer.from(f.ip), port: f.port,
+        uploaded: f.uploaded, downloaded: f.downloaded, left: f.left, event: event as EventCode, at: when,
+      });
     } else if (tag === EXPIRE) {
       if (!need(6)) return null;
       out.push({ kind: 'expire', before: b.readUIntLE(at, 6) });

@@ -4,6 +4,7 @@
  * the write itself). Pure; `unpack` is the exact inverse of `pack`.
  */
 import type { PeerState, RowEffect, Swarm } from '../domain/types.js';
+import { peerFieldsLength, readPeerFields, writePeerFields } from '../domain/peer-fields.js';
 
 const PEER_UPSERT = 1;
 const PEER_DELETE = 2;
@@ -20,7 +21,7 @@ export type PackedEffect =
 
 function sizeOf(e: RowEffect): number {
   switch (e.kind) {
-    case 'peer-upsert': return 1 + 20 + 20 + 1 + e.peer.ip.length + 2 + 24 + 8;
+    case 'peer-upsert': return 1 + peerFieldsLength(e.peer.ip.length) + 8;
     case 'peer-delete': return 1 + 20 + 20;
     case 'torrent-upsert': return 1 + 20 + 4 + 1 + 8 + 4 + Buffer.byteLength(e.swarm.name ?? '');
     case 'torrent-delete': return 1 + 20;
@@ -35,17 +36,9 @@ export function pack(effects: readonly RowEffect[]): Buffer {
   for (const e of effects) {
     switch (e.kind) {
       case 'peer-upsert': {
-        const p = e.peer;
         b[at++] = PEER_UPSERT;
-        at += e.infoHash.copy(b, at, 0, 20);
-        at += p.peerId.copy(b, at, 0, 20);
-        b[at++] = p.ip.length;
-        at += p.ip.copy(b, at);
-        at = b.writeUInt16LE(p.port, at);
-        at = b.writeBigUInt64LE(p.uploaded, at);
-        at = b.writeBigUInt64LE(p.downloaded, at);
-        at = b.writeBigUInt64LE(p.left, at);
-        at = b.writeDoubleLE(p.lastSeen, at);
+        at = writePeerFields(b, at, e.infoHash, e.peer);
+        at = b.writeDoubleLE(e.peer.lastSeen, at);
         break;
       }
       case 'peer-delete':
@@ -84,18 +77,14 @@ export function unpack(b: Buffer): PackedEffect[] {
   };
   while (at < b.length) {
     const kind = b[at++];
-    const infoHash = take(20);
     if (kind === PEER_UPSERT) {
-      const peerId = take(20);
-      const ip = take(b[at++]!);
-      const port = b.readUInt16LE(at);
-      const uploaded = b.readBigUInt64LE(at + 2);
-      const downloaded = b.readBigUInt64LE(at + 10);
-      const left = b.readBigUInt64LE(at + 18);
-      const lastSeen = b.readDoubleLE(at + 26);
-      at += 34;
-      out.push({ kind: 'peer-upsert', infoHash, peer: { peerId, ip, port, uploaded, downloaded, left, lastSeen } });
-    } else if (kind === PEER_DELETE) {
+      const { infoHash, end, ...fields } = readPeerFields(b, at);
+      out.push({ kind: 'peer-upsert', infoHash, peer: { ...fields, lastSeen: b.readDoubleLE(end) } });
+      at = end + 8;
+      continue;
+    }
+    const infoHash = take(20);
+    if (kind === PEER_DELETE) {
       out.push({ kind: 'peer-delete', infoHash, peerId: take(20) });
     } else if (kind === TORRENT_UPSERT) {
       const completed = b.readUInt32LE(at);
