@@ -5,7 +5,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { suite, type Test } from 'uvu';
 import { run, type Proc } from './process.js';
+import { tempDir } from './temp.js';
+import type { TestClient } from './udp-client.js';
 
 export type Node = { id: number; proc: Proc; db: string };
 
@@ -112,4 +115,19 @@ export async function startThree(o: ClusterOpts & { topic: string }, extra: stri
 export async function killAll(nodes: readonly Node[]): Promise<void> {
   for (const n of nodes) n.proc.kill('SIGKILL');
   await Promise.all(nodes.map((n) => n.proc.exited()));
+}
+
+export type ClusterCtx = { nodes: Node[]; clients: TestClient[]; dir: ReturnType<typeof tempDir> };
+
+/** A suite that closes its clients and kills its instances after each test, and removes its folder at the end. */
+export function clusterSuite(name: string, dirPrefix: string): Test<ClusterCtx> {
+  const test = suite<ClusterCtx>(name, { nodes: [], clients: [], dir: tempDir(dirPrefix) });
+  test.after.each(async (ctx) => {
+    for (const c of ctx.clients) await c.close();
+    await killAll(ctx.nodes);
+    ctx.nodes = [];
+    ctx.clients = [];
+  });
+  test.after((ctx) => ctx.dir.remove());
+  return test;
 }

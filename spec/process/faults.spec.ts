@@ -3,23 +3,14 @@
  * after every fault all live repositories must be identical, hold every acknowledged announce, and exactly
  * one instance must be Master.
  */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { brokerUrl, eventually, newTopic, peerIdsIn, sqliteDigest, startNode, type ClusterOpts, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, peerIdsIn, sqliteDigest, startNode, type ClusterOpts, type Node, SERVING, startThree, clusterSuite, type ClusterCtx } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
-import { tempDir } from '../helpers/temp.js';
-import { openClient, type TestClient } from '../helpers/udp-client.js';
+import { openClient } from '../helpers/udp-client.js';
 
-type Ctx = { nodes: Node[]; clients: TestClient[]; dir: ReturnType<typeof tempDir> };
-const test = suite<Ctx>('faults', { nodes: [], clients: [], dir: tempDir('faults') });
-test.after.each(async (ctx) => {
-  for (const c of ctx.clients) await c.close();
-  await killAll(ctx.nodes);
-  ctx.nodes = [];
-  ctx.clients = [];
-});
-test.after((ctx) => ctx.dir.remove());
+type Ctx = ClusterCtx;
+const test = clusterSuite('faults', 'faults');
 
 const alive = (n: Node): boolean => n.proc.child.exitCode === null && n.proc.child.signalCode === null;
 /** The role an instance last logged. */

@@ -3,25 +3,16 @@
  * and UDP announces land in the same swarm through the same consensus, every instance's /metrics shows live
  * figures, and the HTTP address moves to the new Master after a SIGKILL.
  */
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { decodeBencode, type BDict } from '../../src/torrent/bencode.js';
-import { brokerUrl, eventually, newTopic, sqliteDigest, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, sqliteDigest, type Node, SERVING, startThree, clusterSuite, type ClusterCtx } from '../helpers/cluster.js';
 import { freeTcpPort, freeUdpPort } from '../helpers/process.js';
-import { tempDir } from '../helpers/temp.js';
-import { openClient, type TestClient } from '../helpers/udp-client.js';
+import { openClient } from '../helpers/udp-client.js';
 
-type Ctx = { nodes: Node[]; clients: TestClient[]; dir: ReturnType<typeof tempDir> };
-const test = suite<Ctx>('http cluster', { nodes: [], clients: [], dir: tempDir('http-cluster') });
-test.after.each(async (ctx) => {
-  for (const c of ctx.clients) await c.close();
-  await killAll(ctx.nodes);
-  ctx.nodes = [];
-  ctx.clients = [];
-});
-test.after((ctx) => ctx.dir.remove());
+type Ctx = ClusterCtx;
+const test = clusterSuite('http cluster', 'http-cluster');
 
 type Res = { status: number; body: Buffer } | { error: string };
 const get = (port: number, path: string): Promise<Res> => new Promise((resolve) => {
