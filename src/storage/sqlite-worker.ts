@@ -51,9 +51,6 @@ if (!opened.ok) {
     if (!r.ok) port.postMessage({ op: 'done', id: batch[0]!.id, ok: false, error: r.error } satisfies WorkerReply);
     lastWrite = batch[batch.length - 1]!.id;
   };
-  const write = (id: number, seq: number, packed: Buffer): void => {
-    gathered.push({ id, seq, packed });
-  };
   const acknowledgeWrites = (): void => {
     if (lastWrite === 0) return;
     port.postMessage({ op: 'done', id: lastWrite, ok: true, seconds } satisfies WorkerReply);
@@ -65,7 +62,7 @@ if (!opened.ok) {
     if (m.op !== 'write') writeGathered();
     switch (m.op) {
       case 'write':
-        write(m.id, m.seq, Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.byteLength));
+        gathered.push({ id: m.id, seq: m.seq, packed: Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.byteLength) });
         return;
       case 'clear':
         store.clear();
@@ -104,7 +101,7 @@ if (!opened.ok) {
         }
         if (ring.peekId() === nextId) {
           const r = ring.take()!;
-          write(r.id, r.seq, r.payload);
+          gathered.push({ id: r.id, seq: r.seq, packed: r.payload });
           nextId++;
           continue;
         }
