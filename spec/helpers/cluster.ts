@@ -55,6 +55,23 @@ export function peerIdsIn(db: string): Set<string> {
   }
 }
 
+/**
+ * Wait (I/O settling) until every instance's SQLite file holds the same rows and `holds` is true of each file
+ * (e.g. every acknowledged peer ID is there); returns the digests. The mirror is written asynchronously, so
+ * identical files may all still lack the last commit for a moment: equal digests alone do not mean settled.
+ */
+export async function settled(nodes: readonly Node[], holds: (db: string) => boolean = () => true, ms = 15_000): Promise<string[]> {
+  const probe = (): Array<{ digest: string; holds: boolean }> => nodes.map((n) => ({ digest: sqliteDigest(n.db).digest, holds: holds(n.db) }));
+  const v = await eventually(probe, (s) => s.every((x) => x.holds && x.digest === s[0]!.digest), ms);
+  return v.map((x) => x.digest);
+}
+
+/** Every peer ID of `acked` (hex) is in the file: for `settled`. */
+export const holdsAll = (acked: readonly string[]) => (db: string): boolean => {
+  const have = peerIdsIn(db);
+  return acked.every((p) => have.has(p));
+};
+
 /** Poll (I/O settling, not a timing assertion) until `check` holds or `ms` pass; returns the last value. */
 export async function eventually<T>(probe: () => T | Promise<T>, check: (v: T) => boolean, ms = 10_000, every = 100): Promise<T> {
   const end = Date.now() + ms;

@@ -9,7 +9,7 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { decodeReply } from '../../src/protocol/decode-reply.js';
 import { encodeConnectRequest } from '../../src/protocol/encode.js';
-import { brokerUrl, eventually, newTopic, ownBroker, peerIdsIn, sqliteDigest, startNode, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
+import { brokerUrl, eventually, holdsAll, newTopic, ownBroker, peerIdsIn, settled, sqliteDigest, startNode, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient, type TestClient } from '../helpers/udp-client.js';
@@ -58,13 +58,6 @@ async function announceUntilAcked(c: TestClient, infoHash: Buffer, peerId: Buffe
   return false;
 }
 
-async function converged(nodes: Node[]): Promise<string[]> {
-  return eventually(
-    () => nodes.map((n) => sqliteDigest(n.db).digest),
-    (ds) => ds.every((d) => d === ds[0]),
-  );
-}
-
 test('one reply per request, through the group and through the service address, always from the service address', async (ctx) => {
   const { port } = await threeNodes(ctx);
   for (const target of [GROUP, '127.0.0.1']) {
@@ -94,7 +87,7 @@ test('after a burst of announces every instance holds the same repository, in SQ
     }
   }));
   assert.is(acked, 300);
-  const ds = await converged(ctx.nodes);
+  const ds = await settled(ctx.nodes, (db) => sqliteDigest(db).peers === 300);
   assert.ok(ds.every((d) => d === ds[0]), 'identical digests');
   assert.is(sqliteDigest(ctx.nodes[0]!.db).peers, 300);
 });
@@ -128,7 +121,7 @@ test('SIGKILL of the Master under load: a new Master answers within 3 s, no ackn
   assert.ok(failoverMs < 3000, `failover took ${failoverMs} ms`);
   assert.ok(acked.length > before, 'announces were acknowledged after the failover');
   const survivors = ctx.nodes.slice(0, 2);
-  await converged(survivors);
+  await settled(survivors, holdsAll(acked));
   for (const n of survivors) {
     const have = peerIdsIn(n.db);
     const lost = acked.filter((p) => !have.has(p));
@@ -146,7 +139,7 @@ test('a fourth instance joining mid-way gets the whole repository and stays iden
   await late.proc.waitFor(/state transfer complete: \d+ records/);
   await late.proc.waitFor(/role slave/);
   for (let k = 0; k < 50; k++) await c.announce({ infoHash: randomBytes(20), peerId: randomBytes(20) }, cid);
-  const ds = await converged(ctx.nodes);
+  const ds = await settled(ctx.nodes, (db) => sqliteDigest(db).peers === 150);
   assert.ok(ds.every((d) => d === ds[0]));
   assert.is(sqliteDigest(late.db).peers, 150);
   assert.match(ctx.nodes[2]!.proc.stderr(), /role master/, 'the running Master was not deposed');
@@ -187,7 +180,7 @@ test('broker killed and restarted: the cluster stops answering, then recovers wi
     if (await announceUntilAcked(c, randomBytes(20), pid, Date.now() + 10_000)) acked.push(pid.toString('hex'));
   }
   assert.is(acked.length, 100);
-  const ds = await converged(ctx.nodes);
+  const ds = await settled(ctx.nodes, holdsAll(acked));
   assert.ok(ds.every((d) => d === ds[0]), 'identical digests after recovery');
   for (const n of ctx.nodes) assert.equal(acked.filter((p) => !peerIdsIn(n.db).has(p)), [], `instance ${n.id}`);
 });

@@ -5,7 +5,7 @@
  */
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { brokerUrl, eventually, newTopic, peerIdsIn, sqliteDigest, startNode, type ClusterOpts, type Node, SERVING, startThree, clusterSuite, type ClusterCtx } from '../helpers/cluster.js';
+import { brokerUrl, eventually, holdsAll, newTopic, peerIdsIn, settled, sqliteDigest, startNode, type ClusterOpts, type Node, SERVING, startThree, clusterSuite, type ClusterCtx } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { openClient } from '../helpers/udp-client.js';
 
@@ -64,7 +64,7 @@ function load(ctx: Ctx, port: number, acked: string[]) {
 
 async function consistent(nodes: Node[], acked: readonly string[], what: string): Promise<void> {
   const live = nodes.filter(alive);
-  const digests = await eventually(() => live.map((n) => sqliteDigest(n.db).digest), (d) => d.every((x) => x === d[0]), 15_000);
+  const digests = await settled(live, holdsAll(acked));
   assert.ok(digests.every((d) => d === digests[0]), `${what}: live repositories differ`);
   const held = peerIdsIn(live[0]!.db);
   assert.equal(acked.filter((p) => !held.has(p)), [], `${what}: acknowledged announces lost`);

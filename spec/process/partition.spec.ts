@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { eventually, peerIdsIn, sqliteDigest, type Node, killAll } from '../helpers/cluster.js';
+import { eventually, holdsAll, peerIdsIn, settled, sqliteDigest, type Node, killAll } from '../helpers/cluster.js';
 import { run } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -123,7 +123,7 @@ test('a Master left alone with the broker (a minority of 3) commits nothing; aft
   assert.is(after.acked.length, 1, 'the healed cluster commits again');
   const more = await announce(10, ih);
   const acked = [...before.acked, ...after.acked, ...more.acked];
-  const ds = await eventually(() => ctx.nodes.map((n) => sqliteDigest(n.db).digest), (d) => d.every((x) => x === d[0]), 20_000);
+  const ds = await settled(ctx.nodes, holdsAll(acked), 20_000);
   assert.ok(ds.every((d) => d === ds[0]), 'identical repositories after healing');
   for (const n of ctx.nodes) assert.equal(acked.filter((p) => !peerIdsIn(n.db).has(p)), [], `instance ${n.id} lost acknowledged announces`);
   const masters = ctx.nodes.filter((n) => [...n.proc.stderr().matchAll(/role (\w+)/g)].pop()?.[1] === 'master');
