@@ -10,7 +10,7 @@ import { ANNOUNCE_REPLY_HEADER_LEN } from '../src/protocol/constants.js';
 import { encodeErrorReply, encodeScrapeReply, writeAnnounceReplyHeader } from '../src/protocol/encode.js';
 import { applyChange, createStore, effectiveNumWant, getSwarm, leechers, peersOf, scrapeEntry, writePeers } from '../src/domain/swarm.js';
 import type { Change, RowEffect, SwarmStore } from '../src/domain/types.js';
-import type { SqliteStore } from '../src/storage/sqlite-store.js';
+import type { SqliteStore } from '../streams/sqlite/sqlite-store.js';
 import { httpAnnounceBody } from '../src/http/announce.js';
 import { failureReply } from '../src/http/replies.js';
 import type { Proposal, ScrapeQuery } from './types.js';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { asyncScheduler, BehaviorSubject } from 'rxjs';
 import { parseConfig, USAGE } from './config.js';
-import { createHost } from './host.js';
+import { createHost } from './node/host.js';
 import { parseHashList, type HashList, type HashPolicy } from './policy/hash-list.js';
 
 const parsed = parseConfig(process.argv.slice(2), Boolean(process.stdout.isTTY && process.stdin.isTTY));

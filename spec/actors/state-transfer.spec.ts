@@ -6,7 +6,7 @@ import type { ClusterMessage } from '../../src/bus/messages.js';
 import { decodeChanges } from '../../src/bus/wire.js';
 import { applyChange, createStore, leechers, peersOf } from '../../src/domain/swarm.js';
 import type { AnnounceChange, Change, SwarmStore, TorrentChange } from '../../src/domain/types.js';
-import type { SqliteStore } from '../../src/storage/sqlite-store.js';
+import type { SqliteStore } from '../../streams/sqlite/sqlite-store.js';
 import type { EventCode } from '../../src/protocol/constants.js';
 
 type Snapshot = Extract<ClusterMessage, { type: 'snapshot' }>;

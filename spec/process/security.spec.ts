@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
-import { connectBroker } from '../../src/bus/stomp-bridge.js';
+import { connectBroker } from '../../streams/broker/stomp-bridge.js';
 import { createSigner } from '../../src/bus/auth.js';
 import { encodeChanges } from '../../src/bus/wire.js';
 import { brokerUrl, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';

@@ -19,7 +19,7 @@ import type { Endpoint } from '../../src/bus/messages.js';
 import { addressBytes } from '../../src/protocol/compact.js';
 import { mintConnectionId } from '../../src/protocol/connection-id.js';
 import { decodeReply } from '../../src/protocol/decode-reply.js';
-import { openSqliteStore } from '../../src/storage/sqlite-store.js';
+import { openSqliteStore } from '../../streams/sqlite/sqlite-store.js';
 import { readPcap, type UdpPacket } from '../../src/trace/pcap.js';
 import { SYNTHETIC } from '../../scripts/make-trace.js';
 

@@ -5,7 +5,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { asyncScheduler } from 'rxjs';
-import { startTracker, type Tracker } from '../../src/tracker.js';
+import { startTracker, type Tracker } from '../../src/node/tracker.js';
 import { decodeBencode, type BDict, type BValue } from '../../src/torrent/bencode.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient } from '../helpers/udp-client.js';

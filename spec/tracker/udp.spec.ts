@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { asyncScheduler } from 'rxjs';
-import { startTracker, type Tracker } from '../../src/tracker.js';
+import { startTracker, type Tracker } from '../../src/node/tracker.js';
 import { decodeCompactPeers } from '../../src/protocol/compact.js';
 import { decodeReply } from '../../src/protocol/decode-reply.js';
 import { encodeAnnounceRequest, encodeConnectRequest, encodeScrapeRequest } from '../../src/protocol/encode.js';

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { render } from 'ink-testing-library';
 import { BehaviorSubject, of } from 'rxjs';
 import type { LiveEntry } from '../../actors/heartbeat.js';
-import type { PeerRow, Status, SwarmRow, UiCommand } from '../../src/host.js';
+import type { PeerRow, Status, SwarmRow, UiCommand } from '../../src/node/host.js';
 import { App, type UiSource } from '../../src/ui/app.js';
 import type { UiConfig } from '../../src/ui/config-tab.js';
 

@@ -9,7 +9,7 @@ import { OFF_IP, OFF_PORT, offsetOf, slabOf } from '../domain/peer-table.js';
 import type { AnnounceChange, SwarmStore } from '../domain/types.js';
 import type { HttpAnnounce } from './query.js';
 import { announceReply, scrapeReply, type ReplyPeer } from './replies.js';
-import type { HttpFrom } from './server.js';
+import type { HttpFrom } from '../../streams/http-server.js';
 
 const ID_LEN = 20;
 

@@ -11,7 +11,7 @@ import type { RateLimiter } from '../policy/rate-limit.js';
 import { httpAnnounceChange, httpScrapeBody, type HttpClientRef } from './announce.js';
 import type { HttpTrackerRequest } from './query.js';
 import { failureReply } from './replies.js';
-import type { HttpFrom } from './server.js';
+import type { HttpFrom } from '../../streams/http-server.js';
 
 export type HttpIngressDeps = {
   readonly clock: SchedulerLike;

@@ -3,7 +3,7 @@ import { Box, Text, useApp, useInput } from 'ink';
 import { useMemo, useState } from 'react';
 import { EMPTY, type Observable } from 'rxjs';
 import type { LiveEntry } from '../../actors/heartbeat.js';
-import type { PeerRow, Status, SwarmRow, UiCommand } from '../host.js';
+import type { PeerRow, Status, SwarmRow, UiCommand } from '../node/host.js';
 import { ConfigTab, type UiConfig } from './config-tab.js';
 import { PAGE, SwarmsTab } from './swarms-tab.js';
 import { TrackersTab } from './trackers-tab.js';

@@ -1,6 +1,6 @@
 /** Config tab: addresses, ports, ID, state, and the Start/Stop and simulate-failure controls. */
 import { Box, Text } from 'ink';
-import type { Status } from '../host.js';
+import type { Status } from '../node/host.js';
 
 export type UiConfig = {
   readonly id: number;

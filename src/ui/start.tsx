@@ -2,7 +2,7 @@
 import { render } from 'ink';
 import type { Observable } from 'rxjs';
 import type { Config } from '../config.js';
-import type { Host } from '../host.js';
+import type { Host } from '../node/host.js';
 import { App } from './app.js';
 
 export function startUi(config: Config, host: Host, logs$: Observable<readonly string[]>, onQuit: () => void): () => void {

@@ -3,7 +3,7 @@
  * swarm's peers (ID, ip:port, downloaded, left). Lists are paged so thousands of rows stay usable.
  */
 import { Box, Text } from 'ink';
-import type { PeerRow, SwarmRow } from '../host.js';
+import type { PeerRow, SwarmRow } from '../node/host.js';
 import { bytes, cut } from './format.js';
 
 export const PAGE = 12;

@@ -1,7 +1,7 @@
 /** Trackers tab: every live instance, who is Master, and the time since its last keepalive. */
 import { Box, Text } from 'ink';
 import type { LiveEntry } from '../../actors/heartbeat.js';
-import type { Status } from '../host.js';
+import type { Status } from '../node/host.js';
 import { age } from './format.js';
 
 export function TrackersTab({ self, status, live, now }: { self: number; status: Status; live: readonly LiveEntry[]; now: number }) {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createRingBuffer, maxPayload, ringReader, ringWriter } from '../../src/storage/byte-ring.js';
-import { prng } from '../helpers/prng.js';
+import { createRingBuffer, maxPayload, ringReader, ringWriter } from '../../../streams/sqlite/byte-ring.js';
+import { prng } from '../../helpers/prng.js';
 
 test('records come out in order with their ids, sequence numbers and exact payloads', () => {
   const sab = createRingBuffer(1024);

@@ -10,36 +10,36 @@ import {
   BehaviorSubject, distinctUntilChanged, filter, firstValueFrom, interval, timer, map, merge, NEVER, of, share, Subject, type Observable, type SchedulerLike,
   type Subscription,
 } from 'rxjs';
-import { consensusActor, type ConsensusInput } from '../actors/consensus.js';
-import { electionActor, type ElectionInput } from '../actors/election.js';
-import { heartbeatActor, type HeartbeatInput, type LiveEntry } from '../actors/heartbeat.js';
-import { createRepository, repositoryActor, type Repository, type RepositoryInput } from '../actors/repository.js';
-import { snapshotMessages, createAssembler } from '../actors/state-transfer.js';
-import type { Proposal } from '../actors/types.js';
-import { udpIngress, type Datagram, type IngressOutput } from '../actors/udp-ingress.js';
-import { batch } from '../streams/batch.js';
-import { bindUdp, datagrams } from '../streams/udp-socket.js';
-import type { ClusterMessage, LocalMessage, Role } from './bus/messages.js';
-import { createSigner, openSigner } from './bus/auth.js';
-import { connectBroker } from './bus/stomp-bridge.js';
-import { parseClusterMessage } from './bus/validate.js';
-import { decodeChanges, encodeChanges } from './bus/wire.js';
-import { routing } from './bus/routing.js';
-import type { Config } from './config.js';
-import { createConnectionIdCache, type ConnectionIdKey } from './protocol/connection-id.js';
-import type { SqliteStore } from './storage/sqlite-store.js';
-import { openWorkerStore } from './storage/worker-store.js';
-import { loadTorrentDir } from './torrent/load-dir.js';
-import type { HashPolicy } from './policy/hash-list.js';
-import { createRateLimiter } from './policy/rate-limit.js';
-import { countPeers } from './domain/swarm.js';
-import { handleHttpRequest, NOT_SERVING } from './http/ingress.js';
-import type { HttpTrackerRequest } from './http/query.js';
-import { failureReply } from './http/replies.js';
-import { startHttpTracker, type HttpFrom, type HttpRequestEvent, type HttpTrackerServer } from './http/server.js';
-import { createHttpWaiters } from './http/waiters.js';
-import { createMetrics, udpRequestAction, type DropReason, type Metrics } from './metrics.js';
-import { Action } from './protocol/constants.js';
+import { consensusActor, type ConsensusInput } from '../../actors/consensus.js';
+import { electionActor, type ElectionInput } from '../../actors/election.js';
+import { heartbeatActor, type HeartbeatInput, type LiveEntry } from '../../actors/heartbeat.js';
+import { createRepository, repositoryActor, type Repository, type RepositoryInput } from '../../actors/repository.js';
+import { snapshotMessages, createAssembler } from '../../actors/state-transfer.js';
+import type { Proposal } from '../../actors/types.js';
+import { udpIngress, type Datagram, type IngressOutput } from '../../actors/udp-ingress.js';
+import { batch } from '../../streams/batch.js';
+import { bindUdp, datagrams } from '../../streams/udp-socket.js';
+import type { ClusterMessage, LocalMessage, Role } from '../bus/messages.js';
+import { createSigner, openSigner } from '../bus/auth.js';
+import { connectBroker } from '../../streams/broker/stomp-bridge.js';
+import { parseClusterMessage } from '../bus/validate.js';
+import { decodeChanges, encodeChanges } from '../bus/wire.js';
+import { routing } from '../bus/routing.js';
+import type { Config } from '../config.js';
+import { createConnectionIdCache, type ConnectionIdKey } from '../protocol/connection-id.js';
+import type { SqliteStore } from '../../streams/sqlite/sqlite-store.js';
+import { openWorkerStore } from '../../streams/sqlite/worker-store.js';
+import { loadTorrentDir } from '../torrent/load-dir.js';
+import type { HashPolicy } from '../policy/hash-list.js';
+import { createRateLimiter } from '../policy/rate-limit.js';
+import { countPeers } from '../domain/swarm.js';
+import { handleHttpRequest, NOT_SERVING } from '../http/ingress.js';
+import type { HttpTrackerRequest } from '../http/query.js';
+import { failureReply } from '../http/replies.js';
+import { startHttpTracker, type HttpFrom, type HttpRequestEvent, type HttpTrackerServer } from '../../streams/http-server.js';
+import { createHttpWaiters } from '../http/waiters.js';
+import { createMetrics, udpRequestAction, type DropReason, type Metrics } from '../metrics.js';
+import { Action } from '../protocol/constants.js';
 
 export type TrackerDeps = {
   /** Drives batching windows, keepalives and every protocol timeout. */

@@ -4,11 +4,11 @@
  * it never touches actor internals.
  */
 import { BehaviorSubject, combineLatest, map, of, share, switchMap, timer, type Observable, type SchedulerLike } from 'rxjs';
-import type { LiveEntry } from '../actors/heartbeat.js';
-import type { Role } from './bus/messages.js';
-import { getSwarm, leechers, peersOf } from './domain/swarm.js';
-import type { Swarm, SwarmStore } from './domain/types.js';
-import { addressText } from './protocol/compact.js';
+import type { LiveEntry } from '../../actors/heartbeat.js';
+import type { Role } from '../bus/messages.js';
+import { getSwarm, leechers, peersOf } from '../domain/swarm.js';
+import type { Swarm, SwarmStore } from '../domain/types.js';
+import { addressText } from '../protocol/compact.js';
 import { startTracker, type Tracker, type TrackerConfig, type TrackerDeps } from './tracker.js';
 
 export type Status = {

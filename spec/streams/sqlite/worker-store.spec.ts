@@ -4,9 +4,9 @@ import * as assert from 'uvu/assert';
 import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openWorkerStore } from '../../src/storage/worker-store.js';
-import type { RowEffect } from '../../src/domain/types.js';
-import { tempDir } from '../helpers/temp.js';
+import { openWorkerStore } from '../../../streams/sqlite/worker-store.js';
+import type { RowEffect } from '../../../src/domain/types.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const hash = (n: number): Buffer => Buffer.alloc(20, n & 0xff);
 const peer = (n: number, left: bigint): RowEffect => ({

@@ -6,8 +6,8 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { addressText } from '../protocol/compact.js';
-import type { RowEffect } from '../domain/types.js';
+import { addressText } from '../../src/protocol/compact.js';
+import type { RowEffect } from '../../src/domain/types.js';
 import type { PackedEffect } from './effects-codec.js';
 
 export type SqliteStore = {

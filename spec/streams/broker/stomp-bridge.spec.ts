@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, type Observable } from 'rxjs';
-import { connectBroker, type BrokerBridge } from '../../src/bus/stomp-bridge.js';
-import type { ClusterMessage } from '../../src/bus/messages.js';
-import { routing } from '../../src/bus/routing.js';
-import { NetStompSocket, parseBrokerUrl, socketFactoryFor } from '../../src/bus/stomp-socket.js';
+import { connectBroker, type BrokerBridge } from '../../../streams/broker/stomp-bridge.js';
+import type { ClusterMessage } from '../../../src/bus/messages.js';
+import { routing } from '../../../src/bus/routing.js';
+import { NetStompSocket, parseBrokerUrl, socketFactoryFor } from '../../../streams/broker/stomp-socket.js';
 
 type Ctx = { dir?: string; port?: number; pid?: number; bridges: BrokerBridge[]; log: string[]; setupError?: unknown };
 const ctx: Ctx = { bridges: [], log: [] };

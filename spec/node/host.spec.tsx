@@ -5,7 +5,7 @@ import { render } from 'ink-testing-library';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { asyncScheduler, firstValueFrom, filter, of } from 'rxjs';
-import { createHost } from '../../src/host.js';
+import { createHost } from '../../src/node/host.js';
 import { App } from '../../src/ui/app.js';
 import { encodeConnectRequest } from '../../src/protocol/encode.js';
 import { freeUdpPort } from '../helpers/process.js';

@@ -7,8 +7,8 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { parseTarget, type HttpTrackerRequest } from './query.js';
-import { failureReply } from './replies.js';
+import { parseTarget, type HttpTrackerRequest } from '../src/http/query.js';
+import { failureReply } from '../src/http/replies.js';
 
 export type HttpFrom = { readonly address: string; readonly port: number };
 

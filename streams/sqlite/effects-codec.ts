@@ -3,8 +3,8 @@
  * transferable message (structured cloning of thousands of small objects with BigInts would cost more than
  * the write itself). Pure; `unpack` is the exact inverse of `pack`.
  */
-import type { PeerState, RowEffect, Swarm } from '../domain/types.js';
-import { peerFieldsLength, readPeerFields, writePeerFields } from '../domain/peer-fields.js';
+import type { PeerState, RowEffect, Swarm } from '../../src/domain/types.js';
+import { peerFieldsLength, readPeerFields, writePeerFields } from '../../src/domain/peer-fields.js';
 
 const PEER_UPSERT = 1;
 const PEER_DELETE = 2;

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { decodeBencode, type BDict } from '../../src/torrent/bencode.js';
 import { encodeBencode } from '../../src/http/bencode-encode.js';
 import type { HttpTrackerRequest } from '../../src/http/query.js';
-import { startHttpTracker, type HttpFrom, type HttpRequestEvent, type HttpTrackerServer } from '../../src/http/server.js';
+import { startHttpTracker, type HttpFrom, type HttpRequestEvent, type HttpTrackerServer } from '../../streams/http-server.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 
 type Seen = { req: HttpTrackerRequest; from: HttpFrom };

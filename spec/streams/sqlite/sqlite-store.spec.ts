@@ -3,9 +3,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { openSqliteStore, type DirectSqliteStore } from '../../src/storage/sqlite-store.js';
-import type { RowEffect } from '../../src/domain/types.js';
-import { tempDir } from '../helpers/temp.js';
+import { openSqliteStore, type DirectSqliteStore } from '../../../streams/sqlite/sqlite-store.js';
+import type { RowEffect } from '../../../src/domain/types.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const peer = (n: number): RowEffect => ({
   kind: 'peer-upsert', infoHash: Buffer.alloc(20, 1),
