@@ -7,6 +7,7 @@
  * sequence number; a Slave that sees a gap asks for resynchronisation instead of guessing.
  */
 import type { Observable, SchedulerLike } from 'rxjs';
+import type { RejectReason, ResyncReason, VoteError } from '../src/domain/reasons.js';
 import { runActor, type Timer } from './actor.js';
 
 export type ConsensusConfig = {
@@ -58,15 +59,15 @@ export type ConsensusInput<T> =
 export type ConsensusOutput<T> =
   /** Cluster traffic to publish. */
   | { type: 'send-prepare'; epoch: number; seq: number; items: readonly T[] }
-  | { type: 'send-vote'; epoch: number; to: number; seq: number; ok: boolean; reason?: string }
+  | { type: 'send-vote'; epoch: number; to: number; seq: number; ok: boolean; error?: VoteError }
   | { type: 'send-commit'; epoch: number; seq: number }
   | { type: 'send-abort'; epoch: number; seq: number }
   /** Persist and apply these items as sequence `seq` (both roles). */
   | { type: 'apply'; seq: number; items: readonly T[] }
   /** These items will not be stored: answer their clients with an error. */
-  | { type: 'reject'; items: readonly T[]; reason: string }
+  | { type: 'reject'; items: readonly T[]; reason: RejectReason }
   /** A gap or unknown outcome: this Slave needs the Master's state. */
-  | { type: 'resync'; reason: string };
+  | { type: 'resync'; reason: ResyncReason };
 
 type Effect<T> = ConsensusOutput<T> | Timer<ConsensusInput<T>>;
 type Step<T> = readonly [ConsensusState<T>, Effect<T>[]];
@@ -110,7 +111,7 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     const possible = (fixedSize > 0 ? size : n) - r.err.length;
     if (timedOut || possible * 2 <= size) {
       out.push({ type: 'send-abort', epoch: s.epoch, seq: r.seq });
-      out.push({ type: 'reject', items: r.items, reason: 'not committed by a majority; retry' });
+      out.push({ type: 'reject', items: r.items, reason: 'not-committed' });
       // The sequence number is reused: an aborted round never happened.
       return startRound({ ...s, round: null }, out);
     }
@@ -120,7 +121,7 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
   /** Leaving the Master role: nothing in flight can be answered any more. */
   const dropMasterWork = (s: ConsensusState<T>, out: Effect<T>[]): ConsensusState<T> => {
     const pending = [...(s.round ? s.round.items : []), ...s.queue];
-    if (pending.length > 0) out.push({ type: 'reject', items: pending, reason: 'tracker failover in progress; retry' });
+    if (pending.length > 0) out.push({ type: 'reject', items: pending, reason: 'failover' });
     return { ...s, round: null, queue: [] };
   };
 
@@ -129,13 +130,13 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     switch (input.type) {
       case 'propose': {
         if (s.role !== 'master') {
-          out.push({ type: 'reject', items: input.items, reason: 'not the master' });
+          out.push({ type: 'reject', items: input.items, reason: 'not-master' });
           return [s, out];
         }
         const room = Math.max(0, cfg.maxQueue - s.queue.length);
         const taken = input.items.slice(0, room);
         if (taken.length < input.items.length) {
-          out.push({ type: 'reject', items: input.items.slice(room), reason: 'tracker busy; retry' });
+          out.push({ type: 'reject', items: input.items.slice(room), reason: 'busy' });
         }
         return [startRound({ ...s, queue: [...s.queue, ...taken] }, out), out];
       }
@@ -154,23 +155,23 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
       }
       case 'prepare': {
         if (s.role !== 'slave' || input.epoch < s.epoch) return [s, out];
-        const vote = (ok: boolean, reason?: string): void => {
-          out.push({ type: 'send-vote', epoch: input.epoch, to: input.from, seq: input.seq, ok, ...(reason ? { reason } : {}) });
+        const vote = (ok: boolean, error?: VoteError): void => {
+          out.push({ type: 'send-vote', epoch: input.epoch, to: input.from, seq: input.seq, ok, ...(error ? { error } : {}) });
         };
         const epoch = Math.max(s.epoch, input.epoch);
         if (s.staged && s.staged.seq < input.seq) {
           // The earlier round's outcome never reached us: we cannot know whether to apply it.
-          vote(false, 'outcome of previous round unknown');
-          out.push({ type: 'resync', reason: `missed the outcome of round ${s.staged.seq}` });
+          vote(false, { kind: 'unknown-outcome' });
+          out.push({ type: 'resync', reason: { kind: 'missed-outcome', seq: s.staged.seq } });
           return [{ ...s, epoch, staged: null }, out];
         }
         if (input.seq !== s.applied + 1) {
-          vote(false, `sequence gap: have ${s.applied}, got ${input.seq}`);
-          if (input.seq > s.applied + 1) out.push({ type: 'resync', reason: `sequence gap at ${s.applied + 1}` });
+          vote(false, { kind: 'gap', have: s.applied, got: input.seq });
+          if (input.seq > s.applied + 1) out.push({ type: 'resync', reason: { kind: 'gap', at: s.applied + 1 } });
           return [{ ...s, epoch }, out];
         }
         if (!s.healthy) {
-          vote(false, 'cannot store');
+          vote(false, { kind: 'cannot-store' });
           return [{ ...s, epoch }, out];
         }
         vote(true);
@@ -192,7 +193,7 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
       case 'commit': {
         if (s.role !== 'slave' || input.epoch < s.epoch) return [s, out];
         if (!s.staged || s.staged.seq !== input.seq || s.staged.epoch !== input.epoch) {
-          if (input.seq > s.applied) out.push({ type: 'resync', reason: `commit ${input.seq} without its prepare` });
+          if (input.seq > s.applied) out.push({ type: 'resync', reason: { kind: 'commit-without-prepare', seq: input.seq } });
           return [s, out];
         }
         out.push({ type: 'apply', seq: input.seq, items: s.staged.items });

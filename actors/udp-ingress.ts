@@ -4,22 +4,24 @@
  * Master, outside an election) answers; otherwise datagrams are dropped and counted (clients retry).
  */
 import { map, type Observable, type SchedulerLike } from 'rxjs';
-import type { Endpoint } from '../src/bus/messages.js';
 import { addressBytes } from '../src/protocol/compact.js';
 import { checkConnectionId, mintConnectionId, type ConnectionIdCache, type ConnectionIdKey } from '../src/protocol/connection-id.js';
 import { decodeRequest } from '../src/protocol/decode.js';
 import { encodeConnectReply, encodeErrorReply } from '../src/protocol/encode.js';
 import { hashAllowed, type HashPolicy } from '../src/policy/hash-list.js';
 import type { RateLimiter } from '../src/policy/rate-limit.js';
-import type { Proposal, ScrapeQuery } from './types.js';
+import type { IngressDrop } from '../src/domain/reasons.js';
+import type { Datagram, Endpoint } from '../src/protocol/types.js';
+import type { UdpClient } from '../src/udp/replies.js';
+import type { Proposal } from './types.js';
 
-export type Datagram = { readonly data: Buffer; readonly from: Endpoint };
+export type { Datagram };
 
 export type IngressOutput =
   | { type: 'reply'; to: Endpoint; data: Buffer }
-  | { type: 'propose'; proposal: Proposal }
-  | { type: 'scrape'; query: ScrapeQuery }
-  | { type: 'dropped'; reason: string };
+  | { type: 'propose'; proposal: Proposal<UdpClient> }
+  | { type: 'scrape'; to: Endpoint; transactionId: number; infoHashes: readonly Buffer[] }
+  | { type: 'dropped'; reason: IngressDrop };
 
 export type IngressDeps = {
   /** Wall time for connection-ID stamps and peers' last-seen times. */
@@ -51,11 +53,11 @@ function preAuthError(to: Endpoint, transactionId: number, message: string, requ
 }
 
 export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
-  if (!deps.serving()) return { type: 'dropped', reason: 'not serving' };
+  if (!deps.serving()) return { type: 'dropped', reason: 'not-serving' };
   const addr = addressBytes(d.from.address);
-  if (!addr) return { type: 'dropped', reason: 'unparseable sender address' };
+  if (!addr) return { type: 'dropped', reason: 'bad-sender' };
   const now = deps.clock.now();
-  if (deps.limiter && !deps.limiter.allow(d.from.address, now)) return { type: 'dropped', reason: 'rate limited' };
+  if (deps.limiter && !deps.limiter.allow(d.from.address, now)) return { type: 'dropped', reason: 'rate-limited' };
   const decoded = decodeRequest(d.data);
 
   if (!decoded.ok) {
@@ -83,7 +85,7 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
   if (refused) return { type: 'reply', to: d.from, data: encodeErrorReply(req.transactionId, 'torrent not allowed on this tracker') };
 
   if (req.action === 'scrape') {
-    return { type: 'scrape', query: { to: d.from, transactionId: req.transactionId, infoHashes: req.infoHashes } };
+    return { type: 'scrape', to: d.from, transactionId: req.transactionId, infoHashes: req.infoHashes };
   }
 
   // The `ip` field is ignored: the sender's address is the only one we can trust. Last-seen times are kept
@@ -97,7 +99,7 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
         kind: 'announce', infoHash: req.infoHash, peerId: req.peerId, ip: peerIp, port: req.port,
         uploaded: req.uploaded, downloaded: req.downloaded, left: req.left, event: req.event, at,
       },
-      client: { to: d.from, transactionId: req.transactionId, numWant: req.numWant, ip: peerIp, port: req.port, family: addr.family },
+      client: { kind: 'udp', to: d.from, transactionId: req.transactionId, numWant: req.numWant, ip: peerIp, port: req.port, family: addr.family },
     },
   };
 }
@@ -108,8 +110,9 @@ function ipv4Bytes(ip: number): Buffer {
   return b;
 }
 
+/** The actor face: datagrams in, what became of each out. */
 export function udpIngress(datagram$: Observable<Datagram>, deps: IngressDeps): Observable<IngressOutput> {
-  const observe = deps.observe;
+  const { observe } = deps;
   if (!observe) return datagram$.pipe(map((d) => handleDatagram(d, deps)));
   return datagram$.pipe(map((d) => {
     const o = handleDatagram(d, deps);

@@ -5,6 +5,7 @@
  * request path. Durations are given by the caller in seconds, measured on the caller's clock.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CLUSTER_REJECTS, type ClusterReject } from './domain/reasons.js';
 import { Action, HEADER_LEN, OFF_ACTION } from './protocol/constants.js';
 
 export type Protocol = 'udp' | 'http';
@@ -47,6 +48,8 @@ export type Metrics = {
   readonly peers: Gauge;
   /** One SQLite transaction (one committed batch or a run of them), seconds. */
   readonly sqliteWrite: Histogram;
+  /** Cluster messages refused where they entered from the broker. */
+  countClusterReject(reason: ClusterReject): void;
   /**
    * Typed shortcuts for the per-request counters: plain counts, added to the series at scrape time (no label
    * hashing or allocation per call on the UDP hot path).
@@ -129,6 +132,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const countError = errorTally.count;
   const countDropped = droppedTally.count;
 
+  const clusterRejected = new Counter({
+    name: `${p}cluster_messages_rejected_total`, help: 'Cluster messages refused on arrival, by reason (bad_tag, malformed, bad_changes, bad_snapshot).',
+    labelNames: ['reason'] as const, registers,
+  });
+  for (const reason of CLUSTER_REJECTS) clusterRejected.inc({ reason: metricLabel(reason) }, 0);
+
   const m: Metrics = {
     registry,
     requests,
@@ -146,6 +155,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     swarms: new Gauge({ name: `${p}swarms`, help: 'Swarms in the read model.', registers, collect: sample((s) => s.swarms) }),
     peers: new Gauge({ name: `${p}peers`, help: 'Peers in the read model.', registers, collect: sample((s) => s.peers) }),
     sqliteWrite: new Histogram({ name: `${p}sqlite_write_seconds`, help: 'Duration of one SQLite transaction (a committed batch, or several consecutive ones written together).', buckets: SQLITE_BUCKETS, registers }),
+    countClusterReject: (reason) => clusterRejected.inc({ reason: metricLabel(reason) }),
     contentType: registry.contentType,
     text: () => registry.metrics(),
   };
@@ -179,3 +189,6 @@ export function udpRequestAction(data: Buffer): RequestAction {
     default: return 'other';
   }
 }
+
+/** Reasons are kebab-case values in the code; Prometheus label values here use snake_case like the rest. */
+const metricLabel = (reason: string): string => reason.replaceAll('-', '_');

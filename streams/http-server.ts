@@ -7,10 +7,11 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { parseTarget, type HttpTrackerRequest } from '../src/http/query.js';
+import { parseTarget, type HttpFrom, type HttpTrackerRequest } from '../src/http/query.js';
+
+export type { HttpFrom };
 import { failureReply } from '../src/http/replies.js';
 
-export type HttpFrom = { readonly address: string; readonly port: number };
 
 export type HttpAction = 'announce' | 'scrape' | 'metrics' | 'other';
 /** `failure`: a bad query answered with a `failure reason`; `error`: the handler or the metrics source failed. */

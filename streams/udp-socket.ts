@@ -1,7 +1,7 @@
 /** A dgram socket as a stream of datagrams, plus a sink for replies. Bind errors come back as values. */
 import dgram from 'node:dgram';
 import { Observable } from 'rxjs';
-import type { Datagram } from '../actors/udp-ingress.js';
+import type { Datagram } from '../src/protocol/types.js';
 
 export type BoundSocket = { readonly socket: dgram.Socket; readonly address: string; readonly port: number };
 

@@ -48,7 +48,7 @@ test('missing votes count as ERROR at the timeout: abort, clients rejected, sequ
     expectObservable(consensusActor(cfg, input, s)).toBe('-----p 9ms (bj)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       b: { type: 'send-abort', epoch: 4, seq: 1 },
-      j: { type: 'reject', items: ['x'], reason: 'not committed by a majority; retry' },
+      j: { type: 'reject', items: ['x'], reason: 'not-committed' },
     });
   });
 });
@@ -65,7 +65,7 @@ test('two ERROR votes of three abort at once; a vote from an old epoch is ignore
     expectObservable(consensusActor(cfg, input, s)).toBe('-----p-----(bj)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       b: { type: 'send-abort', epoch: 4, seq: 1 },
-      j: { type: 'reject', items: ['x'], reason: 'not committed by a majority; retry' },
+      j: { type: 'reject', items: ['x'], reason: 'not-committed' },
     });
   });
 });
@@ -79,15 +79,15 @@ test('while a round is in flight, proposals queue into the next round (batched),
     });
     expectObservable(consensusActor(cfg, input, s)).toBe('-----a---j-(cxp) 5ms (bkq) 5ms (dl)', {
       a: { type: 'send-prepare', epoch: 4, seq: 1, items: ['1'] },
-      j: { type: 'reject', items: ['7'], reason: 'tracker busy; retry' },
+      j: { type: 'reject', items: ['7'], reason: 'busy' },
       x: { type: 'apply', seq: 1, items: ['1'] },
       c: { type: 'send-commit', epoch: 4, seq: 1 },
       p: { type: 'send-prepare', epoch: 4, seq: 2, items: ['2', '3', '4'] },
       b: { type: 'send-abort', epoch: 4, seq: 2 },
-      k: { type: 'reject', items: ['2', '3', '4'], reason: 'not committed by a majority; retry' },
+      k: { type: 'reject', items: ['2', '3', '4'], reason: 'not-committed' },
       q: { type: 'send-prepare', epoch: 4, seq: 2, items: ['5', '6'] },
       d: { type: 'send-abort', epoch: 4, seq: 2 },
-      l: { type: 'reject', items: ['5', '6'], reason: 'not committed by a majority; retry' },
+      l: { type: 'reject', items: ['5', '6'], reason: 'not-committed' },
     });
   });
 });
@@ -118,10 +118,10 @@ test('a slave that sees a sequence gap votes ERROR and asks for resynchronisatio
       c: { type: 'commit', from: 9, epoch: 4, seq: 1 },
     });
     expectObservable(consensusActor({ ...cfg, self: 2 }, input, s)).toBe('--(gs)-v---z', {
-      g: { type: 'send-vote', epoch: 4, to: 9, seq: 3, ok: false, reason: 'sequence gap: have 0, got 3' },
-      s: { type: 'resync', reason: 'sequence gap at 1' },
+      g: { type: 'send-vote', epoch: 4, to: 9, seq: 3, ok: false, error: { kind: 'gap', have: 0, got: 3 } },
+      s: { type: 'resync', reason: { kind: 'gap', at: 1 } },
       v: { type: 'send-vote', epoch: 4, to: 9, seq: 1, ok: true },
-      z: { type: 'resync', reason: 'commit 1 without its prepare' },
+      z: { type: 'resync', reason: { kind: 'commit-without-prepare', seq: 1 } },
     });
   });
 });
@@ -134,7 +134,7 @@ test('losing the master role rejects everything in flight', () => {
     });
     expectObservable(consensusActor(cfg, input, s)).toBe('-----p-j', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
-      j: { type: 'reject', items: ['x'], reason: 'tracker failover in progress; retry' },
+      j: { type: 'reject', items: ['x'], reason: 'failover' },
     });
   });
 });
@@ -147,7 +147,7 @@ test('with a configured cluster size, a Master left with a minority aborts at th
     expectObservable(consensusActor({ ...cfg, clusterSize: 3 }, input, s)).toBe('-----p 9ms (bj)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       b: { type: 'send-abort', epoch: 4, seq: 1 },
-      j: { type: 'reject', items: ['x'], reason: 'not committed by a majority; retry' },
+      j: { type: 'reject', items: ['x'], reason: 'not-committed' },
     });
   });
   const s2 = ts();
@@ -170,7 +170,7 @@ test('with a configured cluster size, a Master left with a minority aborts at th
     expectObservable(consensusActor({ ...cfg, clusterSize: 3 }, input, s3)).toBe('-----p--(bj)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       b: { type: 'send-abort', epoch: 4, seq: 1 },
-      j: { type: 'reject', items: ['x'], reason: 'not committed by a majority; retry' },
+      j: { type: 'reject', items: ['x'], reason: 'not-committed' },
     });
   });
 });

@@ -1,12 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createAssembler, SNAPSHOT_CHUNK, snapshotMessages, type Assembled } from '../../actors/state-transfer.js';
-import { createRepository } from '../../actors/repository.js';
+import { createRepository, type Mirror } from '../../actors/repository.js';
 import type { ClusterMessage } from '../../src/bus/messages.js';
 import { decodeChanges } from '../../src/bus/wire.js';
 import { applyChange, createStore, leechers, peersOf } from '../../src/domain/swarm.js';
 import type { AnnounceChange, Change, SwarmStore, TorrentChange } from '../../src/domain/types.js';
-import type { SqliteStore } from '../../streams/sqlite/sqlite-store.js';
 import type { EventCode } from '../../src/protocol/constants.js';
 
 type Snapshot = Extract<ClusterMessage, { type: 'snapshot' }>;
@@ -173,13 +172,11 @@ test('the reassembled changes rebuild the same swarms (seeders, leechers, comple
   assert.equal(summary(target), want);
 });
 
-/** A SQLite stand-in: the repository only needs writeBatch and clear here. */
-const fakeSqlite = (): SqliteStore => ({
-  path: ':fake:', writeBatch: () => ({ ok: true }), clear: () => undefined, counts: async () => ({ torrents: 0, peers: 0, lastSeq: 0 }), close: () => undefined, flush: async () => {},
-});
+/** A mirror stand-in: the repository needs only writeBatch and clear. */
+const fakeMirror = (): Mirror => ({ writeBatch: () => ({ ok: true }), clear: () => undefined });
 
 test('end to end: a master repository snapshot, chunked and shuffled, installs into an identical replica', () => {
-  const deps = { sqlite: fakeSqlite(), intervalS: 1800, log: () => undefined };
+  const deps = { mirror: fakeMirror(), log: () => undefined };
   const master = createRepository(deps);
   master.apply(17, history(N, 9).map((change) => ({ change, client: null })));
   const snap = master.snapshot();
@@ -189,7 +186,7 @@ test('end to end: a master repository snapshot, chunked and shuffled, installs i
   for (const m of shuffled(overTheWire(snapshotMessages(1, 2, 3, master.lastSeq(), KEY, snap)), 3)) done = asm.add(m);
   const got = done as Assembled;
   assert.is(got.seq, 17);
-  const replica = createRepository({ ...deps, sqlite: fakeSqlite() });
+  const replica = createRepository({ ...deps, mirror: fakeMirror() });
   assert.equal(replica.install(got.seq, got.changes), { ok: true });
   assert.is(replica.lastSeq(), 17);
   assert.is(replica.digest(), master.digest());

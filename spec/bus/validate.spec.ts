@@ -24,7 +24,6 @@ const GOOD: Record<ClusterMessage['type'], ClusterMessage> = {
   abort: { type: 'abort', from: 3, epoch: 4, seq: 10 },
   'sync-request': { type: 'sync-request', from: 5, epoch: 4, applied: 0 },
   snapshot: { type: 'snapshot', from: 3, epoch: 4, to: 5, seq: 10, part: 0, parts: 1, key: 'ef'.repeat(32), changes: '' },
-  'duplicate-id': { type: 'duplicate-id', from: 5, epoch: 0, nonce: 'ffff' },
 };
 
 /** Fields each type needs besides type, from and epoch. */
@@ -39,7 +38,6 @@ const NEEDS: Record<ClusterMessage['type'], string[]> = {
   abort: ['seq'],
   'sync-request': ['applied'],
   snapshot: ['to', 'seq', 'part', 'parts', 'key', 'changes'],
-  'duplicate-id': ['nonce'],
 };
 
 /** Values of the wrong type for a field, by what the field should be. */

@@ -1,6 +1,6 @@
 /**
- * The synthetic trace fed through the actor pipeline of a lone Master (UdpIngress → batch → Consensus →
- * Repository, wired as in src/tracker.ts) on an rxjs TestScheduler: virtual time, no sockets. Each recorded
+ * The synthetic trace fed through the data plane of a lone Master (UdpIngress → batch → Consensus →
+ * Repository → reply: src/node/data-plane.ts, the function the tracker runs) on an rxjs TestScheduler: virtual time, no sockets. Each recorded
  * request arrives at its recorded (scaled) time; the replies must be the recorded ones, in the recorded order,
  * and protocol timing must hold (connection-ID lifetime, one commit per batching window).
  */
@@ -8,13 +8,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { concat, filter, map, merge, of, share, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { map, merge, NEVER, of, timer, type Observable, type SchedulerLike } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { consensusActor, type ConsensusInput } from '../../actors/consensus.js';
-import { createRepository, repositoryActor, type RepositoryInput } from '../../actors/repository.js';
-import type { Proposal } from '../../actors/types.js';
-import { handleDatagram, type Datagram, type IngressOutput } from '../../actors/udp-ingress.js';
-import { batch } from '../../streams/batch.js';
+import type { ConsensusInput } from '../../actors/consensus.js';
+import { createRepository } from '../../actors/repository.js';
+import { type ClientProposal, dataPlane } from '../../src/node/data-plane.js';
+import type { Datagram } from '../../src/protocol/types.js';
 import type { Endpoint } from '../../src/bus/messages.js';
 import { addressBytes } from '../../src/protocol/compact.js';
 import { mintConnectionId } from '../../src/protocol/connection-id.js';
@@ -37,7 +36,7 @@ type Delivery = { frame: number; data: Buffer; from: UdpPacket['src'] };
 type Out = { frame: number; to: Endpoint; data: Buffer };
 type Run = { replies: Out[]; rounds: Array<{ frame: number; size: number }> };
 
-/** One lone Master on virtual time: the clock reads `baseMs` at frame 0. */
+/** One lone Master on virtual time, through the tracker's own data plane: the clock reads `baseMs` at frame 0. */
 function runPipeline(deliveries: readonly Delivery[], key: Buffer, baseMs: number): Run {
   const ts = new TestScheduler((a, b) => assert.equal(a, b));
   const run: Run = { replies: [], rounds: [] };
@@ -45,40 +44,23 @@ function runPipeline(deliveries: readonly Delivery[], key: Buffer, baseMs: numbe
   if (!opened.ok) throw new Error(opened.error);
   ts.run(() => {
     const clock: SchedulerLike = { now: () => baseMs + ts.now(), schedule: ts.schedule.bind(ts) };
-    const repo = createRepository({ sqlite: opened.store, intervalS: SYNTHETIC.intervalS, log: () => {} });
+    const repo = createRepository({ mirror: opened.store, log: () => {} });
     // One virtual timer per datagram; timers due at the same frame run in the order they were made.
     const datagram$: Observable<Datagram> = merge(...deliveries.map((d) => timer(d.frame, ts).pipe(
       map((): Datagram => ({ data: d.data, from: { ...d.from, family: addressBytes(d.from.address)!.family } })),
     )));
-    const ingress$ = datagram$.pipe(map((d) => handleDatagram(d, { clock, key: () => key, serving: () => true })), share());
-    const proposals$ = ingress$.pipe(
-      filter((o): o is Extract<IngressOutput, { type: 'propose' }> => o.type === 'propose'),
-      map((o) => o.proposal),
-      batch(SYNTHETIC.batchMs, 4096, ts),
-    );
     // A lone Master: the only voter, elected at once.
-    const alone: ConsensusInput<Proposal>[] = [{ type: 'members', members: [1] }, { type: 'role', role: 'master', epoch: 1 }];
-    const consensusIn$: Observable<ConsensusInput<Proposal>> = concat(
-      of(...alone),
-      proposals$.pipe(map((items): ConsensusInput<Proposal> => ({ type: 'propose', items }))),
+    const control$ = of<ConsensusInput<ClientProposal>[]>({ type: 'members', members: [1] }, { type: 'role', role: 'master', epoch: 1 });
+    const plane$ = dataPlane(
+      { datagram$, httpProposal$: NEVER, own$: NEVER, control$ },
+      {
+        self: 1, scheduler: ts, clock, repo, intervalS: SYNTHETIC.intervalS, batchMs: SYNTHETIC.batchMs, voteTimeoutMs: 500, clusterSize: 0,
+        key: () => key, serving: () => true,
+      },
     );
-    const consensus$ = consensusActor<Proposal>({ self: 1, maxBatch: 4096, maxQueue: 65536, voteTimeoutMs: 500 }, consensusIn$, ts);
-    const repoIn$: Observable<RepositoryInput> = merge(
-      consensus$.pipe(
-        filter((o): o is Extract<typeof o, { type: 'apply' | 'reject' }> => o.type === 'apply' || o.type === 'reject'),
-        map((o) => {
-          if (o.type === 'apply') run.rounds.push({ frame: ts.now(), size: o.items.length });
-          return o;
-        }),
-      ),
-      ingress$.pipe(
-        filter((o): o is Extract<IngressOutput, { type: 'scrape' }> => o.type === 'scrape'),
-        map((o): RepositoryInput => ({ type: 'scrape', query: o.query })),
-      ),
-    );
-    const direct$ = ingress$.pipe(filter((o): o is Extract<IngressOutput, { type: 'reply' }> => o.type === 'reply'));
-    merge(direct$, repositoryActor(repoIn$, repo)).subscribe((r) => {
-      if (r.type === 'reply') run.replies.push({ frame: ts.now(), to: r.to, data: r.data });
+    plane$.subscribe((o) => {
+      if (o.type === 'applied') run.rounds.push({ frame: ts.now(), size: o.size });
+      if (o.type === 'udp') run.replies.push({ frame: ts.now(), to: o.to, data: o.data });
     });
   });
   opened.store.close();

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { asyncScheduler } from 'rxjs';
 import { startTracker, type Tracker } from '../../src/node/tracker.js';
+import { resolveConfig } from '../../src/config/index.js';
 import { decodeBencode, type BDict, type BValue } from '../../src/torrent/bencode.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient } from '../helpers/udp-client.js';
@@ -16,7 +17,10 @@ const test = suite<Ctx>('http tracker', {} as Ctx);
 test.before.each(async (ctx) => {
   ctx.dir = tempDir('tracker-http');
   const r = await startTracker(
-    { id: 1, host: '127.0.0.1', port: 0, db: join(ctx.dir.path, 't.sqlite'), intervalS: 60, peerTtlS: 120, batchMs: 1, httpPort: 0, metricsPort: 0 },
+    resolveConfig({
+      id: 1, network: { host: '127.0.0.1', port: 0 }, storage: { db: join(ctx.dir.path, 't.sqlite') }, policy: { intervalS: 60, peerTtlS: 120 },
+      cluster: { batchMs: 1 }, http: { port: 0, metricsPort: 0 },
+    }),
     { scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log: () => {} },
   );
   if (!r.ok) throw new Error(r.error);

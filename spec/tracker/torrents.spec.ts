@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { asyncScheduler } from 'rxjs';
 import { startTracker } from '../../src/node/tracker.js';
+import { resolveConfig } from '../../src/config/index.js';
 import { swarmRow } from '../../src/node/host.js';
 import { getSwarm } from '../../src/domain/swarm.js';
 import { multiFile, singleFile } from '../helpers/torrent-fixtures.js';
@@ -21,7 +22,10 @@ test('registered torrents are committed with name and size; a garbage file is lo
   writeFileSync(join(dir.path, 'broken.torrent'), Buffer.from('d4:infoi3e'));
   const logs: string[] = [];
   const r = await startTracker(
-    { id: 1, host: '127.0.0.1', port: 0, db: join(dir.path, 't.sqlite'), intervalS: 60, peerTtlS: 120, batchMs: 1, torrents: dir.path },
+    resolveConfig({
+      id: 1, network: { host: '127.0.0.1', port: 0 }, storage: { db: join(dir.path, 't.sqlite'), torrents: dir.path },
+      policy: { intervalS: 60, peerTtlS: 120 }, cluster: { batchMs: 1 },
+    }),
     { scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log: (l) => logs.push(l) },
   );
   if (!r.ok) throw new Error(r.error);

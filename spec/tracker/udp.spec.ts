@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { asyncScheduler } from 'rxjs';
 import { startTracker, type Tracker } from '../../src/node/tracker.js';
+import { resolveConfig } from '../../src/config/index.js';
 import { decodeCompactPeers } from '../../src/protocol/compact.js';
 import { decodeReply } from '../../src/protocol/decode-reply.js';
 import { encodeAnnounceRequest, encodeConnectRequest, encodeScrapeRequest } from '../../src/protocol/encode.js';
@@ -22,7 +23,10 @@ test.before.each(async (ctx) => {
   ctx.clock = new ManualClock(T0);
   ctx.clients = [];
   const r = await startTracker(
-    { id: 1, host: '127.0.0.1', port: 0, db: join(ctx.dir.path, 't.sqlite'), intervalS: 60, peerTtlS: 120, batchMs: 1 },
+    resolveConfig({
+      id: 1, network: { host: '127.0.0.1', port: 0 }, storage: { db: join(ctx.dir.path, 't.sqlite') }, policy: { intervalS: 60, peerTtlS: 120 },
+      cluster: { batchMs: 1 },
+    }),
     { scheduler: asyncScheduler, clock: ctx.clock, key: randomBytes(32), log: () => {} },
   );
   if (!r.ok) throw new Error(r.error);

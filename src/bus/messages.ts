@@ -3,7 +3,9 @@
  * into one base64 string, see wire.ts); `LocalMessage`s stay in the process and may carry Buffers.
  * Every cluster message names its sender and the Master epoch it belongs to.
  */
-import type { AddressFamily } from '../protocol/types.js';
+import type { Endpoint } from '../protocol/types.js';
+
+export type { Endpoint };
 
 export type Role = 'starting' | 'syncing' | 'electing' | 'master' | 'slave' | 'isolated' | 'stopped';
 
@@ -22,10 +24,7 @@ export type ClusterMessage =
   | (Envelope & { type: 'commit'; seq: number })
   | (Envelope & { type: 'abort'; seq: number })
   | (Envelope & { type: 'sync-request'; applied: number })
-  | (Envelope & { type: 'snapshot'; to: number; seq: number; part: number; parts: number; key: string; changes: WireChanges })
-  | (Envelope & { type: 'duplicate-id'; nonce: string });
-
-export type Endpoint = { readonly address: string; readonly port: number; readonly family: AddressFamily };
+  | (Envelope & { type: 'snapshot'; to: number; seq: number; part: number; parts: number; key: string; changes: WireChanges });
 
 export type LocalMessage =
   | { type: 'reply'; to: Endpoint; data: Buffer }
@@ -35,5 +34,4 @@ export type BusMessage = ClusterMessage | LocalMessage;
 
 export const CLUSTER_TYPES: ReadonlySet<string> = new Set([
   'keepalive', 'election', 'answer', 'coordinator', 'prepare', 'vote', 'commit', 'abort', 'sync-request', 'snapshot',
-  'duplicate-id',
 ]);

@@ -19,7 +19,6 @@ const FIELDS: Record<ClusterMessage['type'], Record<string, (v: unknown) => bool
   abort: { seq: int },
   'sync-request': { applied: int },
   snapshot: { to: int, seq: int, part: int, parts: int, key: str, changes: str },
-  'duplicate-id': { nonce: str },
 };
 
 export function parseClusterMessage(raw: unknown): ClusterMessage | null {

@@ -7,9 +7,8 @@ import { addressBytes } from '../protocol/compact.js';
 import { DEFAULT_NUM_WANT, getSwarm, leechers, MAX_NUM_WANT, scrapeEntry } from '../domain/swarm.js';
 import { OFF_IP, OFF_PORT, offsetOf, slabOf } from '../domain/peer-table.js';
 import type { AnnounceChange, SwarmStore } from '../domain/types.js';
-import type { HttpAnnounce } from './query.js';
+import type { HttpAnnounce, HttpFrom } from './query.js';
 import { announceReply, scrapeReply, type ReplyPeer } from './replies.js';
-import type { HttpFrom } from '../../streams/http-server.js';
 
 const ID_LEN = 20;
 

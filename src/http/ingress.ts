@@ -9,9 +9,8 @@ import type { AnnounceChange, SwarmStore } from '../domain/types.js';
 import { hashAllowed, type HashPolicy } from '../policy/hash-list.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
 import { httpAnnounceChange, httpScrapeBody, type HttpClientRef } from './announce.js';
-import type { HttpTrackerRequest } from './query.js';
+import type { HttpFrom, HttpTrackerRequest } from './query.js';
 import { failureReply } from './replies.js';
-import type { HttpFrom } from '../../streams/http-server.js';
 
 export type HttpIngressDeps = {
   readonly clock: SchedulerLike;

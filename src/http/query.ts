@@ -240,3 +240,6 @@ function flag(p: Param | undefined, name: string, absent: boolean): Field<boolea
   if (t.value === '0') return { ok: true, value: false };
   return { ok: false, error: `${name} must be 0 or 1` };
 }
+
+/** Who sent an HTTP request (the TCP peer). */
+export type HttpFrom = { readonly address: string; readonly port: number };

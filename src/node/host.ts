@@ -9,7 +9,8 @@ import type { Role } from '../bus/messages.js';
 import { getSwarm, leechers, peersOf } from '../domain/swarm.js';
 import type { Swarm, SwarmStore } from '../domain/types.js';
 import { addressText } from '../protocol/compact.js';
-import { startTracker, type Tracker, type TrackerConfig, type TrackerDeps } from './tracker.js';
+import type { Config } from '../config/index.js';
+import { startTracker, type Tracker, type TrackerDeps } from './tracker.js';
 
 export type Status = {
   readonly running: boolean;
@@ -56,7 +57,7 @@ export function swarmRow(store: SwarmStore, s: Swarm): SwarmRow {
   };
 }
 
-export function createHost(cfg: TrackerConfig, deps: TrackerDeps & { sampleMs?: number; onFatal?: (code: number, reason: string) => void }): Host {
+export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number; onFatal?: (code: number, reason: string) => void }): Host {
   const tracker$ = new BehaviorSubject<Tracker | null>(null);
   const status$ = new BehaviorSubject<Status>({ running: false, role: 'stopped', epoch: 0, master: null, cut: false, error: null });
   const sampleMs = deps.sampleMs ?? 1000;

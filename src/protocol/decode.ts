@@ -4,15 +4,15 @@ import {
   OFF_EVENT, OFF_INFO_HASH, OFF_IP, OFF_KEY, OFF_LEFT, OFF_NUM_WANT, OFF_PEER_ID, OFF_PORT, OFF_TRANSACTION_ID,
   OFF_UPLOADED, PROTOCOL_ID, type EventCode,
 } from './constants.js';
-import type { Decoded } from './types.js';
+import type { DecodeDrop, Decoded } from './types.js';
 
-const drop = (reason: string): Decoded => ({ ok: false, error: { kind: 'drop', reason } });
+const drop = (reason: DecodeDrop): Decoded => ({ ok: false, error: { kind: 'drop', reason } });
 const refuse = (transactionId: number, message: string): Decoded => ({
   ok: false, error: { kind: 'reply', transactionId, message },
 });
 
 export function decodeRequest(buf: Buffer): Decoded {
-  if (buf.length < HEADER_LEN) return drop('datagram shorter than 16 bytes');
+  if (buf.length < HEADER_LEN) return drop('short-datagram');
   const connectionId = buf.readBigUInt64BE(OFF_CONNECTION_ID);
   const action = buf.readUInt32BE(OFF_ACTION);
   const transactionId = buf.readUInt32BE(OFF_TRANSACTION_ID);
@@ -20,7 +20,7 @@ export function decodeRequest(buf: Buffer): Decoded {
   switch (action) {
     case Action.connect:
       // A connect without the magic is most likely not BitTorrent at all: answer nothing.
-      if (connectionId !== PROTOCOL_ID) return drop('connect without protocol magic');
+      if (connectionId !== PROTOCOL_ID) return drop('no-magic');
       return { ok: true, request: { action: 'connect', transactionId } };
 
     case Action.announce: {

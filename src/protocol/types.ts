@@ -35,11 +35,20 @@ export type Request = ConnectRequest | AnnounceRequest | ScrapeRequest;
  */
 export type DecodeError =
   | { readonly kind: 'reply'; readonly transactionId: number; readonly message: string }
-  | { readonly kind: 'drop'; readonly reason: string };
+  | { readonly kind: 'drop'; readonly reason: DecodeDrop };
+
+/** Datagrams not worth an answer: too short to carry a transaction ID, or a connect without the magic. */
+export type DecodeDrop = 'short-datagram' | 'no-magic';
 
 export type Decoded = { readonly ok: true; readonly request: Request } | { readonly ok: false; readonly error: DecodeError };
 
 export type AddressFamily = 4 | 6;
+
+/** A UDP or TCP peer of this tracker: where a reply goes. */
+export type Endpoint = { readonly address: string; readonly port: number; readonly family: AddressFamily };
+
+/** One received UDP datagram. */
+export type Datagram = { readonly data: Buffer; readonly from: Endpoint };
 
 /** A peer as it appears in a compact list. `ip` is 4 or 16 raw bytes. */
 export type CompactPeer = { readonly ip: Buffer; readonly port: number };

@@ -1,0 +1,53 @@
+/**
+ * The cluster inbox: every message from the broker is verified (signature), checked (schema) and routed to the
+ * part of the instance it is for, or refused with a typed reason that metrics count. Pure: the caller acts.
+ */
+import type { ElectionInput } from '../../actors/election.js';
+import type { HeartbeatInput } from '../../actors/heartbeat.js';
+import type { Signer } from '../bus/auth.js';
+import type { ClusterMessage } from '../bus/messages.js';
+import { parseClusterMessage } from '../bus/validate.js';
+import type { ClusterReject } from '../domain/reasons.js';
+
+type Of<T extends ClusterMessage['type']> = Extract<ClusterMessage, { type: T }>;
+/** A round's messages, held back while a state transfer is under way. */
+export type RoundMessage = Of<'prepare'> | Of<'commit'> | Of<'abort'>;
+
+export type Inbound =
+  | { readonly to: 'heartbeat'; readonly input: HeartbeatInput }
+  | { readonly to: 'election'; readonly input: ElectionInput }
+  | { readonly to: 'round'; readonly message: RoundMessage }
+  | { readonly to: 'vote'; readonly message: Of<'vote'> }
+  | { readonly to: 'sync-request'; readonly message: Of<'sync-request'> }
+  | { readonly to: 'snapshot'; readonly message: Of<'snapshot'> }
+  | { readonly to: 'rejected'; readonly reason: ClusterReject }
+  /** Well-formed but not for us: our own echo, or addressed to another instance. */
+  | { readonly to: 'ignored' };
+
+export function routeInbound(raw: unknown, self: number, signer: Signer, now: number): Inbound {
+  const verified = signer.verify(raw);
+  if (!verified) return { to: 'rejected', reason: 'bad-tag' };
+  const m = parseClusterMessage(verified);
+  if (!m) return { to: 'rejected', reason: 'malformed' };
+  // Our own, echoed by the topic; keepalives are the exception: their echo proves the broker carries us.
+  if (m.from === self && m.type !== 'keepalive') return { to: 'ignored' };
+  switch (m.type) {
+    case 'keepalive':
+      return { to: 'heartbeat', input: { type: 'keepalive', msg: m, now } };
+    case 'election':
+    case 'coordinator':
+      return { to: 'election', input: { type: m.type, from: m.from, epoch: m.epoch } };
+    case 'answer':
+      return m.to === self ? { to: 'election', input: { type: 'answer', from: m.from, to: m.to, epoch: m.epoch } } : { to: 'ignored' };
+    case 'prepare':
+    case 'commit':
+    case 'abort':
+      return { to: 'round', message: m };
+    case 'vote':
+      return m.to === self ? { to: 'vote', message: m } : { to: 'ignored' };
+    case 'sync-request':
+      return { to: 'sync-request', message: m };
+    case 'snapshot':
+      return m.to === self ? { to: 'snapshot', message: m } : { to: 'ignored' };
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * What an instance does with each plane's events: control events (role, live set, publish), data-plane outputs
+ * (send a datagram, hand over an HTTP body, publish a round's messages), cluster messages from the inbox, and
+ * the broker connection coming and going. They share one context, made in instance.ts.
+ */
+import type { BehaviorSubject, Subject, Subscription } from 'rxjs';
+import type { ConsensusInput } from '../../actors/consensus.js';
+import type { LiveEntry } from '../../actors/heartbeat.js';
+import type { Repository } from '../../actors/repository.js';
+import type { IngressOutput } from '../../actors/udp-ingress.js';
+import type { SqliteStore } from '../../streams/sqlite/sqlite-store.js';
+import type { Signer } from '../bus/auth.js';
+import type { ClusterMessage } from '../bus/messages.js';
+import { decodeChanges, encodeChanges } from '../bus/wire.js';
+import type { Config } from '../config/index.js';
+import { resyncText, voteErrorText } from '../domain/reasons.js';
+import type { ClusterTiming } from '../domain/timing.js';
+import type { DropReason, Metrics } from '../metrics.js';
+import { udpRequestAction } from '../metrics.js';
+import type { RateLimiter } from '../policy/rate-limit.js';
+import { Action } from '../protocol/constants.js';
+import type { ConnectionIdCache, ConnectionIdKey } from '../protocol/connection-id.js';
+import type { Datagram } from '../protocol/types.js';
+import type { LoadedTorrent } from '../torrent/load-dir.js';
+import { type RoundMessage, routeInbound } from './cluster-inbox.js';
+import type { ControlEvent, ControlPlane, RoleInfo } from './control-plane.js';
+import type { ClientProposal, DataPlaneOutput } from './data-plane.js';
+import type { HttpHolder } from './http-holder.js';
+import type { ServiceAddress } from './service-address.js';
+import { type StateSync, snapshotFor } from './state-sync.js';
+import type { TrackerDeps } from './tracker.js';
+import type { Transport } from './transport.js';
+
+export type Ctx = {
+  readonly cfg: Config;
+  readonly deps: TrackerDeps;
+  readonly log: (line: string) => void;
+  readonly clustered: boolean;
+  readonly timing: ClusterTiming;
+  readonly repo: Repository;
+  readonly sqlite: SqliteStore;
+  readonly metrics: Metrics;
+  readonly signer: Signer;
+  readonly transport: Transport;
+  readonly role$: BehaviorSubject<RoleInfo>;
+  readonly live$: BehaviorSubject<readonly LiveEntry[]>;
+  /** Inputs of the Consensus actor from outside the data plane: role, voters, health, the cluster's rounds. */
+  readonly consensus: Subject<ConsensusInput<ClientProposal>>;
+  readonly datagram$: Subject<Datagram>;
+  readonly httpProposal$: Subject<ClientProposal>;
+  readonly torrents$: Subject<readonly ClientProposal[]>;
+  readonly registered: readonly LoadedTorrent[];
+  readonly idCache: ConnectionIdCache;
+  readonly sync: StateSync;
+  /** Master: when each round in flight was prepared (scheduler time), for the commit latency. */
+  readonly prepared: Map<number, number>;
+  readonly state: { key: ConnectionIdKey; applied: number; synced: boolean; cut: boolean; stopping: boolean; everConnected: boolean };
+  readonly subs: Subscription[];
+  readonly limiter: RateLimiter | undefined;
+  readonly control: ControlPlane;
+  readonly service: ServiceAddress;
+  http: HttpHolder | null;
+  readonly fatalPromise: Promise<{ code: number; reason: string }>;
+  fatal(code: number, reason: string): void;
+};
+
+const publish = (ctx: Ctx, m: ClusterMessage): void => {
+  if (!ctx.state.cut) ctx.transport.publish(ctx.signer.sign(m));
+};
+
+/** What this instance tells the others in its keepalives. */
+const status = (ctx: Ctx): void => {
+  const { role, epoch } = ctx.role$.value;
+  ctx.control.to.heartbeat({ type: 'status', status: { role, synced: ctx.state.synced, epoch, applied: ctx.state.applied } });
+};
+
+export const dropReason = (ctx: Ctx): DropReason => (ctx.role$.value.role === 'electing' ? 'election' : 'not_serving');
+
+export function handleControl(e: ControlEvent, ctx: Ctx): void {
+  switch (e.type) {
+    case 'publish':
+      return publish(ctx, e.message);
+    case 'live': {
+      ctx.live$.next(e.live);
+      if (!e.changed) return;
+      ctx.metrics.liveInstances.set(1 + e.live.filter((x) => x.id !== ctx.cfg.id).length);
+      const voters = e.live.filter((x) => x.synced && (x.role === 'slave' || x.role === 'master')).map((x) => x.id);
+      return ctx.consensus.next({ type: 'members', members: [ctx.cfg.id, ...voters] });
+    }
+    case 'sync-request':
+      return ctx.sync.begin();
+    case 'fatal':
+      ctx.log(`error: ${e.reason}`);
+      return ctx.fatal(e.code, e.reason);
+    case 'role':
+      return changeRole(e.role, ctx);
+  }
+}
+
+function changeRole(next: RoleInfo, ctx: Ctx): void {
+  const prev = ctx.role$.value;
+  const { metrics, state } = ctx;
+  ctx.role$.next(next);
+  metrics.epoch.set(next.epoch);
+  if (next.epoch > prev.epoch) metrics.elections.inc(); // a new epoch is a finished election (won or seen)
+  if (next.role !== 'master') ctx.prepared.clear();
+  if (next.role === 'master') state.synced = true;
+  else if (ctx.clustered && (next.role === 'syncing' || next.role === 'starting' || next.role === 'isolated')) state.synced = false;
+  if (prev.role !== next.role || prev.epoch !== next.epoch || prev.master !== next.master) {
+    ctx.log(`role ${next.role} (epoch ${next.epoch}${next.master !== null ? `, master ${next.master}` : ''})`);
+  }
+  const consensusRole = next.role === 'master' ? 'master' : next.role === 'slave' ? 'slave' : 'off';
+  ctx.consensus.next({ type: 'role', role: consensusRole, epoch: next.epoch });
+  if (next.role === 'master' && (prev.role !== 'master' || prev.epoch !== next.epoch)) proposeTorrents(ctx);
+  void ctx.service.hold(next.role === 'master');
+  void ctx.http?.hold(next.role === 'master');
+  status(ctx);
+}
+
+/** Registered .torrent files: committed like any change whenever this instance becomes Master. */
+function proposeTorrents(ctx: Ctx): void {
+  const items: ClientProposal[] = ctx.registered
+    .filter((t) => ctx.repo.store.swarms.get(t.infoHash.toString('latin1'))?.name !== t.name)
+    .map((t) => ({ change: { kind: 'torrent', infoHash: t.infoHash, name: t.name, size: t.size }, client: null }));
+  if (items.length > 0) ctx.torrents$.next(items);
+}
+
+export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
+  const { cfg, metrics } = ctx;
+  const from = cfg.id;
+  switch (o.type) {
+    case 'udp': {
+      const socket = ctx.service.current();
+      if (ctx.state.cut || !socket) return metrics.countDropped('udp', dropReason(ctx));
+      return socket.send(o.data, o.to.port, o.to.address);
+    }
+    case 'http':
+      return o.client.settle(o.body);
+    case 'applied':
+      ctx.state.applied = o.seq;
+      if (!o.healthy) ctx.consensus.next({ type: 'health', ok: false });
+      return status(ctx);
+    case 'send-prepare':
+      ctx.prepared.set(o.seq, ctx.deps.scheduler.now());
+      metrics.batchSize.observe(o.items.length);
+      // Alone there is nobody to tell: skip serialising the batch.
+      if (ctx.clustered) publish(ctx, { type: 'prepare', from, epoch: o.epoch, seq: o.seq, changes: encodeChanges(o.items.map((p) => p.change)) });
+      return;
+    case 'send-vote':
+      return publish(ctx, { type: 'vote', from, epoch: o.epoch, to: o.to, seq: o.seq, ok: o.ok, ...(o.error ? { reason: voteErrorText(o.error) } : {}) });
+    case 'send-commit': {
+      publish(ctx, { type: 'commit', from, epoch: o.epoch, seq: o.seq });
+      const at = ctx.prepared.get(o.seq);
+      ctx.prepared.delete(o.seq);
+      metrics.consensusRounds.inc({ outcome: 'committed' });
+      if (at !== undefined) metrics.commitLatency.observe((ctx.deps.scheduler.now() - at) / 1000);
+      return;
+    }
+    case 'send-abort':
+      publish(ctx, { type: 'abort', from, epoch: o.epoch, seq: o.seq });
+      ctx.prepared.delete(o.seq);
+      return metrics.consensusRounds.inc({ outcome: 'aborted' });
+    case 'resync':
+      ctx.log(`resynchronising: ${resyncText(o.reason)}`);
+      return ctx.control.to.election({ type: 'resync' });
+  }
+}
+
+export function handleInbound(raw: unknown, ctx: Ctx): void {
+  if (ctx.state.cut) return;
+  const r = routeInbound(raw, ctx.cfg.id, ctx.signer, ctx.deps.scheduler.now());
+  switch (r.to) {
+    case 'rejected':
+      return ctx.metrics.countClusterReject(r.reason);
+    case 'ignored':
+      return;
+    case 'heartbeat':
+      return ctx.control.to.heartbeat(r.input);
+    case 'election':
+      return ctx.control.to.election(r.input);
+    case 'round':
+      if (!ctx.sync.hold(r.message)) toConsensus(r.message, ctx);
+      return;
+    case 'vote': {
+      const m = r.message;
+      return ctx.consensus.next({ type: 'vote', from: m.from, epoch: m.epoch, seq: m.seq, ok: m.ok });
+    }
+    case 'sync-request': {
+      const { role, epoch } = ctx.role$.value;
+      if (role !== 'master') return;
+      ctx.log(`state transfer to instance ${r.message.from}: ${ctx.repo.lastSeq()} commits`);
+      for (const m of snapshotFor(ctx.repo, ctx.cfg.id, epoch, r.message.from, ctx.state.key)) publish(ctx, m);
+      return;
+    }
+    case 'snapshot':
+      return installChunk(r.message, ctx);
+  }
+}
+
+function installChunk(m: Extract<ClusterMessage, { type: 'snapshot' }>, ctx: Ctx): void {
+  const done = ctx.sync.chunk(m);
+  if (done === 'bad') return ctx.metrics.countClusterReject('bad-snapshot');
+  if (done === 'partial' || done === 'not-syncing') return;
+  if ('failed' in done) return ctx.log(`state transfer could not be stored: ${done.failed}`);
+  ctx.state.key = done.key;
+  ctx.idCache.clear();
+  ctx.state.applied = done.seq;
+  ctx.state.synced = true;
+  ctx.consensus.next({ type: 'applied', seq: done.seq });
+  ctx.consensus.next({ type: 'health', ok: true });
+  ctx.log(`state transfer complete: ${done.records} records at commit ${done.seq}`);
+  ctx.control.to.election({ type: 'synced' });
+  for (const b of done.replay) toConsensus(b, ctx);
+  status(ctx);
+}
+
+function toConsensus(m: RoundMessage, ctx: Ctx): void {
+  if (m.type !== 'prepare') return ctx.consensus.next({ type: m.type, from: m.from, epoch: m.epoch, seq: m.seq });
+  const changes = decodeChanges(m.changes);
+  if (!changes) return ctx.metrics.countClusterReject('bad-changes');
+  const items = changes.map((change): ClientProposal => ({ change, client: null }));
+  ctx.consensus.next({ type: 'prepare', from: m.from, epoch: m.epoch, seq: m.seq, items });
+}
+
+/** The first connection starts the instance; later losses isolate it until the broker is back. */
+export function onConnected(up: boolean, ctx: Ctx): void {
+  const { state, control, log } = ctx;
+  if (state.cut) return;
+  if (!state.everConnected) {
+    if (!up) return;
+    state.everConnected = true;
+    return control.to.election({ type: 'start' });
+  }
+  log(up ? 'broker connection back: rejoining' : 'broker connection lost: isolated, not answering peers');
+  control.to.heartbeat({ type: 'mute', muted: !up });
+  control.to.election({ type: up ? 'rejoin' : 'isolate' });
+}
+
+/** Per-datagram counts by action and by what became of it (plain counters: no allocation on this path). */
+export function countUdp(d: Datagram, o: IngressOutput, ctx: Ctx): void {
+  const { metrics } = ctx;
+  const action = udpRequestAction(d.data);
+  metrics.countRequest('udp', action);
+  if (o.type === 'dropped') {
+    if (o.reason === 'not-serving') metrics.countDropped('udp', dropReason(ctx));
+    else metrics.countError('udp', action);
+  } else if (o.type === 'reply' && o.data.length >= 4 && o.data.readUInt32BE(0) === Action.error) {
+    metrics.countError('udp', action);
+  }
+}
