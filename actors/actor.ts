@@ -5,6 +5,9 @@
  */
 import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
 
+/** What every timed actor is made with: `(input$, deps) => output$`, its configuration and clock in `deps`. */
+export type ActorDeps<C, S> = { readonly config: C; readonly scheduler: SchedulerLike; readonly onState?: (s: S) => void };
+
 export type Timer<I> = { readonly type: 'timer'; readonly after: number; readonly input: I };
 export type Transition<S, I, O> = (state: S, input: I) => readonly [S, ReadonlyArray<O | Timer<I>>];
 

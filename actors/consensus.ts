@@ -6,9 +6,9 @@
  * the timeout counts as ERROR. Slaves stage a prepared batch and persist it only on COMMIT. Every round has a
  * sequence number; a Slave that sees a gap asks for resynchronisation instead of guessing.
  */
-import type { Observable, SchedulerLike } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { RejectReason, ResyncReason, VoteError } from '../src/domain/reasons.js';
-import { runActor, type Timer } from './actor.js';
+import { type ActorDeps, runActor, type Timer } from './actor.js';
 
 export type ConsensusConfig = {
   readonly self: number;
@@ -207,9 +207,6 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
   };
 }
 
-export function consensusActor<T>(
-  cfg: ConsensusConfig, input$: Observable<ConsensusInput<T>>, scheduler: SchedulerLike,
-  onState?: (s: ConsensusState<T>) => void,
-): Observable<ConsensusOutput<T>> {
-  return runActor(initialConsensus<T>(), consensusTransition<T>(cfg), input$, scheduler, onState);
+export function consensusActor<T>(input$: Observable<ConsensusInput<T>>, deps: ActorDeps<ConsensusConfig, ConsensusState<T>>): Observable<ConsensusOutput<T>> {
+  return runActor(initialConsensus<T>(), consensusTransition<T>(deps.config), input$, deps.scheduler, deps.onState);
 }

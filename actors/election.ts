@@ -7,9 +7,9 @@
  * - Only a synchronised instance (Slave or Master) may stand: a newcomer cannot win with an empty repository.
  * A new healthy instance does not depose a live Master (elections happen at start-up and on failure only).
  */
-import type { Observable, SchedulerLike } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { Role } from '../src/bus/messages.js';
-import { runActor, type Timer } from './actor.js';
+import { type ActorDeps, runActor, type Timer } from './actor.js';
 import type { LiveEntry } from './heartbeat.js';
 
 export type ElectionConfig = {
@@ -235,8 +235,6 @@ export function electionTransition(cfg: ElectionConfig) {
   };
 }
 
-export function electionActor(
-  cfg: ElectionConfig, input$: Observable<ElectionInput>, scheduler: SchedulerLike, onState?: (s: ElectionState) => void,
-): Observable<ElectionOutput> {
-  return runActor(initialElection(), electionTransition(cfg), input$, scheduler, onState);
+export function electionActor(input$: Observable<ElectionInput>, deps: ActorDeps<ElectionConfig, ElectionState>): Observable<ElectionOutput> {
+  return runActor(initialElection(), electionTransition(deps.config), input$, deps.scheduler, deps.onState);
 }

@@ -5,11 +5,11 @@
  * instance using our ID. Every duration comes from `clusterTiming` (src/domain/timing.ts), where the rules
  * that keep two Masters from answering are stated.
  */
-import type { Observable, SchedulerLike } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { interval, map, merge, timer } from 'rxjs';
 import type { ClusterMessage, Role } from '../src/bus/messages.js';
 import type { ClusterTiming } from '../src/domain/timing.js';
-import { runActor } from './actor.js';
+import { type ActorDeps, runActor } from './actor.js';
 
 export type Keepalive = Extract<ClusterMessage, { type: 'keepalive' }>;
 
@@ -152,10 +152,8 @@ export function initialHeartbeat(): HeartbeatState {
 }
 
 /** Beats every interval (the first at once), checks every `checkEveryMs`; keepalives arrive on `input$`. */
-export function heartbeatActor(
-  cfg: HeartbeatConfig, input$: Observable<HeartbeatInput>, scheduler: SchedulerLike,
-  onState?: (s: HeartbeatState) => void,
-): Observable<HeartbeatOutput> {
+export function heartbeatActor(input$: Observable<HeartbeatInput>, deps: ActorDeps<HeartbeatConfig, HeartbeatState>): Observable<HeartbeatOutput> {
+  const { config: cfg, scheduler, onState } = deps;
   const beats$ = merge(
     timer(0, cfg.timing.heartbeatMs, scheduler).pipe(map((): HeartbeatInput => ({ type: 'beat', now: scheduler.now() }))),
     interval(cfg.timing.checkEveryMs, scheduler).pipe(map((): HeartbeatInput => ({ type: 'check', now: scheduler.now() }))),

@@ -16,7 +16,7 @@ test('a lone master commits each batch at once, in sequence', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('(mr)-a-----b', { ...master([1]), a: { type: 'propose', items: ['x', 'y'] }, b: { type: 'propose', items: ['z'] } });
-    expectObservable(consensusActor(cfg, input, s)).toBe('-----(pca)-(qdb)', {
+    expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----(pca)-(qdb)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x', 'y'] },
       c: { type: 'send-commit', epoch: 4, seq: 1 },
       a: { type: 'apply', seq: 1, items: ['x', 'y'] },
@@ -33,7 +33,7 @@ test('three members: prepare, then commit on the second OK (a majority), before 
     const input = hot<In>('(mr)-p--v', {
       ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] }, v: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: true },
     });
-    expectObservable(consensusActor(cfg, input, s)).toBe('-----p--(ca)', {
+    expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----p--(ca)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       a: { type: 'apply', seq: 1, items: ['x'] },
       c: { type: 'send-commit', epoch: 4, seq: 1 },
@@ -45,7 +45,7 @@ test('missing votes count as ERROR at the timeout: abort, clients rejected, sequ
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('(mr)-p', { ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] } });
-    expectObservable(consensusActor(cfg, input, s)).toBe('-----p 9ms (bj)', {
+    expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----p 9ms (bj)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       b: { type: 'send-abort', epoch: 4, seq: 1 },
       j: { type: 'reject', items: ['x'], reason: 'not-committed' },
@@ -62,7 +62,7 @@ test('two ERROR votes of three abort at once; a vote from an old epoch is ignore
       e: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: false },
       f: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: false },
     });
-    expectObservable(consensusActor(cfg, input, s)).toBe('-----p-----(bj)', {
+    expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----p-----(bj)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       b: { type: 'send-abort', epoch: 4, seq: 1 },
       j: { type: 'reject', items: ['x'], reason: 'not-committed' },
@@ -77,7 +77,7 @@ test('while a round is in flight, proposals queue into the next round (batched),
       ...master([1, 2]), a: { type: 'propose', items: ['1'] }, b: { type: 'propose', items: ['2', '3'] },
       c: { type: 'propose', items: ['4', '5', '6', '7'] }, v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: true },
     });
-    expectObservable(consensusActor(cfg, input, s)).toBe('-----a---j-(cxp) 5ms (bkq) 5ms (dl)', {
+    expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----a---j-(cxp) 5ms (bkq) 5ms (dl)', {
       a: { type: 'send-prepare', epoch: 4, seq: 1, items: ['1'] },
       j: { type: 'reject', items: ['7'], reason: 'busy' },
       x: { type: 'apply', seq: 1, items: ['1'] },
@@ -100,7 +100,7 @@ test('a slave stages on PREPARE, votes OK, and persists only on COMMIT', () => {
       p: { type: 'prepare', from: 9, epoch: 4, seq: 1, items: ['x'] },
       c: { type: 'commit', from: 9, epoch: 4, seq: 1 },
     });
-    expectObservable(consensusActor({ ...cfg, self: 2 }, input, s)).toBe('--v--a', {
+    expectObservable(consensusActor(input, { config: { ...cfg, self: 2 }, scheduler: s })).toBe('--v--a', {
       v: { type: 'send-vote', epoch: 4, to: 9, seq: 1, ok: true },
       a: { type: 'apply', seq: 1, items: ['x'] },
     });
@@ -117,7 +117,7 @@ test('a slave that sees a sequence gap votes ERROR and asks for resynchronisatio
       b: { type: 'abort', from: 9, epoch: 4, seq: 1 },
       c: { type: 'commit', from: 9, epoch: 4, seq: 1 },
     });
-    expectObservable(consensusActor({ ...cfg, self: 2 }, input, s)).toBe('--(gs)-v---z', {
+    expectObservable(consensusActor(input, { config: { ...cfg, self: 2 }, scheduler: s })).toBe('--(gs)-v---z', {
       g: { type: 'send-vote', epoch: 4, to: 9, seq: 3, ok: false, error: { kind: 'gap', have: 0, got: 3 } },
       s: { type: 'resync', reason: { kind: 'gap', at: 1 } },
       v: { type: 'send-vote', epoch: 4, to: 9, seq: 1, ok: true },
@@ -132,7 +132,7 @@ test('losing the master role rejects everything in flight', () => {
     const input = hot<In>('(mr)-p-l', {
       ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] }, l: { type: 'role', role: 'slave', epoch: 5 },
     });
-    expectObservable(consensusActor(cfg, input, s)).toBe('-----p-j', {
+    expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----p-j', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       j: { type: 'reject', items: ['x'], reason: 'failover' },
     });
@@ -144,7 +144,7 @@ test('with a configured cluster size, a Master left with a minority aborts at th
   s.run(({ hot, expectObservable }) => {
     // Cluster of 3, only the Master live: nobody else votes, 1 OK of 3 is no majority: abort at the timeout (10).
     const input = hot<In>('(mr)-p', { ...master([1]), p: { type: 'propose', items: ['x'] } });
-    expectObservable(consensusActor({ ...cfg, clusterSize: 3 }, input, s)).toBe('-----p 9ms (bj)', {
+    expectObservable(consensusActor(input, { config: { ...cfg, clusterSize: 3 }, scheduler: s })).toBe('-----p 9ms (bj)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       b: { type: 'send-abort', epoch: 4, seq: 1 },
       j: { type: 'reject', items: ['x'], reason: 'not-committed' },
@@ -154,7 +154,7 @@ test('with a configured cluster size, a Master left with a minority aborts at th
   s2.run(({ hot, expectObservable }) => {
     // Cluster of 3, the Master alone in its member list, but a Slave not yet counted votes OK: a majority.
     const input = hot<In>('(mr)-p--v', { ...master([1]), p: { type: 'propose', items: ['x'] }, v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: true } });
-    expectObservable(consensusActor({ ...cfg, clusterSize: 3 }, input, s2)).toBe('-----p--(ca)', {
+    expectObservable(consensusActor(input, { config: { ...cfg, clusterSize: 3 }, scheduler: s2 })).toBe('-----p--(ca)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       c: { type: 'send-commit', epoch: 4, seq: 1 },
       a: { type: 'apply', seq: 1, items: ['x'] },
@@ -167,7 +167,7 @@ test('with a configured cluster size, a Master left with a minority aborts at th
       ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] },
       v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: false }, w: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: false },
     });
-    expectObservable(consensusActor({ ...cfg, clusterSize: 3 }, input, s3)).toBe('-----p--(bj)', {
+    expectObservable(consensusActor(input, { config: { ...cfg, clusterSize: 3 }, scheduler: s3 })).toBe('-----p--(bj)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       b: { type: 'send-abort', epoch: 4, seq: 1 },
       j: { type: 'reject', items: ['x'], reason: 'not-committed' },

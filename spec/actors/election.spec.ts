@@ -38,7 +38,7 @@ test('a lone instance becomes master with epoch 1 once the discovery window clos
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s', { s: START });
-    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)']), {
       r: starting,
       c: { type: 'send-coordinator', epoch: 1 },
       m: role('master', 1, 2),
@@ -50,7 +50,7 @@ test('the discovery window length comes from the config', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s', { s: START });
-    expectObservable(electionActor({ ...cfg, discoveryMs: 30 }, input, s), '^ 1000ms !').toBe(at([0, 'r'], [30, '(cm)']), {
+    expectObservable(electionActor(input, { config: { ...cfg, discoveryMs: 30 }, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [30, '(cm)']), {
       r: starting, c: { type: 'send-coordinator', epoch: 1 }, m: role('master', 1, 2),
     });
   });
@@ -66,7 +66,7 @@ test('with the tracker\'s timings (clusterTiming): clustered, the first election
     s.run(({ hot, expectObservable }) => {
       const input = hot<In>('s', { s: START });
       const expected = discovered === 0 ? '(rcm)' : at([0, 'r'], [discovered, '(cm)']);
-      expectObservable(electionActor(el, input, s), '^ 1000ms !').toBe(expected, {
+      expectObservable(electionActor(input, { config: el, scheduler: s }), '^ 1000ms !').toBe(expected, {
         r: starting, c: { type: 'send-coordinator', epoch: 1 }, m: role('master', 1, 2),
       });
     });
@@ -88,7 +88,7 @@ test('a live master seen during discovery: syncing with a sync request to it, th
       l: { type: 'live', live: [live(1, 'slave', true, 3), live(3, 'master', true, 3)] },
       y: { type: 'synced' },
     });
-    expectObservable(noEpoch(electionActor(cfg, input, s)), '^ 1000ms !').toBe(at([0, 'r'], [100, '(qy)'], [150, 'v']), {
+    expectObservable(noEpoch(electionActor(input, { config: cfg, scheduler: s })), '^ 1000ms !').toBe(at([0, 'r'], [100, '(qy)'], [150, 'v']), {
       r: { type: 'role', role: 'starting', master: null },
       q: { type: 'send-sync-request', to: 3 },
       y: { type: 'role', role: 'syncing', master: 3 },
@@ -101,7 +101,7 @@ test('a sync that does not finish in time is requested again while the master is
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(3, 'master', true, 3)] } });
-    expectObservable(noEpoch(electionActor(cfg, input, s)), '^ 800ms !').toBe(at([0, 'r'], [100, '(qy)'], [400, '(qy)'], [700, '(qy)']), {
+    expectObservable(noEpoch(electionActor(input, { config: cfg, scheduler: s })), '^ 800ms !').toBe(at([0, 'r'], [100, '(qy)'], [400, '(qy)'], [700, '(qy)']), {
       r: { type: 'role', role: 'starting', master: null },
       q: { type: 'send-sync-request', to: 3 },
       y: { type: 'role', role: 'syncing', master: 3 },
@@ -121,7 +121,7 @@ test('fresh cluster: the highest id becomes master at the end of discovery witho
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(1, 'starting', false), live(2, 'starting', false)] } });
-    expectObservable(electionActor({ ...cfg, self: 3 }, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)']), {
+    expectObservable(electionActor(input, { config: { ...cfg, self: 3 }, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)']), {
       r: starting, c: { type: 'send-coordinator', epoch: 1 }, m: role('master', 1, 3),
     });
   });
@@ -138,7 +138,7 @@ test('fresh cluster: a lower id sends ELECTION, on an ANSWER waits, on the COORD
       y: { type: 'synced' },
     });
     // Answer at 110, coordinator at 130 (before the answer timeout at 150, which then finds us syncing).
-    expectObservable(electionActor(cfg, input, s), '^ 600ms !').toBe(at([0, 'r'], [100, '(ez)'], [130, '(qy)'], [170, 'v']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 600ms !').toBe(at([0, 'r'], [100, '(ez)'], [130, '(qy)'], [170, 'v']), {
       r: starting,
       e: { type: 'send-election', epoch: 0 },
       z: role('electing', 0, null),
@@ -153,7 +153,7 @@ test('fresh cluster: a lower id that gets no answer within the answer timeout be
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(3, 'starting', false)] } });
-    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(ez)'], [150, '(cm)']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [100, '(ez)'], [150, '(cm)']), {
       r: starting,
       e: { type: 'send-election', epoch: 0 },
       z: role('electing', 0, null),
@@ -169,7 +169,7 @@ test('an ANSWER addressed to another instance does not stop us from winning', ()
     const input = hot<In>('s 9ms l 99ms a', {
       s: START, l: { type: 'live', live: [live(3, 'starting', false)] }, a: { type: 'answer', from: 3, to: 1, epoch: 0 },
     });
-    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(ez)'], [150, '(cm)']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [100, '(ez)'], [150, '(cm)']), {
       r: starting,
       e: { type: 'send-election', epoch: 0 },
       z: role('electing', 0, null),
@@ -196,7 +196,7 @@ test('the higher instance answers an ELECTION from a lower one; as master it als
     const input = hot<In>('s 9ms l 99ms e', {
       s: START, l: { type: 'live', live: [live(1, 'starting', false)] }, e: { type: 'election', from: 1, epoch: 0 },
     });
-    expectObservable(electionActor({ ...cfg, self: 3 }, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)'], [110, '(ak)']), {
+    expectObservable(electionActor(input, { config: { ...cfg, self: 3 }, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)'], [110, '(ak)']), {
       r: starting,
       c: { type: 'send-coordinator', epoch: 1 },
       m: role('master', 1, 3),
@@ -231,14 +231,14 @@ test('a new master takes an epoch one above the highest seen', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(1, 'starting', false, 7), live(3, 'isolated', false, 4)] } });
-    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)']), {
       r: starting, c: { type: 'send-coordinator', epoch: 8 }, m: role('master', 8, 2),
     });
   });
   const s2 = ts();
   s2.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(1, 'starting', false, 2), live(3, 'electing', false, 5)] } });
-    expectObservable(electionActor(cfg, input, s2), '^ 1000ms !').toBe(at([0, 'r'], [100, '(ez)'], [150, '(cm)']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s2 }), '^ 1000ms !').toBe(at([0, 'r'], [100, '(ez)'], [150, '(cm)']), {
       r: starting,
       e: { type: 'send-election', epoch: 5 },
       z: role('electing', 0, null),
@@ -260,7 +260,7 @@ test('a COORDINATOR from an older epoch is ignored; a newer one deposes this mas
       // 3's keepalive: the check armed when following it finds it live.
       h: { type: 'live', live: [live(1, 'starting', false, 7), live(3, 'master', true, 9)] },
     });
-    expectObservable(electionActor(cfg, input, s), '^ 400ms !').toBe(at([0, 'r'], [100, '(cm)'], [170, '(qy)']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 400ms !').toBe(at([0, 'r'], [100, '(cm)'], [170, '(qy)']), {
       r: starting,
       c: { type: 'send-coordinator', epoch: 8 },
       m: role('master', 8, 2),
@@ -294,7 +294,7 @@ test('a slave whose master goes down stands; unsynced or syncing instances with 
       l: { type: 'live', live: [live(1, 'slave', true, 4), live(3, 'master', true, 4), live(4, 'syncing', true, 4), live(5, 'starting', false), live(6, 'isolated', true, 4)] },
       d: { type: 'down', entry: live(3, 'master', true, 4) },
     });
-    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v'], [40, '(cm)']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v'], [40, '(cm)']), {
       ...slaveOut,
       c: { type: 'send-coordinator', epoch: 5 },
       m: role('master', 5, 2),
@@ -310,7 +310,7 @@ test('a slave whose master goes down sends ELECTION when a higher synced instanc
       l: { type: 'live', live: [live(1, 'slave', true, 4), live(3, 'master', true, 4), live(4, 'slave', true, 4)] },
       d: { type: 'down', entry: live(3, 'master', true, 4) },
     });
-    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v'], [40, '(ez)'], [90, '(cm)']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v'], [40, '(ez)'], [90, '(cm)']), {
       ...slaveOut,
       e: { type: 'send-election', epoch: 4 },
       z: role('electing', 4, null),
@@ -328,7 +328,7 @@ test('the down of an instance other than the master changes nothing', () => {
       l: { type: 'live', live: [live(1, 'slave', true, 4), live(3, 'master', true, 4)] },
       d: { type: 'down', entry: live(1, 'slave', true, 4) },
     });
-    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v']), slaveOut);
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v']), slaveOut);
   });
 });
 
@@ -345,7 +345,7 @@ test('an unsynced newcomer never stands while a synced instance is live: it wait
       c: { type: 'coordinator', from: 4, epoch: 5 },
     });
     // No ELECTION sent and no ANSWER to 4's ELECTION; 4's COORDINATOR at 150 makes us sync from 4.
-    expectObservable(electionActor(self5, input, s), '^ 400ms !').toBe(at([0, 'r'], [100, 'z'], [150, '(qy)']), {
+    expectObservable(electionActor(input, { config: self5, scheduler: s }), '^ 400ms !').toBe(at([0, 'r'], [100, 'z'], [150, '(qy)']), {
       r: starting,
       z: role('electing', 4, null), // the dead Master's epoch is remembered
       q: { type: 'send-sync-request', to: 4, epoch: 5 },
@@ -358,7 +358,7 @@ test('an unsynced newcomer that hears no COORDINATOR keeps waiting (re-checked e
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms l', { s: START, l: { type: 'live', live: [live(4, 'slave', true, 4)] } });
-    expectObservable(electionActor({ ...cfg, self: 5 }, input, s), '^ 550ms !').toBe(at([0, 'r'], [100, 'z'], [300, 'z'], [500, 'z']), {
+    expectObservable(electionActor(input, { config: { ...cfg, self: 5 }, scheduler: s }), '^ 550ms !').toBe(at([0, 'r'], [100, 'z'], [300, 'z'], [500, 'z']), {
       r: starting, z: role('electing', 0, null),
     });
   });
@@ -382,7 +382,7 @@ test('isolate makes the instance isolated; rejoin starts over with a new discove
       s: START, i: { type: 'isolate' }, c: { type: 'coordinator', from: 3, epoch: 7 }, j: { type: 'rejoin' },
     });
     // Master (epoch 1) at 100, isolated at 150 (coordinators ignored while cut), rejoins at 200, master (epoch 2) at 300.
-    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)'], [150, 'i'], [200, 'b'], [300, '(dn)']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [100, '(cm)'], [150, 'i'], [200, 'b'], [300, '(dn)']), {
       r: starting,
       c: { type: 'send-coordinator', epoch: 1 },
       m: role('master', 1, 2),
@@ -398,7 +398,7 @@ test('isolated during discovery: the old window is void; rejoining opens a fresh
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 49ms i 29ms j', { s: START, i: { type: 'isolate' }, j: { type: 'rejoin' } });
-    expectObservable(electionActor(cfg, input, s), '^ 1000ms !').toBe(at([0, 'r'], [50, 'i'], [80, 'b'], [180, '(cm)']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 1000ms !').toBe(at([0, 'r'], [50, 'i'], [80, 'b'], [180, '(cm)']), {
       r: starting,
       i: role('isolated', 0, null),
       b: starting,
@@ -429,7 +429,7 @@ test('resync from a slave goes back to syncing from its master; elsewhere it is 
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 9ms c 9ms y 9ms r', { ...toSlave, r: { type: 'resync' } });
-    expectObservable(electionActor(cfg, input, s), '^ 200ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v'], [30, '(qy)']), slaveOut);
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 200ms !').toBe(at([0, 'r'], [10, '(qy)'], [20, 'v'], [30, '(qy)']), slaveOut);
   });
   const t = electionTransition(cfg);
   const master: ElectionState = { role: 'master', epoch: 2, master: 2, live: [], synced: true, attempt: 1 };
@@ -452,7 +452,7 @@ test('regression: an ANSWER cancels the answer timeout, so a lower instance does
       s: START, l: { type: 'live', live: [live(3, 'starting', false)] }, a: { type: 'answer', from: 3, to: 2, epoch: 0 },
     });
     // Election at 100, answer at 110; no COORDINATOR: at 310 it tries again (a new ELECTION), never Master at 150.
-    expectObservable(electionActor(cfg, input, s), '^ 320ms !').toBe(at([0, 'r'], [100, '(ez)'], [310, '(ez)']), {
+    expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 320ms !').toBe(at([0, 'r'], [100, '(ez)'], [310, '(ez)']), {
       r: starting, e: { type: 'send-election', epoch: 0 }, z: role('electing', 0, null),
     });
   });

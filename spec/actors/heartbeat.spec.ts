@@ -38,14 +38,14 @@ test('a keepalive goes out at once and then every interval, carrying the latest 
   s.run(({ hot, expectObservable }) => {
     const st: SelfStatus = { role: 'slave', synced: true, epoch: 3, applied: 42 };
     const input = hot<In>('150ms u', { u: { type: 'status', status: st } });
-    expectObservable(heartbeatActor(cfg, input, s), '^ 349ms !').toBe('k 99ms k 99ms n 99ms n', { k: ours(), n: ours(st) });
+    expectObservable(heartbeatActor(input, { config: cfg, scheduler: s }), '^ 349ms !').toBe('k 99ms k 99ms n 99ms n', { k: ours(), n: ours(st) });
   });
 });
 
 test('with a shorter interval the keepalives follow it (the interval is not hard-coded)', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
-    expectObservable(heartbeatActor({ ...cfg, timing: timing(40) }, hot<In>('-'), s), '^ 100ms !').toBe('k 39ms k 39ms k', { k: ours() });
+    expectObservable(heartbeatActor(hot<In>('-'), { config: { ...cfg, timing: timing(40) }, scheduler: s }), '^ 100ms !').toBe('k 39ms k 39ms k', { k: ours() });
   });
 });
 
@@ -55,7 +55,7 @@ test('an instance heard and then silent is down after 2 intervals, noticed withi
     // Heard at 50: still live at the check at 240, down at the first check past 2 intervals (252).
     const m = ka(2);
     const input = hot<In>('50ms a', { a: heard(m, 50) });
-    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 400ms !').toBe('50ms l 201ms (dx)', {
+    expectObservable(noBeats(heartbeatActor(input, { config: cfg, scheduler: s })), '^ 400ms !').toBe('50ms l 201ms (dx)', {
       l: { type: 'live', live: [entry(m, 50)] },
       d: { type: 'down', entry: entry(m, 50) },
       x: { type: 'live', live: [] },
@@ -69,7 +69,7 @@ test('down is reported between 2 and 2.125 intervals after the last keepalive, w
     let downAt = -1;
     s.run(({ hot }) => {
       const input = hot<In>(`${at}ms a`, { a: heard(ka(2), at) });
-      heartbeatActor(cfg, input, s).pipe(takeUntil(timer(600))).subscribe((o) => {
+      heartbeatActor(input, { config: cfg, scheduler: s }).pipe(takeUntil(timer(600))).subscribe((o) => {
         if (o.type === 'down') downAt = s.now();
       });
     });
@@ -86,7 +86,7 @@ test('keepalives keep an instance live; identical repeats are silent; only the s
       a: heard(two, 10), b: heard(three, 20), c: heard(two, 150), d: heard(two, 290),
     });
     // 3 (last heard at 20) is down at the check at 228; 2 keeps being refreshed.
-    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 480ms !').toBe('10ms l 9ms m 207ms (dx)', {
+    expectObservable(noBeats(heartbeatActor(input, { config: cfg, scheduler: s })), '^ 480ms !').toBe('10ms l 9ms m 207ms (dx)', {
       l: { type: 'live', live: [entry(two, 10)] },
       m: { type: 'live', live: [entry(two, 10), entry(three, 20)] },
       d: { type: 'down', entry: entry(three, 20) },
@@ -109,7 +109,7 @@ test('the live list is sorted by id and re-sent when role, synced, epoch or appl
       a: heard(seven, 10), b: heard(three, 11), c: heard(one, 12), d: heard(three, 13), e: heard(one, 14),
       f: heard(oneR, 15), g: heard(oneS, 16), h: heard(oneE, 17), i: heard(oneA, 18),
     });
-    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 30ms !').toBe('10ms a b c --f g h i', {
+    expectObservable(noBeats(heartbeatActor(input, { config: cfg, scheduler: s })), '^ 30ms !').toBe('10ms a b c --f g h i', {
       a: { type: 'live', live: [entry(seven, 10)] },
       b: { type: 'live', live: [entry(three, 11), entry(seven, 10)] },
       c: { type: 'live', live: [entry(one, 12), entry(three, 11), entry(seven, 10)] },
@@ -148,7 +148,7 @@ test('mute stops the keepalives, clears the live set and ignores what is heard; 
       a: heard(two, 10), m: { type: 'mute', muted: true }, b: heard(two, 110), u: { type: 'mute', muted: false }, c: heard(two, 310),
     });
     // No down for the forgotten instance (at 225 or later), nothing while muted, then heard again from scratch.
-    expectObservable(heartbeatActor(cfg, input, s), '^ 450ms !').toBe('k 9ms l 39ms e 249ms k 9ms n 89ms k', {
+    expectObservable(heartbeatActor(input, { config: cfg, scheduler: s }), '^ 450ms !').toBe('k 9ms l 39ms e 249ms k 9ms n 89ms k', {
       k: ours(),
       l: { type: 'live', live: [entry(two, 10)] },
       e: { type: 'live', live: [] },
@@ -171,7 +171,7 @@ test('our own keepalive echoed by the topic (same id and nonce) is ignored', () 
     const echo = ka(5, { nonce: 'self-nonce', role: 'starting', synced: false, epoch: 0, startedAt: 1000 });
     const two = ka(2);
     const input = hot<In>('10ms e 9ms a 9ms e', { e: heard(echo, 10), a: heard(two, 20) });
-    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 100ms !').toBe('20ms l', {
+    expectObservable(noBeats(heartbeatActor(input, { config: cfg, scheduler: s })), '^ 100ms !').toBe('20ms l', {
       l: { type: 'live', live: [entry(two, 20)] },
     });
   });
@@ -188,7 +188,7 @@ test('another instance with our id: while we are starting we give way to a runni
       p: heard(ka(2), 40),
     });
     // The duplicate never enters the live set: the next live list holds instance 2 only.
-    expectObservable(noBeats(heartbeatActor(cfg, input, s)), '^ 100ms !').toBe('10ms a 19ms b 9ms p', {
+    expectObservable(noBeats(heartbeatActor(input, { config: cfg, scheduler: s })), '^ 100ms !').toBe('10ms a 19ms b 9ms p', {
       a: { type: 'duplicate', other: entry(running, 10), mine: true },
       b: { type: 'duplicate', other: entry(running, 30), mine: false },
       p: { type: 'live', live: [entry(ka(2), 40)] },
@@ -237,7 +237,7 @@ test('a Master whose last keepalive is not back within 0.4 interval is cut off; 
     // (52 > 40): cut off; an echo at 395 ends it (the run stops before the beat at 400 is overdue).
     const master: In = { type: 'status', status: { role: 'master', synced: true, epoch: 1, applied: 0 } };
     const input = hot<In>('(ma) 96ms b 294ms c', { m: master, a: echo(0), b: echo(100), c: echo(395) });
-    const cuts = heartbeatActor(me, input, s).pipe(filter((o) => o.type === 'cut-off'));
+    const cuts = heartbeatActor(input, { config: me, scheduler: s }).pipe(filter((o) => o.type === 'cut-off'));
     expectObservable(cuts, '^ 440ms !').toBe('252ms x 142ms y', { x: { type: 'cut-off', cut: true }, y: { type: 'cut-off', cut: false } });
   });
 });
@@ -247,12 +247,12 @@ test('a Slave, or an instance without the echo watch (alone), is never cut off b
   s0.run(({ hot, expectObservable }) => {
     const slave: In = { type: 'status', status: { role: 'slave', synced: true, epoch: 1, applied: 0 } };
     const input = hot<In>('(ma)', { m: slave, a: heard((ours() as { msg: Keepalive }).msg, 0) });
-    expectObservable(heartbeatActor({ ...cfg, watchEcho: true }, input, s0).pipe(filter((o) => o.type === 'cut-off')), '^ 1000ms !').toBe('');
+    expectObservable(heartbeatActor(input, { config: { ...cfg, watchEcho: true }, scheduler: s0 }).pipe(filter((o) => o.type === 'cut-off')), '^ 1000ms !').toBe('');
   });
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('5ms a', { a: heard((ours() as { msg: Keepalive }).msg, 5) });
-    expectObservable(heartbeatActor(cfg, input, s).pipe(filter((o) => o.type === 'cut-off')), '^ 1000ms !').toBe('');
+    expectObservable(heartbeatActor(input, { config: cfg, scheduler: s }).pipe(filter((o) => o.type === 'cut-off')), '^ 1000ms !').toBe('');
   });
 });
 

@@ -96,20 +96,14 @@ function cutOffCluster(t: ClusterTiming, s: TestScheduler, sc: Scenario): Observ
   return defer(() => {
     const broker = new Subject<Keepalive>();
     const heard = (m: Keepalive): HeartbeatInput => ({ type: 'keepalive', msg: m, now: s.now() });
-    const master$ = heartbeatActor(
-      { self: 1, nonce: 'm', startedAt: 0, timing: t, watchEcho: true },
-      merge(of<HeartbeatInput>({ type: 'status', status: { role: 'master', synced: true, epoch: 1, applied: 0 } }), broker.pipe(map(heard))), s,
-    ).pipe(
+    const master$ = heartbeatActor(merge(of<HeartbeatInput>({ type: 'status', status: { role: 'master', synced: true, epoch: 1, applied: 0 } }), broker.pipe(map(heard))), { config: { self: 1, nonce: 'm', startedAt: 0, timing: t, watchEcho: true }, scheduler: s }).pipe(
       mergeMap((o) => {
         if (o.type === 'send-keepalive' && s.now() <= sc.lastHeard) s.schedule(() => broker.next(o.msg), sc.delayMs);
         return o.type === 'cut-off' && o.cut ? of<Mark>('c') : [];
       }),
     );
     const slave$ = defer(() => {
-      const hb$ = heartbeatActor(
-        { self: 2, nonce: 's', startedAt: 0, timing: t, watchEcho: true },
-        merge(of<HeartbeatInput>({ type: 'status', status: { role: 'slave', synced: true, epoch: 1, applied: 0 } }), broker.pipe(map(heard))), s,
-      ).pipe(share());
+      const hb$ = heartbeatActor(merge(of<HeartbeatInput>({ type: 'status', status: { role: 'slave', synced: true, epoch: 1, applied: 0 } }), broker.pipe(map(heard))), { config: { self: 2, nonce: 's', startedAt: 0, timing: t, watchEcho: true }, scheduler: s }).pipe(share());
       const following: ElectionState = { role: 'slave', epoch: 1, master: 1, live: [], synced: true, attempt: 0 };
       const elIn$ = hb$.pipe(mergeMap((o): ElectionInput[] =>
         o.type === 'live' ? [{ type: 'live', live: o.live }] : o.type === 'down' ? [{ type: 'down', entry: o.entry }] : []));

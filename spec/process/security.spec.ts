@@ -24,12 +24,20 @@ test.after.each(async (ctx) => {
 });
 test.after((ctx) => ctx.dir.remove());
 
-test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret change nothing; a keyed joiner is accepted', async (ctx) => {
+/** One series of an instance's /metrics (its `--metrics-port 0` listener, logged at start). */
+async function metricValue(n: Node, series: RegExp): Promise<number> {
+  const port = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(n.proc.stderr())?.[1]);
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => series.test(l));
+  return line === undefined ? Number.NaN : Number(line.split(' ').pop());
+}
+
+test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret change nothing and are counted; a keyed joiner is accepted', async (ctx) => {
   const secret = randomBytes(24).toString('hex');
   const topic = newTopic();
   const port = await freeUdpPort();
   const o = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic, heartbeatMs: 250, env: { TRACKER_CLUSTER_SECRET: secret } };
-  ctx.nodes.push(...(await startThree(o)));
+  ctx.nodes.push(...(await startThree(o, ['--metrics-port', '0'])));
   await ctx.nodes[2]!.proc.waitFor(/role master \(epoch 1/);
   await ctx.nodes[2]!.proc.waitFor(SERVING);
   await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));
@@ -57,6 +65,11 @@ test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret chan
     for (const n of ctx.nodes) {
       assert.not.match(n.proc.stderr(), /epoch 1000|master 99|instance 99/, `instance ${n.id} followed a forged message`);
       assert.is(sqliteDigest(n.db).peers, 0, `instance ${n.id} stored a forged commit`);
+    }
+    // 5 forged messages × 2 (no tag, wrong tag) × 3 rounds reach every instance: each counts all 30, by reason.
+    for (const n of ctx.nodes) {
+      assert.is(await metricValue(n, /^tracker_cluster_messages_rejected_total\{.*reason="bad_tag"/), 30, `instance ${n.id}: rejected as bad_tag`);
+      assert.is(await metricValue(n, /^tracker_cluster_messages_rejected_total\{.*reason="malformed"/), 0, `instance ${n.id}: nothing else rejected`);
     }
     const c = await openClient({ host: '127.0.0.1', port });
     assert.is((await c.announce({ infoHash: randomBytes(20) })).action, 'announce', 'the real Master still serves');

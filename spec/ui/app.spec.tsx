@@ -3,15 +3,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { render } from 'ink-testing-library';
 import { BehaviorSubject, of } from 'rxjs';
-import type { LiveEntry } from '../../actors/heartbeat.js';
-import type { PeerRow, Status, SwarmRow, UiCommand } from '../../src/node/host.js';
+import type { InstanceRow, PeerRow, Status, SwarmRow, UiCommand } from '../../src/node/host.js';
 import { App, type UiSource } from '../../src/ui/app.js';
 import { resolveConfig } from '../../src/config/index.js';
 
 // Port 6969, group 239.192.0.1 on 127.0.0.1, db data/tracker-2.sqlite, keepalive 1000 ms: the defaults.
 const config = resolveConfig({ id: 2, network: { host: '127.0.0.1' }, cluster: { broker: 'stomp://127.0.0.1:61613' } });
 const running: Status = { running: true, role: 'slave', epoch: 3, master: 3, cut: false, error: null };
-const entry = (id: number, role: LiveEntry['role'], lastSeen: number): LiveEntry => ({ id, role, synced: true, epoch: 3, applied: 10, lastSeen, nonce: 'n', startedAt: 0 });
+const entry = (id: number, role: InstanceRow['role'], lastSeen: number): InstanceRow => ({ id, role, epoch: 3, lastSeen });
 const swarm = (i: number): SwarmRow => ({ infoHash: i.toString(16).padStart(40, '0'), name: `content-${i}`, size: BigInt(i) * 1048576n, seeders: 1000 - i, leechers: i % 7, completed: i % 3 });
 // Let React apply state changes from input and streams before reading the frame.
 const settle = async (): Promise<void> => {
@@ -20,7 +19,7 @@ const settle = async (): Promise<void> => {
 
 function fixture(swarmCount = 3) {
   const status$ = new BehaviorSubject<Status>(running);
-  const live$ = new BehaviorSubject<readonly LiveEntry[]>([entry(1, 'slave', 9_000), entry(3, 'master', 8_500)]);
+  const live$ = new BehaviorSubject<readonly InstanceRow[]>([entry(1, 'slave', 9_000), entry(3, 'master', 8_500)]);
   const now$ = new BehaviorSubject(10_000);
   const swarms$ = new BehaviorSubject<readonly SwarmRow[]>(Array.from({ length: swarmCount }, (_, i) => swarm(i + 1)));
   const commands: UiCommand[] = [];

@@ -44,15 +44,12 @@ export function controlPlane(deps: ControlPlaneDeps): ControlPlane {
   const wired = wireActors(
     {
       heartbeat: (in$: Observable<HeartbeatInput>) =>
-        heartbeatActor({ self, nonce: deps.nonce, startedAt: deps.startedAt, timing, watchEcho: deps.clustered }, in$, scheduler),
+        heartbeatActor(in$, { config: { self, nonce: deps.nonce, startedAt: deps.startedAt, timing, watchEcho: deps.clustered }, scheduler }),
       election: (in$: Observable<ElectionInput>) =>
-        electionActor(
-          {
+        electionActor(in$, { config: {
             self, discoveryMs: timing.discoveryMs, answerTimeoutMs: timing.answerTimeoutMs, coordinatorTimeoutMs: timing.coordinatorTimeoutMs,
             syncTimeoutMs: timing.syncTimeoutMs, clusterSize: deps.clusterSize,
-          },
-          in$, scheduler,
-        ),
+          }, scheduler }),
     },
     {
       heartbeat: (o, to, emit: (e: ControlEvent) => void) => {

@@ -4,7 +4,6 @@
  * it never touches actor internals.
  */
 import { BehaviorSubject, combineLatest, map, of, share, switchMap, timer, type Observable, type SchedulerLike } from 'rxjs';
-import type { LiveEntry } from '../../actors/heartbeat.js';
 import type { Role } from '../bus/messages.js';
 import { getSwarm, leechers, peersOf } from '../domain/swarm.js';
 import type { Swarm, SwarmStore } from '../domain/types.js';
@@ -31,13 +30,16 @@ export type SwarmRow = {
   readonly completed: number;
 };
 
+/** One other live instance as the Trackers tab shows it. */
+export type InstanceRow = { readonly id: number; readonly role: Role; readonly epoch: number; readonly lastSeen: number };
+
 export type PeerRow = { readonly peerId: string; readonly address: string; readonly downloaded: bigint; readonly left: bigint; readonly uploaded: bigint };
 
 export type UiCommand = { type: 'start' } | { type: 'stop' } | { type: 'cut'; on: boolean } | { type: 'quit' };
 
 export type Host = {
   readonly status$: Observable<Status>;
-  readonly live$: Observable<readonly LiveEntry[]>;
+  readonly live$: Observable<readonly InstanceRow[]>;
   /** Sampled every `sampleMs` while subscribed: the repository is read on the UI's clock, never per request. */
   readonly swarms$: Observable<readonly SwarmRow[]>;
   peers$(infoHash: string): Observable<readonly PeerRow[]>;
@@ -93,7 +95,7 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
 
   return {
     status$: status$.asObservable(),
-    live$: tracker$.pipe(switchMap((t) => (t ? t.live$ : of([])))),
+    live$: tracker$.pipe(switchMap((t) => (t ? t.live$.pipe(map((live) => live.map(instanceRow))) : of([])))),
     swarms$: combineLatest([tracker$, tick$]).pipe(
       map(([t]) => (t ? [...t.repo.store.swarms.values()].map((s) => swarmRow(t.repo.store, s)).sort(bySize) : [])),
     ),
@@ -134,6 +136,8 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
     current: () => tracker$.value,
   };
 }
+
+const instanceRow = ({ id, role, epoch, lastSeen }: InstanceRow): InstanceRow => ({ id, role, epoch, lastSeen });
 
 const bySize = (a: SwarmRow, b: SwarmRow): number => b.seeders + b.leechers - (a.seeders + a.leechers) || (a.infoHash < b.infoHash ? -1 : 1);
 

@@ -2,8 +2,7 @@
 import { Box, Text, useApp, useInput } from 'ink';
 import { useMemo, useState } from 'react';
 import { EMPTY, type Observable } from 'rxjs';
-import type { LiveEntry } from '../../actors/heartbeat.js';
-import type { PeerRow, Status, SwarmRow, UiCommand } from '../node/host.js';
+import type { InstanceRow, PeerRow, Status, SwarmRow, UiCommand } from '../node/host.js';
 import { ConfigTab, type UiConfig } from './config-tab.js';
 import { PAGE, SwarmsTab } from './swarms-tab.js';
 import { TrackersTab } from './trackers-tab.js';
@@ -11,7 +10,7 @@ import { useObservable } from './use-observable.js';
 
 export type UiSource = {
   readonly status$: Observable<Status>;
-  readonly live$: Observable<readonly LiveEntry[]>;
+  readonly live$: Observable<readonly InstanceRow[]>;
   readonly swarms$: Observable<readonly SwarmRow[]>;
   peers$(infoHash: string): Observable<readonly PeerRow[]>;
   readonly now$: Observable<number>;

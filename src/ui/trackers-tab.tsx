@@ -1,10 +1,9 @@
 /** Trackers tab: every live instance, who is Master, and the time since its last keepalive. */
 import { Box, Text } from 'ink';
-import type { LiveEntry } from '../../actors/heartbeat.js';
-import type { Status } from '../node/host.js';
+import type { InstanceRow, Status } from '../node/host.js';
 import { age } from './format.js';
 
-export function TrackersTab({ self, status, live, now }: { self: number; status: Status; live: readonly LiveEntry[]; now: number }) {
+export function TrackersTab({ self, status, live, now }: { self: number; status: Status; live: readonly InstanceRow[]; now: number }) {
   const rows = [
     ...(status.running ? [{ id: self, role: status.role, last: 'this instance', epoch: status.epoch }] : []),
     ...live.map((e) => ({ id: e.id, role: e.role, last: age(now - e.lastSeen), epoch: e.epoch })),

@@ -1,0 +1,48 @@
+/** The cluster inbox: what each message from the broker becomes, and every refusal with its typed reason. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSigner, openSigner } from '../../src/bus/auth.js';
+import { routeInbound } from '../../src/node/cluster-inbox.js';
+
+const SELF = 2;
+const signer = createSigner(Buffer.from('a cluster secret of enough length'));
+const route = (m: object, s = signer) => routeInbound(s.sign(m), SELF, s, 1000);
+
+test('a message without a valid tag is rejected as bad-tag: none, forged, tampered, or under another secret', () => {
+  const m = { type: 'coordinator', from: 3, epoch: 4 };
+  const other = createSigner(Buffer.from('some other secret of enough length'));
+  assert.equal(routeInbound(m, SELF, signer, 0), { to: 'rejected', reason: 'bad-tag' });
+  assert.equal(routeInbound(other.sign(m), SELF, signer, 0), { to: 'rejected', reason: 'bad-tag' });
+  assert.equal(routeInbound({ ...signer.sign(m), epoch: 5 }, SELF, signer, 0), { to: 'rejected', reason: 'bad-tag' });
+  assert.equal(routeInbound('not an object', SELF, signer, 0), { to: 'rejected', reason: 'bad-tag' });
+});
+
+test('a signed message that breaks the schema is rejected as malformed', () => {
+  for (const m of [{ type: 'nonsense', from: 3, epoch: 1 }, { type: 'commit', from: 3, epoch: 1 }, { type: 'vote', from: 0, epoch: 1, to: 2, seq: 1, ok: true }]) {
+    assert.equal(route(m), { to: 'rejected', reason: 'malformed' }, JSON.stringify(m));
+  }
+});
+
+test('each kind goes where it belongs; our own echoes and messages for others are ignored (our keepalives are not)', () => {
+  const keepalive = { type: 'keepalive', from: SELF, epoch: 1, role: 'slave', synced: true, nonce: 'n', applied: 0, startedAt: 0 };
+  assert.equal(route(keepalive), { to: 'heartbeat', input: { type: 'keepalive', msg: keepalive, now: 1000 } });
+  assert.equal(route({ type: 'election', from: 1, epoch: 3 }), { to: 'election', input: { type: 'election', from: 1, epoch: 3 } });
+  assert.equal(route({ type: 'answer', from: 3, epoch: 3, to: SELF }), { to: 'election', input: { type: 'answer', from: 3, to: SELF, epoch: 3 } });
+  assert.equal(route({ type: 'answer', from: 3, epoch: 3, to: 1 }), { to: 'ignored' });
+  assert.equal(route({ type: 'commit', from: 3, epoch: 3, seq: 7 }), { to: 'round', message: { type: 'commit', from: 3, epoch: 3, seq: 7 } });
+  assert.equal(route({ type: 'commit', from: SELF, epoch: 3, seq: 7 }), { to: 'ignored' });
+  assert.equal(route({ type: 'vote', from: 1, epoch: 3, to: 3, seq: 7, ok: true }), { to: 'ignored' });
+  assert.is(route({ type: 'vote', from: 1, epoch: 3, to: SELF, seq: 7, ok: true }).to, 'vote');
+  assert.is(route({ type: 'sync-request', from: 4, epoch: 3, applied: 0 }).to, 'sync-request');
+  const chunk = { type: 'snapshot', from: 3, epoch: 3, seq: 1, part: 0, parts: 1, key: '', changes: '' };
+  assert.is(route({ ...chunk, to: SELF }).to, 'snapshot');
+  assert.equal(route({ ...chunk, to: 4 }), { to: 'ignored' });
+});
+
+test('without a secret every well-formed message passes, and garbage is still malformed', () => {
+  assert.is(routeInbound({ type: 'coordinator', from: 3, epoch: 4 }, SELF, openSigner, 0).to, 'election');
+  assert.equal(routeInbound({ type: 'coordinator' }, SELF, openSigner, 0), { to: 'rejected', reason: 'malformed' });
+  assert.equal(routeInbound(null, SELF, openSigner, 0), { to: 'rejected', reason: 'bad-tag' });
+});
+
+test.run();
