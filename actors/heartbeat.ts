@@ -1,11 +1,14 @@
 /**
  * Heartbeat actor: publishes this instance's keepalive every interval and keeps the live set. An instance not
- * heard for two intervals is down. Liveness is checked eight times per interval so a silent Master is noticed
- * between 2 and 2.125 intervals after its last keepalive. It also spots another live instance using our ID.
+ * heard for `downAfterMs` is down; liveness is checked every `checkEveryMs`, so a silent Master is noticed
+ * between `downAfterMs` and `downAfterMs + checkEveryMs` after its last keepalive. It also spots another live
+ * instance using our ID. Every duration comes from `clusterTiming` (src/domain/timing.ts), where the rules
+ * that keep two Masters from answering are stated.
  */
 import type { Observable, SchedulerLike } from 'rxjs';
 import { interval, map, merge, timer } from 'rxjs';
 import type { ClusterMessage, Role } from '../src/bus/messages.js';
+import type { ClusterTiming } from '../src/domain/timing.js';
 import { runActor } from './actor.js';
 
 export type Keepalive = Extract<ClusterMessage, { type: 'keepalive' }>;
@@ -25,13 +28,15 @@ export type LiveEntry = {
 export type SelfStatus = { readonly role: Role; readonly synced: boolean; readonly epoch: number; readonly applied: number };
 
 export type HeartbeatConfig = {
-  readonly self: number; readonly nonce: string; readonly startedAt: number; readonly intervalMs: number;
+  readonly self: number; readonly nonce: string; readonly startedAt: number;
+  /** Keepalive period, liveness check period, silence that means down, and the echo timeout. */
+  readonly timing: Pick<ClusterTiming, 'heartbeatMs' | 'checkEveryMs' | 'downAfterMs' | 'echoTimeoutMs'>;
   /**
-   * Watch our own keepalives come back through the broker. The last one not back within 0.4 interval means we
-   * are cut off (a hung broker connection is noticed by STOMP heartbeats only after seconds): a Master must stop
-   * answering (at most 1.5 intervals after the last keepalive the others heard) before the others, after 2
-   * silent intervals, can elect a new one. Measured from the send, so a busy event loop that also delayed the send
-   * does not count. Checked only while Master; off for a lone instance (no broker).
+   * Watch our own keepalives come back through the broker. The last one not back within `echoTimeoutMs` means
+   * we are cut off (a hung broker connection is noticed by STOMP heartbeats only after seconds): a Master must
+   * stop answering before the others, after `downAfterMs` of silence and a fence, can take over
+   * (`safetyMargins(t).cutOffBeforeTakeover`). Measured from the send, so a busy event loop that also delayed the
+   * send does not count. Checked only while Master; off for a lone instance (no broker).
    */
   readonly watchEcho?: boolean;
 };
@@ -91,12 +96,12 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         let next: HeartbeatState = s;
         // Only a Master needs this: it is the one that must not keep answering. (A Slave busy with a large state
         // transfer may see its echo late, and must not be thrown out for it.)
-        const overdue = s.beatAt !== null && (s.echoAt === null || s.echoAt < s.beatAt) && input.now - s.beatAt > 0.4 * cfg.intervalMs;
+        const overdue = s.beatAt !== null && (s.echoAt === null || s.echoAt < s.beatAt) && input.now - s.beatAt > cfg.timing.echoTimeoutMs;
         if (cfg.watchEcho && s.status.role === 'master' && !s.muted && !s.cutOff && s.echoAt !== null && overdue) {
           out.push({ type: 'cut-off', cut: true });
           next = { ...s, cutOff: true };
         }
-        const cutoff = input.now - 2 * cfg.intervalMs;
+        const cutoff = input.now - cfg.timing.downAfterMs;
         let live = s.live;
         for (const e of s.live.values()) {
           if (e.lastSeen < cutoff) {
@@ -146,14 +151,14 @@ export function initialHeartbeat(): HeartbeatState {
   return { status: { role: 'starting', synced: false, epoch: 0, applied: 0 }, live: new Map(), muted: false, beatAt: null, echoAt: null, cutOff: false };
 }
 
-/** Beats every interval (the first at once), checks every eighth of an interval; keepalives arrive on `input$`. */
+/** Beats every interval (the first at once), checks every `checkEveryMs`; keepalives arrive on `input$`. */
 export function heartbeatActor(
   cfg: HeartbeatConfig, input$: Observable<HeartbeatInput>, scheduler: SchedulerLike,
   onState?: (s: HeartbeatState) => void,
 ): Observable<HeartbeatOutput> {
   const beats$ = merge(
-    timer(0, cfg.intervalMs, scheduler).pipe(map((): HeartbeatInput => ({ type: 'beat', now: scheduler.now() }))),
-    interval(Math.max(1, Math.floor(cfg.intervalMs / 8)), scheduler).pipe(map((): HeartbeatInput => ({ type: 'check', now: scheduler.now() }))),
+    timer(0, cfg.timing.heartbeatMs, scheduler).pipe(map((): HeartbeatInput => ({ type: 'beat', now: scheduler.now() }))),
+    interval(cfg.timing.checkEveryMs, scheduler).pipe(map((): HeartbeatInput => ({ type: 'check', now: scheduler.now() }))),
   );
   return runActor(initialHeartbeat(), heartbeatTransition(cfg), merge(input$, beats$), scheduler, onState);
 }

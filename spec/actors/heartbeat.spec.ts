@@ -7,9 +7,12 @@ import {
   type HeartbeatConfig, type HeartbeatInput, type HeartbeatOutput, type HeartbeatState, type Keepalive, type LiveEntry, type SelfStatus,
 } from '../../actors/heartbeat.js';
 import type { Role } from '../../src/bus/messages.js';
+import { clusterTiming } from '../../src/domain/timing.js';
 
+/** The durations of a cluster with this keepalive period, as the tracker derives them. */
+const timing = (heartbeatMs: number) => clusterTiming({ heartbeatMs, voteTimeoutMs: 500, clustered: true });
 // One marble frame is 1 ms: beats at 0, 100, 200, …; liveness checks every 12 ms (an eighth, rounded down): 12, 24, 36, …
-const cfg: HeartbeatConfig = { self: 5, nonce: 'self-nonce', startedAt: 1000, intervalMs: 100 };
+const cfg: HeartbeatConfig = { self: 5, nonce: 'self-nonce', startedAt: 1000, timing: timing(100) };
 const ts = (): TestScheduler => new TestScheduler((a, b) => assert.equal(a, b));
 type In = HeartbeatInput;
 
@@ -42,7 +45,7 @@ test('a keepalive goes out at once and then every interval, carrying the latest 
 test('with a shorter interval the keepalives follow it (the interval is not hard-coded)', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
-    expectObservable(heartbeatActor({ ...cfg, intervalMs: 40 }, hot<In>('-'), s), '^ 100ms !').toBe('k 39ms k 39ms k', { k: ours() });
+    expectObservable(heartbeatActor({ ...cfg, timing: timing(40) }, hot<In>('-'), s), '^ 100ms !').toBe('k 39ms k 39ms k', { k: ours() });
   });
 });
 
