@@ -33,6 +33,7 @@ import { loadTorrentDir } from './torrent/load-dir.js';
 import type { HashPolicy } from './policy/hash-list.js';
 import { createRateLimiter } from './policy/rate-limit.js';
 import { countPeers } from './domain/swarm.js';
+import { clusterTiming, DOWN_AFTER_INTERVALS } from './domain/timing.js';
 import { handleHttpRequest, NOT_SERVING } from './http/ingress.js';
 import type { HttpTrackerRequest } from './http/query.js';
 import { failureReply } from './http/replies.js';
@@ -127,7 +128,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
   sqlite.clear(); // a crashed earlier run may have left rows behind: start from an empty repository
 
   const clustered = cfg.broker !== undefined;
-  const heartbeatMs = cfg.heartbeatMs ?? 1000;
+  const timing = clusterTiming({ heartbeatMs: cfg.heartbeatMs ?? 1000, voteTimeoutMs: cfg.voteTimeoutMs ?? 500, clustered });
   const { scheduler, clock, log } = deps;
   let key = deps.key;
   const idCache = createConnectionIdCache();
@@ -201,10 +202,9 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
     if (!clustered) return;
     serviceWanted = want;
     if (want && !service) {
-      // A fence: a deposed Master that lost the broker stops answering within 1.5 keepalive intervals of its
-      // last keepalive; we were elected at least 2 intervals after it. Waiting a quarter interval more keeps
-      // a margin when timers run late on a loaded machine.
-      await firstValueFrom(timer(heartbeatMs / 4, scheduler));
+      // A fence: a deposed Master that lost the broker stops answering before we may answer
+      // (safetyMargins(timing).cutOffBeforeTakeover in domain/timing.ts).
+      await firstValueFrom(timer(timing.fenceMs, scheduler));
       if (!serviceWanted || service) return;
       const b = await bindUdp({ host: cfg.host, port: cfg.port, reuseAddr: true });
       if (!b.ok) {
@@ -290,17 +290,17 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
 
   // ---- actors ----
   const heartbeat$ = heartbeatActor(
-    { self: cfg.id, nonce: randomBytes(8).toString('hex'), startedAt: clock.now(), intervalMs: heartbeatMs, watchEcho: clustered }, hbIn, scheduler,
+    { self: cfg.id, nonce: randomBytes(8).toString('hex'), startedAt: clock.now(), timing, watchEcho: clustered }, hbIn, scheduler,
   ).pipe(share());
   const election$ = electionActor(
     {
-      self: cfg.id, discoveryMs: clustered ? 2 * heartbeatMs + heartbeatMs / 2 : 0, answerTimeoutMs: Math.max(50, heartbeatMs / 2),
-      coordinatorTimeoutMs: 2 * heartbeatMs, syncTimeoutMs: Math.max(10_000, 10 * heartbeatMs), clusterSize: cfg.clusterSize ?? 0,
+      self: cfg.id, discoveryMs: timing.discoveryMs, answerTimeoutMs: timing.answerTimeoutMs,
+      coordinatorTimeoutMs: timing.coordinatorTimeoutMs, syncTimeoutMs: timing.syncTimeoutMs, clusterSize: cfg.clusterSize ?? 0,
     },
     elIn, scheduler,
   ).pipe(share());
   const consensus$ = consensusActor<Proposal>(
-    { self: cfg.id, maxBatch: MAX_BATCH, maxQueue: MAX_QUEUE, voteTimeoutMs: cfg.voteTimeoutMs ?? 500, clusterSize: cfg.clusterSize ?? 0 }, csIn, scheduler,
+    { self: cfg.id, maxBatch: MAX_BATCH, maxQueue: MAX_QUEUE, voteTimeoutMs: timing.voteTimeoutMs, clusterSize: cfg.clusterSize ?? 0 }, csIn, scheduler,
   ).pipe(share());
 
   let applied = 0;
@@ -325,7 +325,7 @@ export async function startTracker(cfg: TrackerConfig, deps: TrackerDeps): Promi
         live$.next(o.live);
         break;
       case 'down':
-        log(`instance ${o.entry.id} (${o.entry.role}) is down: silent for 2 keepalive intervals`);
+        log(`instance ${o.entry.id} (${o.entry.role}) is down: silent for ${DOWN_AFTER_INTERVALS} keepalive intervals`);
         elIn.next({ type: 'down', entry: o.entry });
         break;
       case 'cut-off':

@@ -1,5 +1,6 @@
 /** Config tab: addresses, ports, ID, state, and the Start/Stop and simulate-failure controls. */
 import { Box, Text } from 'ink';
+import { DOWN_AFTER_INTERVALS } from '../domain/timing.js';
 import type { Status } from '../host.js';
 
 export type UiConfig = {
@@ -27,7 +28,7 @@ export function ConfigTab({ config, status, logs }: { config: UiConfig; status: 
       {row('Peer UDP', config.broker ? `${config.host}:${config.port} (service address, held by the Master)` : `${config.host}:${config.port}`)}
       {row('Multicast group', config.group ? `${config.group}:${config.port} on ${config.iface}` : 'off (single instance)')}
       {row('Broker', config.broker ?? 'none: in-process bus (single instance)')}
-      {row('Keepalive', `${config.heartbeatMs} ms (down after ${2 * config.heartbeatMs} ms)`)}
+      {row('Keepalive', `${config.heartbeatMs} ms (down after ${DOWN_AFTER_INTERVALS * config.heartbeatMs} ms)`)}
       {row('Repository', config.db)}
       <Text>
         <Text color="gray">{'State'.padEnd(18)}</Text>
