@@ -8,6 +8,7 @@ import {
 } from '../../actors/election.js';
 import type { LiveEntry } from '../../actors/heartbeat.js';
 import type { Role } from '../../src/bus/messages.js';
+import { clusterTiming } from '../../src/domain/timing.js';
 
 // One marble frame is 1 ms.
 const cfg: ElectionConfig = { self: 2, discoveryMs: 100, answerTimeoutMs: 50, coordinatorTimeoutMs: 200, syncTimeoutMs: 300 };
@@ -53,6 +54,23 @@ test('the discovery window length comes from the config', () => {
       r: starting, c: { type: 'send-coordinator', epoch: 1 }, m: role('master', 1, 2),
     });
   });
+});
+
+test('with the tracker\'s timings (clusterTiming): clustered, the first election comes 2.5 intervals after start; alone, at once', () => {
+  for (const [clustered, discovered] of [[true, 250], [false, 0]] as const) {
+    const t = clusterTiming({ heartbeatMs: 100, voteTimeoutMs: 500, clustered });
+    const el: ElectionConfig = {
+      self: 2, discoveryMs: t.discoveryMs, answerTimeoutMs: t.answerTimeoutMs, coordinatorTimeoutMs: t.coordinatorTimeoutMs, syncTimeoutMs: t.syncTimeoutMs,
+    };
+    const s = ts();
+    s.run(({ hot, expectObservable }) => {
+      const input = hot<In>('s', { s: START });
+      const expected = discovered === 0 ? '(rcm)' : at([0, 'r'], [discovered, '(cm)']);
+      expectObservable(electionActor(el, input, s), '^ 1000ms !').toBe(expected, {
+        r: starting, c: { type: 'send-coordinator', epoch: 1 }, m: role('master', 1, 2),
+      });
+    });
+  }
 });
 
 // The epoch of the sync request and role while joining through discovery is left out here (see the report:
