@@ -3,8 +3,9 @@ import { appendFileSync, mkdirSync, readFileSync, watchFile } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { asyncScheduler, BehaviorSubject } from 'rxjs';
-import { parseConfig, USAGE } from './config.js';
+import { parseConfig, USAGE, type Config } from './config/index.js';
 import { createHost } from './host.js';
+import type { TrackerConfig } from './tracker.js';
 import { parseHashList, type HashList, type HashPolicy } from './policy/hash-list.js';
 
 const parsed = parseConfig(process.argv.slice(2), Boolean(process.stdout.isTTY && process.stdin.isTTY));
@@ -18,9 +19,21 @@ if (!parsed.ok) {
 }
 const config = parsed.config;
 
+// bridge until the tracker takes the grouped Config
+function toTrackerConfig({ id, network, cluster, storage, policy, http }: Config): TrackerConfig {
+  return {
+    id, host: network.host, port: network.port, group: network.group, iface: network.iface,
+    broker: cluster.broker, topic: cluster.topic, heartbeatMs: cluster.heartbeatMs, voteTimeoutMs: cluster.voteTimeoutMs,
+    clusterSize: cluster.clusterSize, batchMs: cluster.batchMs,
+    db: storage.db, torrents: storage.torrents,
+    intervalS: policy.intervalS, peerTtlS: policy.peerTtlS, rateLimit: policy.rateLimit, trustIpField: policy.trustIpField,
+    httpPort: http.port, httpHost: http.host, metricsPort: http.metricsPort, metricsHost: http.metricsHost,
+  };
+}
+
 // Headless: log lines on stderr. With the UI: the last lines are shown in the Config tab and kept in a file.
 const recent = new BehaviorSubject<readonly string[]>([]);
-const logFile = config.headless ? null : join(dirname(config.db), `tracker-${config.id}.log`);
+const logFile = config.headless ? null : join(dirname(config.storage.db), `tracker-${config.id}.log`);
 if (logFile) mkdirSync(dirname(logFile), { recursive: true });
 const log = (line: string): void => {
   const text = `${new Date().toISOString()} [tracker ${config.id}] ${line}`;
@@ -36,14 +49,14 @@ const log = (line: string): void => {
 const readSecrets = (): { secret?: Buffer; brokerLogin?: { login: string; passcode: string } } | string => {
   const out: { secret?: Buffer; brokerLogin?: { login: string; passcode: string } } = {};
   try {
-    const secret = config.secretFile ? readFileSync(config.secretFile, 'utf8').trim() : process.env.TRACKER_CLUSTER_SECRET;
+    const secret = config.cluster.secretFile ? readFileSync(config.cluster.secretFile, 'utf8').trim() : process.env.TRACKER_CLUSTER_SECRET;
     if (secret !== undefined) {
       if (secret.length < 16) return 'the cluster secret must be at least 16 characters';
       out.secret = Buffer.from(secret, 'utf8');
     }
-    if (config.brokerCredentials) {
-      const [login, passcode] = readFileSync(config.brokerCredentials, 'utf8').split(/\r?\n/);
-      if (!login || passcode === undefined) return `${config.brokerCredentials} must hold the login and the passcode on two lines`;
+    if (config.cluster.brokerCredentials) {
+      const [login, passcode] = readFileSync(config.cluster.brokerCredentials, 'utf8').split(/\r?\n/);
+      if (!login || passcode === undefined) return `${config.cluster.brokerCredentials} must hold the login and the passcode on two lines`;
       out.brokerLogin = { login, passcode };
     } else if (process.env.TRACKER_BROKER_LOGIN !== undefined) {
       out.brokerLogin = { login: process.env.TRACKER_BROKER_LOGIN, passcode: process.env.TRACKER_BROKER_PASSCODE ?? '' };
@@ -72,8 +85,8 @@ const loadList = (path: string | undefined): HashList | null | string => {
 };
 let hashPolicy: HashPolicy = { allow: null, deny: null };
 const reloadLists = (): string | null => {
-  const allow = loadList(config.allowList);
-  const deny = loadList(config.denyList);
+  const allow = loadList(config.policy.allowList);
+  const deny = loadList(config.policy.denyList);
   if (typeof allow === 'string') return allow;
   if (typeof deny === 'string') return deny;
   hashPolicy = { allow, deny };
@@ -89,11 +102,11 @@ const reloadAndLog = (why: string): void => {
   log(err ? `${why}: info-hash lists not reloaded: ${err}` : `${why}: info-hash lists reloaded (allow ${hashPolicy.allow?.size ?? 'all'}, deny ${hashPolicy.deny?.size ?? 0})`);
 };
 process.on('SIGHUP', () => reloadAndLog('SIGHUP'));
-for (const f of [config.allowList, config.denyList]) if (f) watchFile(f, { interval: 2000 }, () => reloadAndLog(`${f} changed`)).unref();
+for (const f of [config.policy.allowList, config.policy.denyList]) if (f) watchFile(f, { interval: 2000 }, () => reloadAndLog(`${f} changed`)).unref();
 
 let exiting = false;
 let unmountUi: (() => void) | null = null;
-const host = createHost(config, {
+const host = createHost(toTrackerConfig(config), {
   scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log, ...secrets, hashes: () => hashPolicy,
   onFatal: (code, reason) => shutdown(reason, code),
 });
@@ -118,7 +131,7 @@ function shutdown(why: string, code: number): void {
 process.once('SIGINT', () => shutdown('SIGINT', 0));
 process.once('SIGTERM', () => shutdown('SIGTERM', 0));
 
-log(`starting (db ${config.db})`);
+log(`starting (db ${config.storage.db})`);
 await host.command({ type: 'start' });
 const tracker = host.current();
 if (!tracker) {
@@ -126,8 +139,9 @@ if (!tracker) {
   if (logFile) process.stderr.write(`error: could not start: ${recent.value.at(-1) ?? 'see the log'}\n`);
   process.exit(1);
 }
-if (config.broker) {
-  log(`cluster via ${config.broker}: group udp://${config.group}:${config.port} on ${config.iface}, service address udp://${config.host}:${config.port}`);
+if (config.cluster.broker) {
+  const { group, port, iface, host: service } = config.network;
+  log(`cluster via ${config.cluster.broker}: group udp://${group}:${port} on ${iface}, service address udp://${service}:${port}`);
 } else {
   log(`listening on udp://${tracker.address}:${tracker.port} (master, single instance)`);
 }

@@ -6,9 +6,10 @@ import { BehaviorSubject, of } from 'rxjs';
 import type { LiveEntry } from '../../actors/heartbeat.js';
 import type { PeerRow, Status, SwarmRow, UiCommand } from '../../src/host.js';
 import { App, type UiSource } from '../../src/ui/app.js';
-import type { UiConfig } from '../../src/ui/config-tab.js';
+import { resolveConfig } from '../../src/config/index.js';
 
-const config: UiConfig = { id: 2, host: '127.0.0.1', port: 6969, group: '239.192.0.1', iface: '127.0.0.1', broker: 'stomp://127.0.0.1:61613', db: 'data/tracker-2.sqlite', heartbeatMs: 1000 };
+// Port 6969, group 239.192.0.1 on 127.0.0.1, db data/tracker-2.sqlite, keepalive 1000 ms: the defaults.
+const config = resolveConfig({ id: 2, network: { host: '127.0.0.1' }, cluster: { broker: 'stomp://127.0.0.1:61613' } });
 const running: Status = { running: true, role: 'slave', epoch: 3, master: 3, cut: false, error: null };
 const entry = (id: number, role: LiveEntry['role'], lastSeen: number): LiveEntry => ({ id, role, synced: true, epoch: 3, applied: 10, lastSeen, nonce: 'n', startedAt: 0 });
 const swarm = (i: number): SwarmRow => ({ infoHash: i.toString(16).padStart(40, '0'), name: `content-${i}`, size: BigInt(i) * 1048576n, seeders: 1000 - i, leechers: i % 7, completed: i % 3 });

@@ -5,6 +5,7 @@ import { render } from 'ink-testing-library';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { asyncScheduler, firstValueFrom, filter, of } from 'rxjs';
+import { resolveConfig } from '../../src/config/index.js';
 import { createHost } from '../../src/host.js';
 import { App } from '../../src/ui/app.js';
 import { encodeConnectRequest } from '../../src/protocol/encode.js';
@@ -23,7 +24,7 @@ test('f cuts the tracker off (no replies, role isolated) and f again brings it b
   const host = createHost(cfg, { scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log: () => {}, sampleMs: 50 });
   await host.command({ type: 'start' });
   const source = { ...host, logs$: of([]), command: (c: Parameters<typeof host.command>[0]) => host.command(c) };
-  const ui = render(<App config={{ ...cfg, group: undefined, iface: '127.0.0.1', broker: undefined, heartbeatMs: 1000 }} source={source} />);
+  const ui = render(<App config={resolveConfig({ id: cfg.id, network: { host: cfg.host, port }, storage: { db: cfg.db } })} source={source} />);
   const client = await openClient({ host: '127.0.0.1', port }, '127.0.0.1', 300);
   try {
     await client.announce({ infoHash: randomBytes(20) });

@@ -1,16 +1,14 @@
 /** Config tab: addresses, ports, ID, state, and the Start/Stop and simulate-failure controls. */
 import { Box, Text } from 'ink';
+import type { ClusterConfig, NetworkConfig, StorageConfig } from '../config/index.js';
 import type { Status } from '../host.js';
 
+/** The parts of the Config the tab shows (a whole Config fits). */
 export type UiConfig = {
   readonly id: number;
-  readonly host: string;
-  readonly port: number;
-  readonly group: string | undefined;
-  readonly iface: string;
-  readonly broker: string | undefined;
-  readonly db: string;
-  readonly heartbeatMs: number;
+  readonly network: Pick<NetworkConfig, 'host' | 'port' | 'group' | 'iface'>;
+  readonly cluster: Pick<ClusterConfig, 'broker' | 'heartbeatMs'>;
+  readonly storage: Pick<StorageConfig, 'db'>;
 };
 
 export function ConfigTab({ config, status, logs }: { config: UiConfig; status: Status; logs: readonly string[] }) {
@@ -20,15 +18,17 @@ export function ConfigTab({ config, status, logs }: { config: UiConfig; status: 
       {value}
     </Text>
   );
+  const { host, port, group, iface } = config.network;
+  const { broker, heartbeatMs } = config.cluster;
   const state = !status.running ? 'stopped' : status.cut ? `cut off (simulated failure), ${status.role}` : status.role;
   return (
     <Box flexDirection="column">
       {row('Instance ID', String(config.id))}
-      {row('Peer UDP', config.broker ? `${config.host}:${config.port} (service address, held by the Master)` : `${config.host}:${config.port}`)}
-      {row('Multicast group', config.group ? `${config.group}:${config.port} on ${config.iface}` : 'off (single instance)')}
-      {row('Broker', config.broker ?? 'none: in-process bus (single instance)')}
-      {row('Keepalive', `${config.heartbeatMs} ms (down after ${2 * config.heartbeatMs} ms)`)}
-      {row('Repository', config.db)}
+      {row('Peer UDP', broker ? `${host}:${port} (service address, held by the Master)` : `${host}:${port}`)}
+      {row('Multicast group', group ? `${group}:${port} on ${iface}` : 'off (single instance)')}
+      {row('Broker', broker ?? 'none: in-process bus (single instance)')}
+      {row('Keepalive', `${heartbeatMs} ms (down after ${2 * heartbeatMs} ms)`)}
+      {row('Repository', config.storage.db)}
       <Text>
         <Text color="gray">{'State'.padEnd(18)}</Text>
         <Text color={status.running ? (status.cut ? 'red' : 'green') : 'yellow'}>{state}</Text>

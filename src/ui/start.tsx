@@ -1,7 +1,7 @@
 /** Mounts the Ink UI on the real terminal. Loaded only when a terminal is attached. */
 import { render } from 'ink';
 import type { Observable } from 'rxjs';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Host } from '../host.js';
 import { App } from './app.js';
 
