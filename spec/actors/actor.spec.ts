@@ -28,7 +28,7 @@ test('the effects of one input are emitted in order, in the frame of that input'
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot('-a----b');
-    const expected =  '-(123)b';
+    const expected = ' -(123)b';
     expectObservable(runActor('', scripted({ a: [out('1'), out('2'), out('3')] }), input, s)).toBe(expected, outs('123b'));
   });
 });
@@ -39,7 +39,7 @@ test('a timer effect is not emitted; its input is fed back `after` ms later on t
   s.run(({ hot, time, expectObservable }) => {
     const script = { t: [out('s'), later(time('-----|'), 'T')], T: [out('f'), later(time('--|'), 'U')] };
     const input = hot('-t-------');
-    const expected =  '-s----f-U';
+    const expected = ' -s----f-U';
     expectObservable(runActor('', scripted(script), input, s, (x) => states.push(x))).toBe(expected, outs('sfU'));
   });
   assert.equal(states, ['t', 'tT', 'tTU']);
@@ -49,7 +49,7 @@ test('timers set by one input fire in the order of their delays, not of the effe
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot('-t-------');
-    const expected =  '----T---U';
+    const expected = ' ----T---U';
     expectObservable(runActor('', scripted({ t: [later(7, 'U'), later(3, 'T')] }), input, s)).toBe(expected, outs('TU'));
   });
 });
@@ -73,8 +73,8 @@ test('an error of the input ends the actor with that error, and its pending time
   const states: string[] = [];
   s.run(({ cold, expectObservable, expectSubscriptions }) => {
     const input = cold('-a-#', undefined, new Error('input failed'));
-    const subs =        '^--!';
-    const expected =    '-a-#';
+    const subs = '      ^--!';
+    const expected = '  -a-#';
     expectObservable(runActor('', scripted({ a: [out('a'), later(5, 'T')] }), input, s, (x) => states.push(x)))
       .toBe(expected, outs('a'), new Error('input failed'));
     expectSubscriptions(input.subscriptions).toBe(subs);
@@ -87,8 +87,8 @@ test('completion of the input completes the actor at once; its pending timer nev
   const states: string[] = [];
   s.run(({ cold, expectObservable, expectSubscriptions }) => {
     const input = cold('-a-|');
-    const subs =        '^--!';
-    const expected =    '-a-|';
+    const subs = '      ^--!';
+    const expected = '  -a-|';
     expectObservable(runActor('', scripted({ a: [out('a'), later(5, 'T')] }), input, s, (x) => states.push(x))).toBe(expected, outs('a'));
     expectSubscriptions(input.subscriptions).toBe(subs);
   });
@@ -112,9 +112,9 @@ test('unsubscribing ends the input subscription and cancels pending timers', () 
   const states: string[] = [];
   s.run(({ hot, expectObservable, expectSubscriptions }) => {
     const input = hot('-t-----u');
-    const unsub =      '----!';
-    const subs =       '^---!';
-    const expected =   '-s';
+    const unsub = '    ----!';
+    const subs = '     ^---!';
+    const expected = ' -s';
     const actor = runActor('', scripted({ t: [out('s'), later(5, 'T')] }), input, s, (x) => states.push(x));
     expectObservable(actor, unsub).toBe(expected, outs('s'));
     expectSubscriptions(input.subscriptions).toBe(subs);
@@ -127,7 +127,7 @@ test('onState sees every state once, in order, from the initial one on, timer in
   const states: string[] = [];
   s.run(({ hot, expectObservable }) => {
     const input = hot('-ab--c');
-    const expected =  '-a--Tc';
+    const expected = ' -a--Tc';
     const actor = runActor('S:', scripted({ b: [later(2, 'T')] }), input, s, (x) => states.push(x));
     expectObservable(actor).toBe(expected, outs('aTc'));
   });
