@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite, type Test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { run, type Proc } from './process.js';
 import { tempDir } from './temp.js';
 import type { TestClient } from './udp-client.js';
@@ -81,6 +82,16 @@ export async function eventually<T>(probe: () => T | Promise<T>, check: (v: T) =
     v = await probe();
   }
   return v;
+}
+
+/**
+ * Wait (I/O settling) until at least `n` more announces than the first `mark` of `acked` were acknowledged, and
+ * fail the test if they were not within `ms`: the cluster went on serving. Returns the count reached.
+ */
+export async function ackedBeyond(acked: readonly unknown[], mark: number, n: number, what: string, ms = 15_000): Promise<number> {
+  const count = await eventually(() => acked.length, (c) => c >= mark + n, ms, 20);
+  assert.ok(count >= mark + n, `${what}: ${count - mark} announces acknowledged within ${ms} ms, expected at least ${n}`);
+  return count;
 }
 
 function script(): string {

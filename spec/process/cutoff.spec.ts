@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { encodeConnectRequest } from '../../src/protocol/encode.js';
-import { brokerUrl, newTopic, startNode, type Node, SERVING, killAll } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, startNode, type Node, SERVING, killAll } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -61,12 +61,16 @@ test('a Master cut off from the broker stops answering the group before a new Ma
     s.on('message', (m) => m.length >= 8 && replies.set(m.readUInt32BE(4), (replies.get(m.readUInt32BE(4)) ?? 0) + 1));
     let tid = 1;
     const ticker = setInterval(() => s.send(encodeConnectRequest(tid++), port, '239.192.0.1'), 10);
-    await new Promise((r) => setTimeout(r, 300));
+    // The Master answers the group before its broker connection hangs.
+    await eventually(() => replies.size, (n) => n >= 10, 10_000, 20);
     proxy.freeze();
     await ctx.nodes[1]!.proc.waitFor(/role master \(epoch 2/, 10_000);
+    const elected = tid;
+    await eventually(() => [...replies.keys()].some((t) => t > elected), Boolean, 10_000, 20);
+    // Deliberate: requests keep reaching both the new Master and the cut-off one, where any double reply would show.
     await new Promise((r) => setTimeout(r, 500));
     clearInterval(ticker);
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 300)); // deliberate: collect late duplicates
     s.close();
 
     const doubled = [...replies].filter(([, n]) => n > 1).length;

@@ -59,9 +59,11 @@ test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret chan
         stranger.publish(m); // no tag
         stranger.publish(wrongKey.sign(m)); // a tag under the wrong secret
       }
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, 150)); // spread over time, as a live stranger would send them
     }
-    await new Promise((r) => setTimeout(r, 600)); // more than two keepalive intervals
+    // Deliberate: a dropped message leaves no signal to wait for, so give a forged one that got through more than
+    // two keepalive intervals to show (a new epoch, a Master 99, a stored peer).
+    await new Promise((r) => setTimeout(r, 600));
     for (const n of ctx.nodes) {
       assert.not.match(n.proc.stderr(), /epoch 1000|master 99|instance 99/, `instance ${n.id} followed a forged message`);
       assert.is(sqliteDigest(n.db).peers, 0, `instance ${n.id} stored a forged commit`);
