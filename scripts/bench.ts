@@ -808,7 +808,7 @@ async function main(): Promise<void> {
     out.push(`CPU profile of our single instance over its whole run (${profile.file}): ${profile.total_ms} ms sampled, ` +
       `${profile.idlePct} % idle; self time as a share of the busy time:`);
     for (const f of profile.functions.slice(0, 15)) out.push(`  ${String(f.selfPct).padStart(5)} %  ${f.name}  ${f.where}`);
-    out.push('  by file: ' + profile.files.map((f) => `${f.file} ${f.selfPct} %`).join(', '));
+    out.push(`  by file: ${profile.files.map((f) => `${f.file} ${f.selfPct} %`).join(', ')}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
 

@@ -417,7 +417,8 @@ async function main(): Promise<number> {
         `check: ${s.matches} matches, ${s.mismatches.length} mismatches; ${s.notDetermined} recorded values not determined by the trace (not compared)`,
         ...s.mismatches.map((m) => `  mismatch ${m}`),
       ] : []),
-    ].join('\n') + '\n');
+      '', // the last line ends with a newline too
+    ].join('\n'));
   }
   return s.checked && (s.mismatches.length > 0 || s.timeouts > 0) ? 1 : 0;
 }

@@ -28,7 +28,7 @@ function findScript(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'scripts', 'broker.sh'))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error('scripts/broker.sh not found above ' + fileURLToPath(import.meta.url));
+    if (up === dir) throw new Error(`scripts/broker.sh not found above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
   return join(dir, 'scripts', 'broker.sh');
