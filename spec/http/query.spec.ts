@@ -169,7 +169,7 @@ test('scrape: 0, 1 and 74 hashes, in order, exact bytes', () => {
   const hashes = Array.from({ length: 74 }, (_, i) => Buffer.from(Array.from({ length: 20 }, (_, j) => (i * 37 + j * 11) % 256)));
   const s = scrape(`/scrape?${hashes.map((h, i) => `info_hash=${i % 2 ? encAll(h) : encMixed(h)}`).join('&')}`);
   assert.is(s.infoHashes.length, 74);
-  hashes.forEach((h, i) => assert.ok(s.infoHashes[i]!.equals(h), `hash ${i}`));
+  for (const [i, h] of hashes.entries()) assert.ok(s.infoHashes[i]!.equals(h), `hash ${i}`);
 });
 
 test('scrape: 75 hashes and bad hashes are refused', () => {
