@@ -346,15 +346,16 @@ export async function replay(plan: Plan, o: ReplayOptions, trace = ''): Promise<
 
 async function main(): Promise<number> {
   const usage = 'usage: replay.js TRACE --target udp://HOST:PORT [--speed X] [--check] [--tracker-port P] [--timeout MS] [--json]';
-  let args;
+  const readArgs = () => parseArgs({
+    allowPositionals: true,
+    options: {
+      target: { type: 'string' }, speed: { type: 'string' }, check: { type: 'boolean' }, 'tracker-port': { type: 'string' },
+      timeout: { type: 'string' }, json: { type: 'boolean' },
+    },
+  });
+  let args: ReturnType<typeof readArgs>;
   try {
-    args = parseArgs({
-      allowPositionals: true,
-      options: {
-        target: { type: 'string' }, speed: { type: 'string' }, check: { type: 'boolean' }, 'tracker-port': { type: 'string' },
-        timeout: { type: 'string' }, json: { type: 'boolean' },
-      },
-    });
+    args = readArgs();
   } catch (e) {
     process.stderr.write(`error: ${(e as Error).message}\n${usage}\n`);
     return 2;

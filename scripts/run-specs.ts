@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 const root = process.argv[2] ?? 'dist/spec';
 const only = process.argv[3] ? new RegExp(process.argv[3]) : null;
@@ -40,7 +41,7 @@ function runFile(file: string): Promise<Result> {
     child.on('exit', (code) => {
       clearTimeout(timer);
       const num = (label: string): number | null => {
-        const m = new RegExp(`${label}:\\s+(\\d+)`).exec(out.replace(/\x1b\[[0-9;]*m/g, ''));
+        const m = new RegExp(`${label}:\\s+(\\d+)`).exec(stripVTControlCharacters(out));
         return m ? Number(m[1]) : null;
       };
       const total = num('Total');
