@@ -619,7 +619,7 @@ function summariseProfile(path: string): ProfileTop {
   const prof = JSON.parse(readFileSync(path, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
+  for (const [i, id] of prof.samples.entries()) self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
   // Shares are of the busy time: the idle node (the event loop waiting) is reported apart.
   const idleIds = new Set(prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
   const all = [...self.values()].reduce((a, b) => a + b, 0) || 1;
@@ -657,6 +657,7 @@ const ms = (x: number | undefined): string => (x === undefined || !Number.isFini
 
 function versionOf(pkg: string): string {
   try {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own field syntax, not a template.
     return execFileSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' }).trim();
   } catch {
     return 'not installed';
@@ -808,7 +809,7 @@ async function main(): Promise<void> {
     out.push(`CPU profile of our single instance over its whole run (${profile.file}): ${profile.total_ms} ms sampled, ` +
       `${profile.idlePct} % idle; self time as a share of the busy time:`);
     for (const f of profile.functions.slice(0, 15)) out.push(`  ${String(f.selfPct).padStart(5)} %  ${f.name}  ${f.where}`);
-    out.push('  by file: ' + profile.files.map((f) => `${f.file} ${f.selfPct} %`).join(', '));
+    out.push(`  by file: ${profile.files.map((f) => `${f.file} ${f.selfPct} %`).join(', ')}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
 

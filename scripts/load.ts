@@ -485,7 +485,7 @@ async function openLoop(o: LoadOptions, rate: number, sockets: Sock[], pools: Bu
   while (states.some((st) => st.open > 0) && performance.now() < drainUntil) await sleep(20);
   clearInterval(sweep);
   sweepOnce(true);
-  sockets.forEach((sock, si) => sock.s.off('message', handlers[si]!));
+  for (const [si, sock] of sockets.entries()) sock.s.off('message', handlers[si]!);
   return t.result('open', rate, (performance.now() - started) / 1000, o.seconds);
 }
 

@@ -127,7 +127,7 @@ export function makeSyntheticTrace(): SyntheticTrace {
   };
 
   // 1. Everyone starts, one client a second, in three swarms, asking for various numbers of peers.
-  clients.forEach((c, i) => announce(1000 * i + 7.5, c, i % 3, 2, [-1, 50, 5, 0][i % 4]!));
+  for (const [i, c] of clients.entries()) announce(1000 * i + 7.5, c, i % 3, 2, [-1, 50, 5, 0][i % 4]!);
   // 2. Six regular announces within 1.5 ms: one batching window, one commit.
   for (let i = 0; i < 6; i++) announce(25_000 + 0.3 * i, clients[i]!, i % 3, 0);
   // 3. A scrape of the three swarms and one unknown hash.

@@ -346,15 +346,16 @@ export async function replay(plan: Plan, o: ReplayOptions, trace = ''): Promise<
 
 async function main(): Promise<number> {
   const usage = 'usage: replay.js TRACE --target udp://HOST:PORT [--speed X] [--check] [--tracker-port P] [--timeout MS] [--json]';
-  let args;
+  const readArgs = () => parseArgs({
+    allowPositionals: true,
+    options: {
+      target: { type: 'string' }, speed: { type: 'string' }, check: { type: 'boolean' }, 'tracker-port': { type: 'string' },
+      timeout: { type: 'string' }, json: { type: 'boolean' },
+    },
+  });
+  let args: ReturnType<typeof readArgs>;
   try {
-    args = parseArgs({
-      allowPositionals: true,
-      options: {
-        target: { type: 'string' }, speed: { type: 'string' }, check: { type: 'boolean' }, 'tracker-port': { type: 'string' },
-        timeout: { type: 'string' }, json: { type: 'boolean' },
-      },
-    });
+    args = readArgs();
   } catch (e) {
     process.stderr.write(`error: ${(e as Error).message}\n${usage}\n`);
     return 2;
@@ -417,7 +418,8 @@ async function main(): Promise<number> {
         `check: ${s.matches} matches, ${s.mismatches.length} mismatches; ${s.notDetermined} recorded values not determined by the trace (not compared)`,
         ...s.mismatches.map((m) => `  mismatch ${m}`),
       ] : []),
-    ].join('\n') + '\n');
+      '', // the last line ends with a newline too
+    ].join('\n'));
   }
   return s.checked && (s.mismatches.length > 0 || s.timeouts > 0) ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: install what the tests need (ActiveMQ from Debian), build, start a broker on a free port for the
-# suites, run every spec, always stop the broker. The last line is `N passed, N failed`.
+# `npm test`: install what the tests need (ActiveMQ from Debian), build, lint, start a broker on a free port for
+# the suites, run every spec, always stop the broker. The last line is `N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,11 @@ command -v ip >/dev/null 2>&1 || apt_install iproute2 || { echo "could not insta
 # Real BitTorrent clients for the end-to-end suite: python3-libtorrent and aria2.
 bash scripts/ensure-clients.sh >&2 || { echo "could not install the real clients"; echo "0 passed, 1 failed"; exit 1; }
 npm run build >&2 || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+# The linter (Biome: lint rules and formatting) counts as one test in the totals; run-specs adds its row.
+lint_started=$(date +%s%N)
+npm run -s lint
+export LINT_EXIT=$?
+export LINT_MS=$(( ($(date +%s%N) - lint_started) / 1000000 ))
 
 broker_dir=$(mktemp -d /tmp/tracker-test-broker.XXXXXX)
 cleanup() { bash scripts/broker.sh stop --dir "$broker_dir" >/dev/null 2>&1; rm -rf "$broker_dir"; }

@@ -37,7 +37,11 @@ test('an announce takes 79 bytes (IPv4, 91 for IPv6) on the wire, against about 
 test('every truncation of a valid list is refused, never read as a shorter list', () => {
   const b = Buffer.from(encodeChanges(ALL), 'base64');
   const ends = new Set<number>();
-  for (let i = 0, at = 0; i < ALL.length; i++) ends.add((at += Buffer.from(encodeChanges([ALL[i]!]), 'base64').length));
+  let at = 0;
+  for (const c of ALL) {
+    at += Buffer.from(encodeChanges([c]), 'base64').length;
+    ends.add(at);
+  }
   for (let n = 1; n < b.length; n++) {
     const r = decodeChanges(b.subarray(0, n).toString('base64'));
     if (ends.has(n)) assert.ok(r, `cut at a record boundary ${n}`);

@@ -9,6 +9,7 @@ export type LtTorrent = { path: string; kind: string; infoHash: string | null; n
 // A pyenv python3 early on PATH may lack the Debian module that /usr/bin/python3 has.
 const PYTHONS = ['python3', '/usr/bin/python3'];
 
+// biome-ignore lint/complexity/noUselessStringRaw: Python source; String.raw keeps any backslash added later as Python wrote it.
 const SCRIPT = String.raw`
 import sys, os, json, libtorrent as lt
 root = sys.argv[1]

@@ -20,4 +20,4 @@ for (let i = 0; i < Number(count); i++) {
   }
 }
 await c.close();
-process.stdout.write(JSON.stringify(result) + '\n');
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -17,7 +17,7 @@ const base = (over: Record<string, string | null> = {}): string => {
   const p: Record<string, string | null> = {
     info_hash: encAll(HASH), peer_id: encAll(PEER), port: '6881', uploaded: '0', downloaded: '0', left: '100', ...over,
   };
-  return '/announce?' + Object.entries(p).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`).join('&');
+  return `/announce?${Object.entries(p).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`).join('&')}`;
 };
 
 function announce(target: string): HttpAnnounce {
@@ -95,7 +95,7 @@ test('announce: optional parameters', () => {
   // ip is ignored, even repeated or garbage
   assert.is(announce(base({ ip: 'not-an-ip&ip=%ZZ' })).port, 6881);
   // unknown parameters are ignored; empty segments too
-  assert.is(announce(base({ supportcrypto: '1', corrupt: '0' }) + '&&').port, 6881);
+  assert.is(announce(`${base({ supportcrypto: '1', corrupt: '0' })}&&`).port, 6881);
 });
 
 test('announce: numbers', () => {
@@ -138,18 +138,18 @@ test('announce: wrong sizes and malformed escapes', () => {
   // 40 hex characters are not the 20 bytes: clients must percent-encode the raw hash
   failure(parseTarget(base({ info_hash: HASH.toString('hex') })), 'info_hash must be 20 bytes (got 40)');
   failure(parseTarget(base({ peer_id: encAll(PEER.subarray(0, 10)) })), 'peer_id must be 20 bytes (got 10)');
-  failure(parseTarget(base({ info_hash: encAll(HASH.subarray(0, 19)) + '%G0' })), 'malformed percent-encoding in info_hash');
-  failure(parseTarget(base({ info_hash: encAll(HASH.subarray(0, 19)) + '%4' })), 'malformed percent-encoding in info_hash');
-  failure(parseTarget(base({ peer_id: encAll(PEER.subarray(0, 19)) + '%' })), 'malformed percent-encoding in peer_id');
+  failure(parseTarget(base({ info_hash: `${encAll(HASH.subarray(0, 19))}%G0` })), 'malformed percent-encoding in info_hash');
+  failure(parseTarget(base({ info_hash: `${encAll(HASH.subarray(0, 19))}%4` })), 'malformed percent-encoding in info_hash');
+  failure(parseTarget(base({ peer_id: `${encAll(PEER.subarray(0, 19))}%` })), 'malformed percent-encoding in peer_id');
   failure(parseTarget(base({ key: '%zz' })), 'malformed percent-encoding in key');
-  failure(parseTarget(base() + '&%X=1'), 'parameter name');
+  failure(parseTarget(`${base()}&%X=1`), 'parameter name');
   failure(parseTarget(base({ event: 'paused' })), 'unknown event "paused"');
   failure(parseTarget(base({ compact: '2' })), 'compact must be 0 or 1');
   failure(parseTarget(base({ no_peer_id: 'yes' })), 'no_peer_id must be 0 or 1');
-  failure(parseTarget(base() + '&port=6882'), 'port given more than once');
-  failure(parseTarget(base() + `&info_hash=${encAll(HASH)}`), 'info_hash given more than once');
+  failure(parseTarget(`${base()}&port=6882`), 'port given more than once');
+  failure(parseTarget(`${base()}&info_hash=${encAll(HASH)}`), 'info_hash given more than once');
   // a char above 0xFF cannot come off the wire (node hands the target over as latin1)
-  failure(parseTarget(base({ info_hash: 'é'.repeat(19) + '\u0100' })), 'malformed percent-encoding in info_hash');
+  failure(parseTarget(base({ info_hash: `${'é'.repeat(19)}\u0100` })), 'malformed percent-encoding in info_hash');
 });
 
 test('paths: only /announce and /scrape exist', () => {
@@ -167,13 +167,13 @@ test('scrape: 0, 1 and 74 hashes, in order, exact bytes', () => {
   assert.equal(scrape('/scrape?peer_id=x&foo=bar').infoHashes, []);
   assert.ok(scrape(`/scrape?info_hash=${encAll(HASH)}`).infoHashes[0]!.equals(HASH));
   const hashes = Array.from({ length: 74 }, (_, i) => Buffer.from(Array.from({ length: 20 }, (_, j) => (i * 37 + j * 11) % 256)));
-  const s = scrape('/scrape?' + hashes.map((h, i) => `info_hash=${i % 2 ? encAll(h) : encMixed(h)}`).join('&'));
+  const s = scrape(`/scrape?${hashes.map((h, i) => `info_hash=${i % 2 ? encAll(h) : encMixed(h)}`).join('&')}`);
   assert.is(s.infoHashes.length, 74);
-  hashes.forEach((h, i) => assert.ok(s.infoHashes[i]!.equals(h), `hash ${i}`));
+  for (const [i, h] of hashes.entries()) assert.ok(s.infoHashes[i]!.equals(h), `hash ${i}`);
 });
 
 test('scrape: 75 hashes and bad hashes are refused', () => {
-  const t = '/scrape?' + Array.from({ length: 75 }, () => `info_hash=${encAll(HASH)}`).join('&');
+  const t = `/scrape?${Array.from({ length: 75 }, () => `info_hash=${encAll(HASH)}`).join('&')}`;
   failure(parseTarget(t), 'too many info hashes (max 74)');
   failure(parseTarget(`/scrape?info_hash=${encAll(HASH)}&info_hash=${encAll(HASH.subarray(1))}`), 'info_hash must be 20 bytes (got 19)');
   failure(parseTarget('/scrape?info_hash=%0'), 'malformed percent-encoding in info_hash');

@@ -172,7 +172,7 @@ function verifyDecoded(buf: Buffer, d: Decoded): string {
     case 'scrape':
       assert.is(r.connectionId, buf.readBigUInt64BE(0));
       assert.ok(r.infoHashes.length >= 1 && r.infoHashes.length <= 74);
-      r.infoHashes.forEach((h, i) => assert.ok(h.equals(buf.subarray(16 + 20 * i, 36 + 20 * i)), `hash ${i}`));
+      for (const [i, h] of r.infoHashes.entries()) assert.ok(h.equals(buf.subarray(16 + 20 * i, 36 + 20 * i)), `hash ${i}`);
       assert.ok(encodeScrapeRequest(r.connectionId, r.transactionId, r.infoHashes).equals(buf), 'scrape re-encodes to the same bytes');
       return 'ok: scrape';
   }
@@ -421,7 +421,10 @@ test('connection ID cache answers exactly like the full check over any sequence 
         now += s.advance;
         let id: bigint;
         if (s.reuse !== null && minted.length > 0) id = minted[s.reuse % minted.length]!;
-        else minted.push(id = mintConnectionId(k, now - s.mintAgo, ips[s.mintedBy < 0 ? s.client : s.mintedBy]!) ^ (s.tamper ? 1n : 0n));
+        else {
+          id = mintConnectionId(k, now - s.mintAgo, ips[s.mintedBy < 0 ? s.client : s.mintedBy]!) ^ (s.tamper ? 1n : 0n);
+          minted.push(id);
+        }
         const ip = ips[s.client]!;
         const want = checkConnectionId(k, now, ip, id);
         stats.set(want, (stats.get(want) ?? 0) + 1);

@@ -117,7 +117,7 @@ test('malformed queries: 200 with a failure reason, the handler never called', a
     [ANNOUNCE.replace('left=5', 'left=-1'), 'left must not be negative'],
     [ANNOUNCE.replace('event=started', 'event=bogus'), 'unknown event'],
     ['/scrape?info_hash=%zz', 'malformed percent-encoding'],
-    ['/scrape?' + Array.from({ length: 75 }, () => 'info_hash=' + 'a'.repeat(20)).join('&'), 'too many info hashes'],
+    [`/scrape?${Array.from({ length: 75 }, () => `info_hash=${'a'.repeat(20)}`).join('&')}`, 'too many info hashes'],
   ];
   for (const [path, text] of cases) {
     const r = await get(ctx.server.port, path);
@@ -142,7 +142,7 @@ test('unknown paths 404, other methods 405 with Allow, a GET body 400', async (c
 });
 
 test('a target over 6 KB gets 414; oversized headers and garbage get 4xx from the parser; the server lives on', async (ctx) => {
-  const long = await get(ctx.server.port, ANNOUNCE + '&pad=' + 'x'.repeat(6144));
+  const long = await get(ctx.server.port, `${ANNOUNCE}&pad=${'x'.repeat(6144)}`);
   assert.is(long.status, 414);
   const huge = await raw(ctx.server.port, `GET /announce?${'y'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
   assert.ok(huge.startsWith('HTTP/1.1 431'), huge.slice(0, 40));

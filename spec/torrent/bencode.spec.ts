@@ -83,7 +83,7 @@ const malformed: Array<[string, string]> = [
 ];
 
 for (const [input, why] of malformed) {
-  test(`rejects ${why}: ${JSON.stringify(input.length > 24 ? input.slice(0, 24) + '…' : input)}`, () => {
+  test(`rejects ${why}: ${JSON.stringify(input.length > 24 ? `${input.slice(0, 24)}…` : input)}`, () => {
     const d = decode(input);
     assert.is(d.ok, false);
     assert.type(!d.ok && d.error, 'string');

@@ -64,10 +64,12 @@ function traffic(link: number, vlans: number[] = []): Case {
       frames.push({ t, data: linkFrame(link, ipPacket(src, dst, payload), { vlans }) });
     }
     // TCP, and (IPv4) a fragment: skipped. IPv6 with a hop-by-hop header: still UDP.
-    frames.push({ t: (t += 0.001), data: linkFrame(link, ipPacket(a, b, Buffer.from('tcp'), { proto: 6 }), { vlans }) });
+    t += 0.001;
+    frames.push({ t, data: linkFrame(link, ipPacket(a, b, Buffer.from('tcp'), { proto: 6 }), { vlans }) });
     skipped++;
     if (fam === 4) {
-      frames.push({ t: (t += 0.001), data: linkFrame(link, ipPacket(a, b, Buffer.from('frag'), { fragment: true }), { vlans }) });
+      t += 0.001;
+      frames.push({ t, data: linkFrame(link, ipPacket(a, b, Buffer.from('frag'), { fragment: true }), { vlans }) });
       skipped++;
     } else {
       t += 0.001;
@@ -76,7 +78,8 @@ function traffic(link: number, vlans: number[] = []): Case {
     }
   }
   if (link === 1 || link === 113 || link === 276) {
-    frames.push({ t: (t += 0.001), data: linkFrame(link, Buffer.alloc(28), { ethertype: 0x0806, vlans }) }); // ARP
+    t += 0.001;
+    frames.push({ t, data: linkFrame(link, Buffer.alloc(28), { ethertype: 0x0806, vlans }) }); // ARP
     skipped++;
   }
   return { udp, frames, skipped };
@@ -152,7 +155,7 @@ test('pcapng: interfaces with their own link types and resolutions, offsets, SPB
   assert.equal(r.packets.map((p) => p.payload.toString()), ['eth', 'sll2', 'eth', 'eth', 'sll2']);
   assert.equal(r.packets.map((p) => p.family), [4, 6, 4, 4, 6]);
   const times = r.packets.map((p) => p.t - T);
-  [0, 1.000000001, 1.000000001, 2, 3.5].forEach((want, i) => assert.ok(Math.abs(times[i]! - want) < 1e-6, `packet ${i}: ${times[i]}`));
+  for (const [i, want] of [0, 1.000000001, 1.000000001, 2, 3.5].entries()) assert.ok(Math.abs(times[i]! - want) < 1e-6, `packet ${i}: ${times[i]}`);
   assert.equal(r.packets[1]!.src, v6a);
   assert.equal(r.packets[1]!.dst, v6b);
 });

@@ -121,7 +121,7 @@ test('announces within one batching window are committed in one round; replies l
   }
   assert.equal(run.rounds.map((r) => r.size), windows.map((w) => w.length));
   assert.ok(windows.some((w) => w.length === 6), 'the trace has a burst of 6 announces');
-  run.rounds.forEach((r, i) => assert.ok(Math.abs(r.frame - (windows[i]![0]! + SYNTHETIC.batchMs)) < 1e-6, `round ${i} closes batchMs after its first announce`));
+  for (const [i, r] of run.rounds.entries()) assert.ok(Math.abs(r.frame - (windows[i]![0]! + SYNTHETIC.batchMs)) < 1e-6, `round ${i} closes batchMs after its first announce`);
   const burst = run.rounds.find((r) => r.size === 6)!;
   const burstReplies = run.replies.filter((r) => r.frame === burst.frame);
   assert.is(burstReplies.length, 6);

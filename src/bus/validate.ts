@@ -24,7 +24,7 @@ const FIELDS: Record<ClusterMessage['type'], Record<string, (v: unknown) => bool
 export function parseClusterMessage(raw: unknown): ClusterMessage | null {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
   const o = raw as Record<string, unknown>;
-  if (typeof o.type !== 'string' || !Object.prototype.hasOwnProperty.call(FIELDS, o.type)) return null;
+  if (typeof o.type !== 'string' || !Object.hasOwn(FIELDS, o.type)) return null;
   if (!int(o.from) || (o.from as number) < 1 || !int(o.epoch)) return null;
   for (const [name, ok] of Object.entries(FIELDS[o.type as ClusterMessage['type']])) if (!ok(o[name])) return null;
   return o as unknown as ClusterMessage;

@@ -78,7 +78,7 @@ function ipv6Bytes(address: string): Buffer {
   const t = parse(tail);
   const groups = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g & 0xffff, i * 2));
+  for (let i = 0; i < groups.length; i++) out.writeUInt16BE(groups[i]! & 0xffff, i * 2);
   return out;
 }
 

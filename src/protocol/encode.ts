@@ -87,6 +87,6 @@ export function encodeScrapeRequest(connectionId: bigint, transactionId: number,
   out.writeBigUInt64BE(connectionId, OFF_CONNECTION_ID);
   out.writeUInt32BE(Action.scrape, OFF_ACTION);
   out.writeUInt32BE(transactionId >>> 0, OFF_TRANSACTION_ID);
-  hashes.forEach((h, i) => h.copy(out, HEADER_LEN + i * HASH_LEN, 0, HASH_LEN));
+  for (let i = 0; i < hashes.length; i++) hashes[i]!.copy(out, HEADER_LEN + i * HASH_LEN, 0, HASH_LEN);
   return out;
 }

@@ -67,8 +67,8 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
   const rx = new RxStomp();
 
   const connectHeaders: StompHeaders = {};
-  if (opts.login !== undefined) connectHeaders['login'] = opts.login;
-  if (opts.passcode !== undefined) connectHeaders['passcode'] = opts.passcode;
+  if (opts.login !== undefined) connectHeaders.login = opts.login;
+  if (opts.passcode !== undefined) connectHeaders.passcode = opts.passcode;
 
   rx.configure({
     webSocketFactory: socketFactoryFor(opts.url),
@@ -109,7 +109,7 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
       if (text !== lastError) opts.log(`broker ${opts.url}: socket error: ${text}`);
       lastError = text;
     }),
-    rx.stompErrors$.subscribe((frame) => opts.log(`broker ${opts.url}: STOMP ERROR ${frame.headers['message'] ?? ''} ${frame.body}`)),
+    rx.stompErrors$.subscribe((frame) => opts.log(`broker ${opts.url}: STOMP ERROR ${frame.headers.message ?? ''} ${frame.body}`)),
     rx.watch({ destination, subHeaders }).subscribe((message: IMessage) => {
       stats.received++;
       const parsed = parseJson(message.body);

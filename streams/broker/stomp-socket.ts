@@ -60,11 +60,11 @@ export class NetStompSocket implements IStompSocket {
   readonly CLOSING = StompSocketState.CLOSING;
   readonly CLOSED = StompSocketState.CLOSED;
 
-  // Handler types mirror IStompSocket (stompjs' own copy of the WebSocket ones).
-  onopen: ((ev?: any) => any) | undefined | null = null;
-  onclose: ((ev?: any) => any) | undefined | null = null;
-  onerror: ((ev: any) => any) | undefined | null = null;
-  onmessage: ((ev: any) => any) | undefined | null = null;
+  // Handler types are IStompSocket's (stompjs' own copy of the WebSocket ones).
+  onopen: IStompSocket['onopen'] = null;
+  onclose: IStompSocket['onclose'] = null;
+  onerror: IStompSocket['onerror'] = null;
+  onmessage: IStompSocket['onmessage'] = null;
   /** stompjs sets 'arraybuffer'; any other value delivers UTF-8 text (decoded across chunk splits). */
   binaryType = 'arraybuffer';
 

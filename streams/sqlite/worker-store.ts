@@ -36,7 +36,7 @@ export async function openWorkerStore(
   /** Flushes waiting until everything up to an id is done. */
   let flushes: Array<{ id: number; resolve: () => void }> = [];
   /** Writes that found the ring full, in order; they go first when the worker reports progress. */
-  let overflow: Array<{ id: number; seq: number; packed: Buffer }> = [];
+  const overflow: Array<{ id: number; seq: number; packed: Buffer }> = [];
   let next = 1;
   let doneUpTo = 0;
 

@@ -28,7 +28,7 @@ function findScript(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'scripts', 'broker.sh'))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error('scripts/broker.sh not found above ' + fileURLToPath(import.meta.url));
+    if (up === dir) throw new Error(`scripts/broker.sh not found above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
   return join(dir, 'scripts', 'broker.sh');
@@ -251,7 +251,13 @@ net('bytes split at arbitrary points arrive intact, as ArrayBuffer or as text', 
   const srv = await serve((s) => {
     s.setNoDelay(true);
     let i = 0;
-    const t = setInterval(() => (i < bytes.length ? s.write(bytes.subarray(i, ++i)) : (clearInterval(t), s.end())), 1);
+    const t = setInterval(() => {
+      if (i < bytes.length) s.write(bytes.subarray(i, ++i));
+      else {
+        clearInterval(t);
+        s.end();
+      }
+    }, 1);
   });
   try {
     const bin = new NetStompSocket('tcp://test', '127.0.0.1', srv.port);
@@ -295,7 +301,11 @@ net('a peer that stops reading: data is buffered, then delivered whole and in or
     assert.ok(sock.bufferedAmount > 0, 'something is held back');
     peer!.resume();
     await within(new Promise<void>((r) => {
-      const t = setInterval(() => received.reduce((n, b) => n + b.length, 0) >= total && (clearInterval(t), r()), 5);
+      const t = setInterval(() => {
+        if (received.reduce((n, b) => n + b.length, 0) < total) return;
+        clearInterval(t);
+        r();
+      }, 5);
     }), 10_000, 'all bytes at the server');
     assert.is(createHash('sha256').update(Buffer.concat(received)).digest('hex'), sent.digest('hex'));
     const done = closed(sock);
