@@ -34,7 +34,7 @@ test('routes carry outputs to other actors and to the outside, around a cycle, i
 
 test('unsubscribing stops every actor: inputs sent afterwards produce nothing and pending work is dropped', () => {
   const ts = scheduler();
-  ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+  ts.run(({ cold, expectSubscriptions }) => {
     const source = cold<number>('5ms x', { x: 9 });
     const seen: string[] = [];
     const wired = wireActors(

@@ -38,7 +38,7 @@ const endpoints = (b: Buffer): string[] =>
   Array.from({ length: b.length / 6 }, (_, i) => `${b.subarray(i * 6, i * 6 + 4).join('.')}:${b.readUInt16BE(i * 6 + 4)}`);
 const metricsPortOf = (n: Node): number => Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(n.proc.stderr())?.[1]);
 const sample = (text: string, series: string): number => {
-  const line = text.split('\n').find((l) => l.startsWith(series + ' ') || l.startsWith(series + '{') && l.includes(series));
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `) || (l.startsWith(`${series}{`) && l.includes(series)));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
 };
 

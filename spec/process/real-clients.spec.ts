@@ -211,7 +211,9 @@ async function awaitCluster(logs: Array<() => string>): Promise<number> {
 
 /** The nodes are killed after the test, and also if this file crashes first. */
 function own(ctx: Ctx, nodes: readonly Node[]): void {
-  const kill = (): void => nodes.forEach((n) => n.proc.kill('SIGKILL'));
+  const kill = (): void => {
+    for (const n of nodes) n.proc.kill('SIGKILL');
+  };
   atExit.add(kill);
   ctx.cleanups.push(async () => {
     await killAll(nodes);

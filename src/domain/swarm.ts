@@ -101,7 +101,8 @@ function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[]): 
   const s = swarmFor(store, c.infoHash);
   const v4 = c.ip.length === 4;
   const pool = v4 ? store.v4 : store.v6;
-  const table = v4 ? s.v4 : (s.v6 ??= createPeerTable());
+  if (!v4 && !s.v6) s.v6 = createPeerTable();
+  const table = v4 ? s.v4 : s.v6!;
   let slot = findPeer(pool, table, c.peerId);
   // A peer that moved to the other address family is the same peer: drop its old record.
   const other = v4 ? s.v6 : s.v4;
@@ -155,7 +156,8 @@ function applyExpire(store: SwarmStore, before: number, out: RowEffect[]): void 
           const at = offsetOf(p, t, i);
           const peerId = Buffer.from(slabOf(p, t, i).subarray(at, at + 20));
           removeSlot(s, p, t, i);
-          out.push({ kind: 'peer-delete', infoHash: (infoHash ??= s.infoHash), peerId });
+          infoHash ??= s.infoHash;
+          out.push({ kind: 'peer-delete', infoHash, peerId });
         }
       }
     }

@@ -79,21 +79,26 @@ export const dropReason = (ctx: Ctx): DropReason => (ctx.role$.value.role === 'e
 export function handleControl(e: ControlEvent, ctx: Ctx): void {
   switch (e.type) {
     case 'publish':
-      return publish(ctx, e.message);
+      publish(ctx, e.message);
+      return;
     case 'live': {
       ctx.live$.next(e.live);
       if (!e.changed) return;
       ctx.metrics.liveInstances.set(1 + e.live.filter((x) => x.id !== ctx.cfg.id).length);
       const voters = e.live.filter((x) => x.synced && (x.role === 'slave' || x.role === 'master')).map((x) => x.id);
-      return ctx.consensus.next({ type: 'members', members: [ctx.cfg.id, ...voters] });
+      ctx.consensus.next({ type: 'members', members: [ctx.cfg.id, ...voters] });
+      return;
     }
     case 'sync-request':
-      return ctx.sync.begin();
+      ctx.sync.begin();
+      return;
     case 'fatal':
       ctx.log(`error: ${e.reason}`);
-      return ctx.fatal(e.code, e.reason);
+      ctx.fatal(e.code, e.reason);
+      return;
     case 'role':
-      return changeRole(e.role, ctx);
+      changeRole(e.role, ctx);
+      return;
   }
 }
 
@@ -131,15 +136,21 @@ export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
   switch (o.type) {
     case 'udp': {
       const socket = ctx.service.current();
-      if (ctx.state.cut || !socket) return metrics.countDropped('udp', dropReason(ctx));
-      return socket.send(o.data, o.to.port, o.to.address);
+      if (ctx.state.cut || !socket) {
+        metrics.countDropped('udp', dropReason(ctx));
+        return;
+      }
+      socket.send(o.data, o.to.port, o.to.address);
+      return;
     }
     case 'http':
-      return o.client.settle(o.body);
+      o.client.settle(o.body);
+      return;
     case 'applied':
       ctx.state.applied = o.seq;
       if (!o.healthy) ctx.consensus.next({ type: 'health', ok: false });
-      return status(ctx);
+      status(ctx);
+      return;
     case 'send-prepare':
       ctx.prepared.set(o.seq, ctx.deps.scheduler.now());
       metrics.batchSize.observe(o.items.length);
@@ -147,7 +158,8 @@ export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
       if (ctx.clustered) publish(ctx, { type: 'prepare', from, epoch: o.epoch, seq: o.seq, changes: encodeChanges(o.items.map((p) => p.change)) });
       return;
     case 'send-vote':
-      return publish(ctx, { type: 'vote', from, epoch: o.epoch, to: o.to, seq: o.seq, ok: o.ok, ...(o.error ? { reason: voteErrorText(o.error) } : {}) });
+      publish(ctx, { type: 'vote', from, epoch: o.epoch, to: o.to, seq: o.seq, ok: o.ok, ...(o.error ? { reason: voteErrorText(o.error) } : {}) });
+      return;
     case 'send-commit': {
       publish(ctx, { type: 'commit', from, epoch: o.epoch, seq: o.seq });
       const at = ctx.prepared.get(o.seq);
@@ -159,10 +171,12 @@ export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
     case 'send-abort':
       publish(ctx, { type: 'abort', from, epoch: o.epoch, seq: o.seq });
       ctx.prepared.delete(o.seq);
-      return metrics.consensusRounds.inc({ outcome: 'aborted' });
+      metrics.consensusRounds.inc({ outcome: 'aborted' });
+      return;
     case 'resync':
       ctx.log(`resynchronising: ${resyncText(o.reason)}`);
-      return ctx.control.to.election({ type: 'resync' });
+      ctx.control.to.election({ type: 'resync' });
+      return;
   }
 }
 
@@ -171,19 +185,23 @@ export function handleInbound(raw: unknown, ctx: Ctx): void {
   const r = routeInbound(raw, ctx.cfg.id, ctx.signer, ctx.deps.scheduler.now());
   switch (r.to) {
     case 'rejected':
-      return ctx.metrics.countClusterReject(r.reason);
+      ctx.metrics.countClusterReject(r.reason);
+      return;
     case 'ignored':
       return;
     case 'heartbeat':
-      return ctx.control.to.heartbeat(r.input);
+      ctx.control.to.heartbeat(r.input);
+      return;
     case 'election':
-      return ctx.control.to.election(r.input);
+      ctx.control.to.election(r.input);
+      return;
     case 'round':
       if (!ctx.sync.hold(r.message)) toConsensus(r.message, ctx);
       return;
     case 'vote': {
       const m = r.message;
-      return ctx.consensus.next({ type: 'vote', from: m.from, epoch: m.epoch, seq: m.seq, ok: m.ok });
+      ctx.consensus.next({ type: 'vote', from: m.from, epoch: m.epoch, seq: m.seq, ok: m.ok });
+      return;
     }
     case 'sync-request': {
       const { role, epoch } = ctx.role$.value;
@@ -193,15 +211,22 @@ export function handleInbound(raw: unknown, ctx: Ctx): void {
       return;
     }
     case 'snapshot':
-      return installChunk(r.message, ctx);
+      installChunk(r.message, ctx);
+      return;
   }
 }
 
 function installChunk(m: Extract<ClusterMessage, { type: 'snapshot' }>, ctx: Ctx): void {
   const done = ctx.sync.chunk(m);
-  if (done === 'bad') return ctx.metrics.countClusterReject('bad-snapshot');
+  if (done === 'bad') {
+    ctx.metrics.countClusterReject('bad-snapshot');
+    return;
+  }
   if (done === 'partial' || done === 'not-syncing') return;
-  if ('failed' in done) return ctx.log(`state transfer could not be stored: ${done.failed}`);
+  if ('failed' in done) {
+    ctx.log(`state transfer could not be stored: ${done.failed}`);
+    return;
+  }
   ctx.state.key = done.key;
   ctx.idCache.clear();
   ctx.state.applied = done.seq;
@@ -215,9 +240,15 @@ function installChunk(m: Extract<ClusterMessage, { type: 'snapshot' }>, ctx: Ctx
 }
 
 function toConsensus(m: RoundMessage, ctx: Ctx): void {
-  if (m.type !== 'prepare') return ctx.consensus.next({ type: m.type, from: m.from, epoch: m.epoch, seq: m.seq });
+  if (m.type !== 'prepare') {
+    ctx.consensus.next({ type: m.type, from: m.from, epoch: m.epoch, seq: m.seq });
+    return;
+  }
   const changes = decodeChanges(m.changes);
-  if (!changes) return ctx.metrics.countClusterReject('bad-changes');
+  if (!changes) {
+    ctx.metrics.countClusterReject('bad-changes');
+    return;
+  }
   const items = changes.map((change): ClientProposal => ({ change, client: null }));
   ctx.consensus.next({ type: 'prepare', from: m.from, epoch: m.epoch, seq: m.seq, items });
 }
@@ -229,7 +260,8 @@ export function onConnected(up: boolean, ctx: Ctx): void {
   if (!state.everConnected) {
     if (!up) return;
     state.everConnected = true;
-    return control.to.election({ type: 'start' });
+    control.to.election({ type: 'start' });
+    return;
   }
   log(up ? 'broker connection back: rejoining' : 'broker connection lost: isolated, not answering peers');
   control.to.heartbeat({ type: 'mute', muted: !up });

@@ -3,7 +3,7 @@
  * instances, sampled swarms) whether or not an instance is running. The UI reads these and sends commands;
  * it never touches actor internals.
  */
-import { BehaviorSubject, combineLatest, map, of, share, switchMap, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { BehaviorSubject, combineLatest, map, type Observable, of, share, switchMap, timer } from 'rxjs';
 import type { Role } from '../bus/messages.js';
 import { getSwarm, leechers, peersOf } from '../domain/swarm.js';
 import type { Swarm, SwarmStore } from '../domain/types.js';

@@ -161,7 +161,9 @@ function instanceFace(ctx: Ctx, sockets: StartSockets): Instance {
     role$: ctx.role$.asObservable(),
     live$: ctx.live$.asObservable(),
     fatal: ctx.fatalPromise,
-    attachMetrics: (port, close) => void (metricsServer = { port, close }),
+    attachMetrics(port, close) {
+      metricsServer = { port, close };
+    },
     holdHttpNow: async () => {
       const http = ctx.http;
       if (!http) return null;

@@ -33,7 +33,8 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
   // Swarms are sampled only while their tab is shown: other tabs cost the tracker nothing.
   const swarms = useObservable(useMemo(() => (tab === 2 ? source.swarms$ : EMPTY), [tab, source]), []);
   const chosen = swarms[Math.min(selected, swarms.length - 1)];
-  const peers = useObservable(useMemo(() => (tab === 2 && open && chosen ? source.peers$(chosen.infoHash) : EMPTY), [tab, open, chosen?.infoHash, source]), []);
+  const chosenHash = chosen?.infoHash;
+  const peers = useObservable(useMemo(() => (tab === 2 && open && chosenHash ? source.peers$(chosenHash) : EMPTY), [tab, open, chosenHash, source]), []);
 
   useInput((input, key) => {
     if (input === 'q' || (key.ctrl && input === 'c')) {

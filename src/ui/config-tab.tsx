@@ -44,6 +44,7 @@ export function ConfigTab({ config, status, logs }: { config: UiConfig; status: 
       <Box marginTop={1} flexDirection="column">
         <Text color="gray">Recent log</Text>
         {logs.map((l, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the list is replaced whole on every line; lines have no identity
           <Text key={i} wrap="truncate-end">{l}</Text>
         ))}
       </Box>
