@@ -26,8 +26,11 @@ export type ConsensusConfig = {
 };
 
 type Round<T> = {
-  readonly seq: number; readonly items: readonly T[]; readonly voters: readonly number[];
-  readonly ok: readonly number[]; readonly err: readonly number[];
+  readonly seq: number;
+  readonly items: readonly T[];
+  readonly voters: readonly number[];
+  readonly ok: readonly number[];
+  readonly err: readonly number[];
 };
 
 export type ConsensusState<T> = {
@@ -89,7 +92,8 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     // PREPARE goes out even when the Master is the only voter: instances that are synchronised but not yet
     // counted as voters (a join in progress) must see every round, or they would find a gap later.
     out.push({ type: 'send-prepare', epoch: s.epoch, seq, items });
-    if (voters.length > 1 || fixedSize > 1) out.push({ type: 'timer', after: cfg.voteTimeoutMs, input: { type: 'vote-timeout', seq, epoch: s.epoch } });
+    if (voters.length > 1 || fixedSize > 1)
+      out.push({ type: 'timer', after: cfg.voteTimeoutMs, input: { type: 'vote-timeout', seq, epoch: s.epoch } });
     return decide(next, out, false);
   };
 
@@ -207,6 +211,9 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
   };
 }
 
-export function consensusActor<T>(input$: Observable<ConsensusInput<T>>, deps: ActorDeps<ConsensusConfig, ConsensusState<T>>): Observable<ConsensusOutput<T>> {
+export function consensusActor<T>(
+  input$: Observable<ConsensusInput<T>>,
+  deps: ActorDeps<ConsensusConfig, ConsensusState<T>>,
+): Observable<ConsensusOutput<T>> {
   return runActor(initialConsensus<T>(), consensusTransition<T>(deps.config), input$, deps.scheduler, deps.onState);
 }

@@ -13,7 +13,11 @@ import { type ActorDeps, runActor, type Timer } from './actor.js';
 import type { LiveEntry } from './heartbeat.js';
 
 export type ElectionConfig = {
-  readonly self: number; readonly discoveryMs: number; readonly answerTimeoutMs: number; readonly coordinatorTimeoutMs: number; readonly syncTimeoutMs: number;
+  readonly self: number;
+  readonly discoveryMs: number;
+  readonly answerTimeoutMs: number;
+  readonly coordinatorTimeoutMs: number;
+  readonly syncTimeoutMs: number;
   /**
    * Instances the cluster is built for (0 or absent: no quorum). When set, an instance only makes itself Master
    * while it hears more than half of them (itself included): one cut off with a minority waits instead of
@@ -104,7 +108,9 @@ export function electionTransition(cfg: ElectionConfig) {
   const waitForQuorum = (s: ElectionState, out: Effect[]): ElectionState => {
     const attempt = s.attempt + 1;
     out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'coordinator-timeout', attempt } });
-    return s.role === 'electing' && s.master === null ? { ...s, attempt } : announce({ ...s, role: 'electing', master: null, attempt }, out);
+    return s.role === 'electing' && s.master === null
+      ? { ...s, attempt }
+      : announce({ ...s, role: 'electing', master: null, attempt }, out);
   };
   /** Nobody above us answers: take over, if a quorum is heard. */
   const claim = (s: ElectionState, out: Effect[]): ElectionState =>
@@ -235,6 +241,9 @@ export function electionTransition(cfg: ElectionConfig) {
   };
 }
 
-export function electionActor(input$: Observable<ElectionInput>, deps: ActorDeps<ElectionConfig, ElectionState>): Observable<ElectionOutput> {
+export function electionActor(
+  input$: Observable<ElectionInput>,
+  deps: ActorDeps<ElectionConfig, ElectionState>,
+): Observable<ElectionOutput> {
   return runActor(initialElection(), electionTransition(deps.config), input$, deps.scheduler, deps.onState);
 }

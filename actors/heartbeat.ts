@@ -28,7 +28,9 @@ export type LiveEntry = {
 export type SelfStatus = { readonly role: Role; readonly synced: boolean; readonly epoch: number; readonly applied: number };
 
 export type HeartbeatConfig = {
-  readonly self: number; readonly nonce: string; readonly startedAt: number;
+  readonly self: number;
+  readonly nonce: string;
+  readonly startedAt: number;
   /** Keepalive period, liveness check period, silence that means down, and the echo timeout. */
   readonly timing: Pick<ClusterTiming, 'heartbeatMs' | 'checkEveryMs' | 'downAfterMs' | 'echoTimeoutMs'>;
   /**
@@ -42,7 +44,9 @@ export type HeartbeatConfig = {
 };
 
 export type HeartbeatState = {
-  readonly status: SelfStatus; readonly live: ReadonlyMap<number, LiveEntry>; readonly muted: boolean;
+  readonly status: SelfStatus;
+  readonly live: ReadonlyMap<number, LiveEntry>;
+  readonly muted: boolean;
   /** When we last sent a keepalive, and when our own keepalive last came back; `cutOff` while one is overdue. */
   readonly beatAt: number | null;
   readonly echoAt: number | null;
@@ -86,8 +90,14 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
           out.push({
             type: 'send-keepalive',
             msg: {
-              type: 'keepalive', from: cfg.self, epoch: s.status.epoch, role: s.status.role, synced: s.status.synced, nonce: cfg.nonce,
-              applied: s.status.applied, startedAt: cfg.startedAt,
+              type: 'keepalive',
+              from: cfg.self,
+              epoch: s.status.epoch,
+              role: s.status.role,
+              synced: s.status.synced,
+              nonce: cfg.nonce,
+              applied: s.status.applied,
+              startedAt: cfg.startedAt,
             },
           });
         }
@@ -124,7 +134,8 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
           }
           const other: LiveEntry = { ...entryOf(m, input.now) };
           // The newcomer gives way: a later start, or on a tie the smaller nonce.
-          const mine = s.status.role === 'starting' &&
+          const mine =
+            s.status.role === 'starting' &&
             (m.role !== 'starting' || m.startedAt < cfg.startedAt || (m.startedAt === cfg.startedAt && m.nonce < cfg.nonce));
           out.push({ type: 'duplicate', other, mine });
           return [s, out];
@@ -132,7 +143,14 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         const before = s.live.get(m.from);
         const entry = entryOf(m, input.now);
         const live = new Map(s.live).set(m.from, entry);
-        if (!before || before.role !== entry.role || before.synced !== entry.synced || before.epoch !== entry.epoch || before.applied !== entry.applied || before.nonce !== entry.nonce) {
+        if (
+          !before ||
+          before.role !== entry.role ||
+          before.synced !== entry.synced ||
+          before.epoch !== entry.epoch ||
+          before.applied !== entry.applied ||
+          before.nonce !== entry.nonce
+        ) {
           out.push({ type: 'live', live: sorted(live) });
         } else {
           out.push({ type: 'seen', live: sorted(live) });
@@ -144,15 +162,34 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
 }
 
 function entryOf(m: Keepalive, now: number): LiveEntry {
-  return { id: m.from, role: m.role, synced: m.synced, epoch: m.epoch, applied: m.applied, lastSeen: now, nonce: m.nonce, startedAt: m.startedAt };
+  return {
+    id: m.from,
+    role: m.role,
+    synced: m.synced,
+    epoch: m.epoch,
+    applied: m.applied,
+    lastSeen: now,
+    nonce: m.nonce,
+    startedAt: m.startedAt,
+  };
 }
 
 export function initialHeartbeat(): HeartbeatState {
-  return { status: { role: 'starting', synced: false, epoch: 0, applied: 0 }, live: new Map(), muted: false, beatAt: null, echoAt: null, cutOff: false };
+  return {
+    status: { role: 'starting', synced: false, epoch: 0, applied: 0 },
+    live: new Map(),
+    muted: false,
+    beatAt: null,
+    echoAt: null,
+    cutOff: false,
+  };
 }
 
 /** Beats every interval (the first at once), checks every `checkEveryMs`; keepalives arrive on `input$`. */
-export function heartbeatActor(input$: Observable<HeartbeatInput>, deps: ActorDeps<HeartbeatConfig, HeartbeatState>): Observable<HeartbeatOutput> {
+export function heartbeatActor(
+  input$: Observable<HeartbeatInput>,
+  deps: ActorDeps<HeartbeatConfig, HeartbeatState>,
+): Observable<HeartbeatOutput> {
   const { config: cfg, scheduler, onState } = deps;
   const beats$ = merge(
     timer(0, cfg.timing.heartbeatMs, scheduler).pipe(map((): HeartbeatInput => ({ type: 'beat', now: scheduler.now() }))),

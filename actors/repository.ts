@@ -87,8 +87,16 @@ function snapshotOf(store: SwarmStore): Change[] {
     out.push({ kind: 'torrent', infoHash: s.infoHash, name: s.name, size: s.size, completed: s.completed });
     for (const p of peersOf(store, s)) {
       out.push({
-        kind: 'announce', infoHash: s.infoHash, peerId: p.peerId, ip: p.ip, port: p.port, uploaded: p.uploaded,
-        downloaded: p.downloaded, left: p.left, event: 0, at: p.lastSeen,
+        kind: 'announce',
+        infoHash: s.infoHash,
+        peerId: p.peerId,
+        ip: p.ip,
+        port: p.port,
+        uploaded: p.uploaded,
+        downloaded: p.downloaded,
+        left: p.left,
+        event: 0,
+        at: p.lastSeen,
       });
     }
   }
@@ -101,7 +109,9 @@ function digestOf(store: SwarmStore): string {
     const ih = s.infoHash.toString('hex');
     rows.push(`t ${ih} ${s.completed} ${s.name ?? ''} ${s.size ?? ''}`);
     for (const p of peersOf(store, s)) {
-      rows.push(`p ${ih} ${p.peerId.toString('hex')} ${p.ip.toString('hex')} ${p.port} ${p.uploaded} ${p.downloaded} ${p.left} ${p.lastSeen}`);
+      rows.push(
+        `p ${ih} ${p.peerId.toString('hex')} ${p.ip.toString('hex')} ${p.port} ${p.uploaded} ${p.downloaded} ${p.left} ${p.lastSeen}`,
+      );
     }
   }
   rows.sort();
@@ -123,13 +133,18 @@ export type RepositoryOutput<C> =
   | { type: 'stored'; seq: number; size: number; healthy: boolean };
 
 /** The actor face: committed batches and rejections in, per-client outcomes and stored batches out. */
-export function repositoryActor<C>(input$: Observable<RepositoryInput<C>>, deps: { readonly repo: Repository }): Observable<RepositoryOutput<C>> {
+export function repositoryActor<C>(
+  input$: Observable<RepositoryInput<C>>,
+  deps: { readonly repo: Repository },
+): Observable<RepositoryOutput<C>> {
   const { repo } = deps;
   return new Observable<RepositoryOutput<C>>((sub) =>
     input$.subscribe({
       next: (msg) => {
         if (msg.type === 'apply') {
-          repo.apply(msg.seq, msg.items, (client, infoHash, swarm) => sub.next({ type: 'announced', client, store: repo.store, infoHash, swarm }));
+          repo.apply(msg.seq, msg.items, (client, infoHash, swarm) =>
+            sub.next({ type: 'announced', client, store: repo.store, infoHash, swarm }),
+          );
           sub.next({ type: 'stored', seq: msg.seq, size: msg.items.length, healthy: repo.healthy() });
           return;
         }

@@ -11,12 +11,26 @@ export const SNAPSHOT_CHUNK = 2000;
 
 type Snapshot = Extract<ClusterMessage, { type: 'snapshot' }>;
 
-export function snapshotMessages(from: number, epoch: number, to: number, seq: number, key: Buffer, changes: readonly Change[]): Snapshot[] {
+export function snapshotMessages(
+  from: number,
+  epoch: number,
+  to: number,
+  seq: number,
+  key: Buffer,
+  changes: readonly Change[],
+): Snapshot[] {
   const parts = Math.max(1, Math.ceil(changes.length / SNAPSHOT_CHUNK));
   const out: Snapshot[] = [];
   for (let part = 0; part < parts; part++) {
     out.push({
-      type: 'snapshot', from, epoch, to, seq, part, parts, key: key.toString('hex'),
+      type: 'snapshot',
+      from,
+      epoch,
+      to,
+      seq,
+      part,
+      parts,
+      key: key.toString('hex'),
       changes: encodeChanges(changes.slice(part * SNAPSHOT_CHUNK, (part + 1) * SNAPSHOT_CHUNK)),
     });
   }

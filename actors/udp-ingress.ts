@@ -77,7 +77,9 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
     return { type: 'reply', to: d.from, data: encodeConnectReply(req.transactionId, id) };
   }
 
-  const check = deps.idCache ? deps.idCache.check(deps.key(), now, addr.ip, req.connectionId) : checkConnectionId(deps.key(), now, addr.ip, req.connectionId);
+  const check = deps.idCache
+    ? deps.idCache.check(deps.key(), now, addr.ip, req.connectionId)
+    : checkConnectionId(deps.key(), now, addr.ip, req.connectionId);
   if (check !== 'valid') return preAuthError(d.from, req.transactionId, ID_ERRORS[check], d.data.length);
 
   const policy = deps.hashes?.();
@@ -96,10 +98,26 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
     type: 'propose',
     proposal: {
       change: {
-        kind: 'announce', infoHash: req.infoHash, peerId: req.peerId, ip: peerIp, port: req.port,
-        uploaded: req.uploaded, downloaded: req.downloaded, left: req.left, event: req.event, at,
+        kind: 'announce',
+        infoHash: req.infoHash,
+        peerId: req.peerId,
+        ip: peerIp,
+        port: req.port,
+        uploaded: req.uploaded,
+        downloaded: req.downloaded,
+        left: req.left,
+        event: req.event,
+        at,
       },
-      client: { kind: 'udp', to: d.from, transactionId: req.transactionId, numWant: req.numWant, ip: peerIp, port: req.port, family: addr.family },
+      client: {
+        kind: 'udp',
+        to: d.from,
+        transactionId: req.transactionId,
+        numWant: req.numWant,
+        ip: peerIp,
+        port: req.port,
+        family: addr.family,
+      },
     },
   };
 }
@@ -114,9 +132,11 @@ function ipv4Bytes(ip: number): Buffer {
 export function udpIngress(datagram$: Observable<Datagram>, deps: IngressDeps): Observable<IngressOutput> {
   const { observe } = deps;
   if (!observe) return datagram$.pipe(map((d) => handleDatagram(d, deps)));
-  return datagram$.pipe(map((d) => {
-    const o = handleDatagram(d, deps);
-    observe(d, o);
-    return o;
-  }));
+  return datagram$.pipe(
+    map((d) => {
+      const o = handleDatagram(d, deps);
+      observe(d, o);
+      return o;
+    }),
+  );
 }

@@ -27,8 +27,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  countPeers, infoHashOf, probe, PROBE_SWARM, runFill, runLoad,
-  type FillResult, type LoadOptions, type LoadResult, type ProbeResult,
+  countPeers,
+  infoHashOf,
+  probe,
+  PROBE_SWARM,
+  runFill,
+  runLoad,
+  type FillResult,
+  type LoadOptions,
+  type LoadResult,
+  type ProbeResult,
 } from './load.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -38,15 +46,31 @@ const NODE = process.execPath;
 
 const { values: argv } = parseArgs({
   options: {
-    seconds: { type: 'string' }, warmup: { type: 'string' }, 'peers-million': { type: 'string' },
-    'memory-swarms': { type: 'string' }, only: { type: 'string' }, 'no-memory': { type: 'boolean' },
-    out: { type: 'string' }, inflight: { type: 'string' }, sockets: { type: 'string' }, swarms: { type: 'string' },
-    peers: { type: 'string' }, scrape: { type: 'string' }, 'cpu-prof': { type: 'string' }, prefix: { type: 'string' },
-    verbose: { type: 'boolean' }, help: { type: 'boolean' },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    'peers-million': { type: 'string' },
+    'memory-swarms': { type: 'string' },
+    only: { type: 'string' },
+    'no-memory': { type: 'boolean' },
+    out: { type: 'string' },
+    inflight: { type: 'string' },
+    sockets: { type: 'string' },
+    swarms: { type: 'string' },
+    peers: { type: 'string' },
+    scrape: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    prefix: { type: 'string' },
+    verbose: { type: 'boolean' },
+    help: { type: 'boolean' },
   },
 });
 if (argv.help) {
-  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0]!.replace(/^\/\*\*\n?/, '').replace(/^ \* ?/gm, ''));
+  process.stdout.write(
+    readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('*/')[0]!
+      .replace(/^\/\*\*\n?/, '')
+      .replace(/^ \* ?/gm, ''),
+  );
   process.exit(0);
 }
 const num = (v: string | undefined, d: number, name: string): number => {
@@ -59,7 +83,10 @@ const num = (v: string | undefined, d: number, name: string): number => {
 };
 const ALL = ['single', 'cluster', 'opentracker', 'bittorrent-tracker'] as const;
 type TargetId = (typeof ALL)[number];
-const only = (argv.only ?? ALL.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+const only = (argv.only ?? ALL.join(','))
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 for (const o of only) {
   if (!(ALL as readonly string[]).includes(o)) {
     process.stderr.write(`bench: unknown tracker in --only: ${o} (one of ${ALL.join(', ')})\n`);
@@ -92,8 +119,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // ---------------------------------------------------------------- processes we start (all stopped at the end)
 
 type Proc = {
-  name: string; child: ChildProcess; pid: number; lines: string[]; listeners: Set<(line: string) => void>;
-  exit: Promise<number | null>; exited: boolean;
+  name: string;
+  child: ChildProcess;
+  pid: number;
+  lines: string[];
+  listeners: Set<(line: string) => void>;
+  exit: Promise<number | null>;
+  exited: boolean;
 };
 const live = new Set<Proc>();
 const brokerDirs = new Set<string>();
@@ -103,13 +135,20 @@ function startProc(name: string, cmd: string, args: string[]): Proc {
   const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   if (child.pid === undefined) throw new Error(`could not start ${name}: ${cmd}`);
   const p: Proc = {
-    name, child, pid: child.pid, lines: [], listeners: new Set(), exited: false,
-    exit: new Promise((r) => child.once('exit', (code, signal) => {
-      p.exited = true;
-      live.delete(p);
-      // Ended by the SIGTERM/SIGINT we (or the terminal) sent: a normal stop for a tracker without a handler.
-      r(code ?? (signal === 'SIGTERM' || signal === 'SIGINT' ? 0 : 128 + (os.constants.signals[signal!] ?? 0)));
-    })),
+    name,
+    child,
+    pid: child.pid,
+    lines: [],
+    listeners: new Set(),
+    exited: false,
+    exit: new Promise((r) =>
+      child.once('exit', (code, signal) => {
+        p.exited = true;
+        live.delete(p);
+        // Ended by the SIGTERM/SIGINT we (or the terminal) sent: a normal stop for a tracker without a handler.
+        r(code ?? (signal === 'SIGTERM' || signal === 'SIGINT' ? 0 : 128 + (os.constants.signals[signal!] ?? 0)));
+      }),
+    ),
   };
   const onData = (buf: Buffer): void => {
     for (const line of buf.toString('utf8').split('\n')) {
@@ -170,7 +209,11 @@ function waitForLine(p: Proc, re: RegExp, timeoutMs: number): Promise<string> {
   });
 }
 
-const tail = (p: Proc, n = 12): string => p.lines.slice(-n).map((l) => `    ${l}`).join('\n');
+const tail = (p: Proc, n = 12): string =>
+  p.lines
+    .slice(-n)
+    .map((l) => `    ${l}`)
+    .join('\n');
 
 function brokerScript(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('bash', [join(ROOT, 'scripts', 'broker.sh'), ...args], { cwd: ROOT, encoding: 'utf8' });
@@ -200,7 +243,11 @@ process.on('exit', () => {
   for (const dir of brokerDirs) brokerScript(['stop', '--dir', dir]);
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
-for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+for (const [sig, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
   process.on(sig, () => {
     log(`${sig}: stopping every process the benchmark started`);
     void cleanup().finally(() => process.exit(code));
@@ -212,7 +259,9 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] a
 let clkTck = 100;
 try {
   clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch { /* Linux default */ }
+} catch {
+  /* Linux default */
+}
 
 function rssOf(pid: number): number | null {
   try {
@@ -245,7 +294,9 @@ function machineTicks(): { busy: number; total: number } {
 /** Kernel UDP counters (whole machine: only the benchmark's traffic runs meanwhile). */
 function udpCounters(): { rcvbuf: number; sndbuf: number } {
   try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp:'));
     const keys = lines[0]!.split(/\s+/);
     const vals = lines[1]!.split(/\s+/).map(Number);
     return { rcvbuf: vals[keys.indexOf('RcvbufErrors')] ?? 0, sndbuf: vals[keys.indexOf('SndbufErrors')] ?? 0 };
@@ -255,7 +306,10 @@ function udpCounters(): { rcvbuf: number; sndbuf: number } {
 }
 
 type CpuMark = {
-  at: number; procs: Map<number, number>; self: NodeJS.CpuUsage; machine: { busy: number; total: number };
+  at: number;
+  procs: Map<number, number>;
+  self: NodeJS.CpuUsage;
+  machine: { busy: number; total: number };
   udp: { rcvbuf: number; sndbuf: number };
 };
 type CpuUse = {
@@ -271,8 +325,11 @@ type CpuUse = {
   udpSndbufDrops: number;
 };
 const cpuMark = (members: Member[]): CpuMark => ({
-  at: performance.now(), procs: new Map(members.map((x) => [x.pid, cpuSeconds(x.pid)])), self: process.cpuUsage(),
-  machine: machineTicks(), udp: udpCounters(),
+  at: performance.now(),
+  procs: new Map(members.map((x) => [x.pid, cpuSeconds(x.pid)])),
+  self: process.cpuUsage(),
+  machine: machineTicks(),
+  udp: udpCounters(),
 });
 function cpuSince(m: CpuMark, members: Member[]): CpuUse {
   const now = cpuMark(members);
@@ -286,7 +343,8 @@ function cpuSince(m: CpuMark, members: Member[]): CpuUse {
     sum += Number.isFinite(used) ? used : 0;
   }
   return {
-    trackerPct: Math.round((sum / wall) * 100), perProcess,
+    trackerPct: Math.round((sum / wall) * 100),
+    perProcess,
     loadGeneratorPct: Math.round(((self.user + self.system) / 1e6 / wall) * 100),
     machinePct: Math.round(((now.machine.busy - m.machine.busy) / Math.max(1, now.machine.total - m.machine.total)) * 100),
     udpRcvbufDrops: now.udp.rcvbuf - m.udp.rcvbuf,
@@ -298,7 +356,8 @@ function cpuSince(m: CpuMark, members: Member[]): CpuUse {
 
 type Member = { role: string; pid: number };
 type Running = {
-  host: string; port: number;
+  host: string;
+  port: number;
   /** Processes whose RSS counts, with a role name (tracker 1, broker, …). */
   members: () => Member[];
   /** Tracker processes only (their CPU is the tracker's). */
@@ -330,20 +389,35 @@ async function stopAll(procs: Proc[]): Promise<void> {
 }
 
 const single: Target = {
-  id: 'single', label: 'ours, single instance', memory: true,
+  id: 'single',
+  label: 'ours, single instance',
+  memory: true,
   async start(phase, profileDir) {
     const dir = tempDir(`single-${phase}`);
     const port = await freeUdpPort();
     const args = [
       ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      'dist/main.js', '--id', '1', '--host', '127.0.0.1', '--port', String(port), '--headless',
-      '--db', join(dir, 'tracker-1.sqlite'), '--interval', '1800',
+      'dist/main.js',
+      '--id',
+      '1',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--headless',
+      '--db',
+      join(dir, 'tracker-1.sqlite'),
+      '--interval',
+      '1800',
     ];
     const p = startProc('tracker 1', NODE, args);
     await waitForLine(p, /listening on udp:/, 20_000);
     return {
-      host: '127.0.0.1', port, commands: [`node ${args.join(' ')}`],
-      members: () => [{ role: 'tracker 1', pid: p.pid }], trackerPids: () => [p.pid],
+      host: '127.0.0.1',
+      port,
+      commands: [`node ${args.join(' ')}`],
+      members: () => [{ role: 'tracker 1', pid: p.pid }],
+      trackerPids: () => [p.pid],
       stop: async () => {
         await stopAll([p]);
         rmSync(dir, { recursive: true, force: true });
@@ -354,7 +428,9 @@ const single: Target = {
 };
 
 const cluster: Target = {
-  id: 'cluster', label: 'ours, 3-node cluster', memory: false,
+  id: 'cluster',
+  label: 'ours, 3-node cluster',
+  memory: false,
   async start(phase) {
     const dir = tempDir(`cluster-${phase}`);
     const brokerDir = join(dir, 'broker');
@@ -378,8 +454,18 @@ const cluster: Target = {
       };
       for (const id of [1, 2, 3]) {
         const args = [
-          'dist/main.js', '--id', String(id), '--broker', `stomp://127.0.0.1:${brokerPort}`, '--port', String(port),
-          '--topic', topic, '--headless', '--db', join(dir, `tracker-${id}.sqlite`),
+          'dist/main.js',
+          '--id',
+          String(id),
+          '--broker',
+          `stomp://127.0.0.1:${brokerPort}`,
+          '--port',
+          String(port),
+          '--topic',
+          topic,
+          '--headless',
+          '--db',
+          join(dir, `tracker-${id}.sqlite`),
         ];
         commands.push(`node ${args.join(' ')}`);
         const p = startProc(`tracker ${id}`, NODE, args);
@@ -403,7 +489,13 @@ const cluster: Target = {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`cluster not formed within 60 s: roles ${JSON.stringify([...roles])}`)), 60_000);
     });
-    const died = Promise.race(procs.map((p) => p.exit.then((c) => { throw new Error(`${p.name} exited (${c}):\n${tail(p)}`); })));
+    const died = Promise.race(
+      procs.map((p) =>
+        p.exit.then((c) => {
+          throw new Error(`${p.name} exited (${c}):\n${tail(p)}`);
+        }),
+      ),
+    );
     try {
       await Promise.race([ready, timeout, died]);
     } catch (e) {
@@ -416,7 +508,9 @@ const cluster: Target = {
     timeout.catch(() => {});
     log(`cluster formed: ${[...roles].map(([id, r]) => `${id} ${r}`).join(', ')}; broker pid ${brokerPid} on ${brokerPort}`);
     return {
-      host: '127.0.0.1', port, commands,
+      host: '127.0.0.1',
+      port,
+      commands,
       members: () => [
         ...procs.map((p, i) => ({ role: `tracker ${i + 1} (${roles.get(i + 1) ?? '?'})`, pid: p.pid })),
         { role: 'broker (java)', pid: brokerPid },
@@ -428,7 +522,9 @@ const cluster: Target = {
 };
 
 const opentracker: Target = {
-  id: 'opentracker', label: 'opentracker', memory: true,
+  id: 'opentracker',
+  label: 'opentracker',
+  memory: true,
   async start(phase) {
     const dir = tempDir(`opentracker-${phase}`);
     // Whitelist-only build: list every hash the load, the fill and the probe use.
@@ -442,9 +538,13 @@ const opentracker: Target = {
     await sleep(300); // it prints nothing when ready: the probe's connect retries until it answers
     if (p.exited) throw new Error(`opentracker exited at start:\n${tail(p)}`);
     return {
-      host: '127.0.0.1', port,
-      commands: [`bash scripts/reference/opentracker.sh ${port} ${dir}  # opentracker -i 127.0.0.1 -P ${port} -d ${dir} -w whitelist.txt -u nobody`],
-      members: () => [{ role: 'opentracker', pid: p.pid }], trackerPids: () => [p.pid],
+      host: '127.0.0.1',
+      port,
+      commands: [
+        `bash scripts/reference/opentracker.sh ${port} ${dir}  # opentracker -i 127.0.0.1 -P ${port} -d ${dir} -w whitelist.txt -u nobody`,
+      ],
+      members: () => [{ role: 'opentracker', pid: p.pid }],
+      trackerPids: () => [p.pid],
       stop: async () => {
         await stopAll([p]);
         rmSync(dir, { recursive: true, force: true });
@@ -455,15 +555,20 @@ const opentracker: Target = {
 };
 
 const bittorrentTracker: Target = {
-  id: 'bittorrent-tracker', label: 'bittorrent-tracker', memory: true,
+  id: 'bittorrent-tracker',
+  label: 'bittorrent-tracker',
+  memory: true,
   async start() {
     const port = await freeUdpPort();
     const args = [join('scripts', 'reference', 'bittorrent-tracker.mjs'), '--port', String(port), '--prefix', opts.prefix];
     const p = startProc('bittorrent-tracker', NODE, args);
     await waitForLine(p, /^listening udp:/, 20_000);
     return {
-      host: '127.0.0.1', port, commands: [`node ${args.join(' ')}`],
-      members: () => [{ role: 'bittorrent-tracker', pid: p.pid }], trackerPids: () => [p.pid],
+      host: '127.0.0.1',
+      port,
+      commands: [`node ${args.join(' ')}`],
+      members: () => [{ role: 'bittorrent-tracker', pid: p.pid }],
+      trackerPids: () => [p.pid],
       stop: () => stopAll([p]),
     };
   },
@@ -485,12 +590,16 @@ function rssNow(r: Running): Rss {
 }
 
 type Memory = {
-  peers: number; swarms: number; rssBeforeBytes: number; rssAfterBytes: number;
+  peers: number;
+  swarms: number;
+  rssBeforeBytes: number;
+  rssAfterBytes: number;
   /** From the last sample, 44 s after the fill: what an idle tracker holding the peers keeps. */
   bytesPerPeer: number;
   /** From the first sample, 0.5 s after the fill: includes what the garbage collector has not given back yet. */
   bytesPerPeerAtOnce: number;
-  fill: FillResult; cpu: CpuUse;
+  fill: FillResult;
+  cpu: CpuUse;
   /** Peers counted back by scrapes of a sample of swarms, against the number expected there. */
   verify: { swarmsSampled: number; expectedPerSwarm: number; mean: number; min: number; max: number };
   /**
@@ -501,12 +610,17 @@ type Memory = {
 };
 
 type Outcome = {
-  id: TargetId; label: string; commands: string[];
+  id: TargetId;
+  label: string;
+  commands: string[];
   probe: ProbeResult | null;
-  throughput: LoadResult | null; throughputCpu: CpuUse | null;
+  throughput: LoadResult | null;
+  throughputCpu: CpuUse | null;
   /** Requests in flight of the best closed loop, and every level's responses/s. */
-  throughputInflight: number | null; throughputByInflight: Record<string, number>;
-  latency: LoadResult | null; latencyCpu: CpuUse | null;
+  throughputInflight: number | null;
+  throughputByInflight: Record<string, number>;
+  latency: LoadResult | null;
+  latencyCpu: CpuUse | null;
   rss: Rss | null;
   memory: Memory | null;
   ratios: Partial<Record<'opentracker' | 'bittorrent-tracker', { responsesPerSecond: number | null; bytesPerPeer: number | null }>>;
@@ -515,14 +629,29 @@ type Outcome = {
 };
 
 const loadOptions = (r: Running, seconds: number, rate?: number, inflight = opts.inflight[0]!): LoadOptions => ({
-  host: r.host, port: r.port, seconds, inflight, sockets: opts.sockets, swarms: opts.swarms,
-  peers: opts.peers, scrape: opts.scrape, seed: 42, ...(rate ? { rate, arrivals: 'poisson' as const } : {}),
+  host: r.host,
+  port: r.port,
+  seconds,
+  inflight,
+  sockets: opts.sockets,
+  swarms: opts.swarms,
+  peers: opts.peers,
+  scrape: opts.scrape,
+  seed: 42,
+  ...(rate ? { rate, arrivals: 'poisson' as const } : {}),
 });
 
-const use = (u: CpuUse | null): string => (u
-  ? `CPU: tracker ${u.trackerPct} %${Object.keys(u.perProcess).length > 1 ? ` (${Object.entries(u.perProcess).map(([k, v]) => `${k} ${v} %`).join(', ')})` : ''}, load generator ${u.loadGeneratorPct} % (of one core), machine ${u.machinePct} % (all cores); ` +
-    `kernel UDP drops: ${u.udpRcvbufDrops} receive-buffer, ${u.udpSndbufDrops} send-buffer`
-  : 'CPU: ?');
+const use = (u: CpuUse | null): string =>
+  u
+    ? `CPU: tracker ${u.trackerPct} %${
+        Object.keys(u.perProcess).length > 1
+          ? ` (${Object.entries(u.perProcess)
+              .map(([k, v]) => `${k} ${v} %`)
+              .join(', ')})`
+          : ''
+      }, load generator ${u.loadGeneratorPct} % (of one core), machine ${u.machinePct} % (all cores); ` +
+      `kernel UDP drops: ${u.udpRcvbufDrops} receive-buffer, ${u.udpSndbufDrops} send-buffer`
+    : 'CPU: ?';
 
 const summary = (r: LoadResult): string =>
   `${r.perSecond}/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, ${r.errors} errors, ${r.invalid} invalid, ${r.timeouts} timeouts, ` +
@@ -576,10 +705,18 @@ async function measureMemory(t: Target, o: Outcome): Promise<void> {
     await sleep(1000);
     const before = rssNow(r).trackersBytes;
     const mark = cpuMark(r.members());
-    const fill = await runFill({ host: r.host, port: r.port, peers: opts.memoryPeers, swarms: opts.memorySwarms, inflight: opts.inflight[0]! });
+    const fill = await runFill({
+      host: r.host,
+      port: r.port,
+      peers: opts.memoryPeers,
+      swarms: opts.memorySwarms,
+      inflight: opts.inflight[0]!,
+    });
     const cpu = cpuSince(mark, r.members());
-    log(`${t.label}: ${fill.acked} peers in ${fill.seconds} s (${fill.perSecond}/s), ${fill.retries} retries, ${fill.failed} failed, ` +
-      `${fill.errors} errors, ${fill.invalid} invalid${Object.keys(fill.errorSamples).length ? ` ${JSON.stringify(fill.errorSamples)}` : ''}; ${use(cpu)}`);
+    log(
+      `${t.label}: ${fill.acked} peers in ${fill.seconds} s (${fill.perSecond}/s), ${fill.retries} retries, ${fill.failed} failed, ` +
+        `${fill.errors} errors, ${fill.invalid} invalid${Object.keys(fill.errorSamples).length ? ` ${JSON.stringify(fill.errorSamples)}` : ''}; ${use(cpu)}`,
+    );
     const settle: number[] = [];
     for (const wait of [500, 1500, 2000, 5000, 5000, 5000, 5000, 5000, 5000, 5000, 5000]) {
       await sleep(wait);
@@ -592,20 +729,31 @@ async function measureMemory(t: Target, o: Outcome): Promise<void> {
     const counts = await countPeers(r.host, r.port, sample);
     const expected = opts.memoryPeers / opts.memorySwarms;
     const verify = {
-      swarmsSampled: sample.length, expectedPerSwarm: round2(expected),
-      mean: round2(counts.reduce((a, b) => a + b, 0) / counts.length), min: Math.min(...counts), max: Math.max(...counts),
+      swarmsSampled: sample.length,
+      expectedPerSwarm: round2(expected),
+      mean: round2(counts.reduce((a, b) => a + b, 0) / counts.length),
+      min: Math.min(...counts),
+      max: Math.max(...counts),
     };
     if (Math.abs(verify.mean - expected) > 0.05 * expected) {
       o.errors.push(`memory phase: scrapes count ${verify.mean} peers per swarm, expected ${expected}`);
     }
     o.memory = {
-      peers: opts.memoryPeers, swarms: opts.memorySwarms, rssBeforeBytes: before, rssAfterBytes: after,
+      peers: opts.memoryPeers,
+      swarms: opts.memorySwarms,
+      rssBeforeBytes: before,
+      rssAfterBytes: after,
       bytesPerPeer: Math.round((after - before) / Math.max(1, fill.acked)),
-      bytesPerPeerAtOnce: Math.round((settle[0]! - before) / Math.max(1, fill.acked)), fill, cpu, verify,
+      bytesPerPeerAtOnce: Math.round((settle[0]! - before) / Math.max(1, fill.acked)),
+      fill,
+      cpu,
+      verify,
       settleMB: settle.map((b) => round2(b / 2 ** 20)),
     };
-    log(`${t.label}: RSS ${mb(before)} → ${mb(after)} (samples ${o.memory.settleMB.join(', ')} MB): ` +
-      `${o.memory.bytesPerPeer} bytes/peer (${o.memory.bytesPerPeerAtOnce} right after the fill); scrapes count ${verify.mean} peers/swarm (min ${verify.min}, max ${verify.max}; expected ${expected})`);
+    log(
+      `${t.label}: RSS ${mb(before)} → ${mb(after)} (samples ${o.memory.settleMB.join(', ')} MB): ` +
+        `${o.memory.bytesPerPeer} bytes/peer (${o.memory.bytesPerPeerAtOnce} right after the fill); scrapes count ${verify.mean} peers/swarm (min ${verify.min}, max ${verify.max}; expected ${expected})`,
+    );
   } finally {
     await r.stop();
   }
@@ -613,7 +761,13 @@ async function measureMemory(t: Target, o: Outcome): Promise<void> {
 
 // ---------------------------------------------------------------- profile summary
 
-type ProfileTop = { file: string; total_ms: number; idlePct: number; functions: { name: string; where: string; selfPct: number }[]; files: { file: string; selfPct: number }[] };
+type ProfileTop = {
+  file: string;
+  total_ms: number;
+  idlePct: number;
+  functions: { name: string; where: string; selfPct: number }[];
+  files: { file: string; selfPct: number }[];
+};
 function summariseProfile(path: string): ProfileTop {
   type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number } };
   const prof = JSON.parse(readFileSync(path, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
@@ -637,14 +791,26 @@ function summariseProfile(path: string): ProfileTop {
     const f = fns.get(key) ?? { name, where, us: 0 };
     f.us += us;
     fns.set(key, f);
-    const file = url ? url.replace(/^(.*\/)?node_modules\/((@[^/]+\/)?[^/]+)\/.*$/, 'node_modules/$2') : name.startsWith('(') ? name : '(native)';
+    const file = url
+      ? url.replace(/^(.*\/)?node_modules\/((@[^/]+\/)?[^/]+)\/.*$/, 'node_modules/$2')
+      : name.startsWith('(')
+        ? name
+        : '(native)';
     files.set(file, (files.get(file) ?? 0) + us);
   }
   const pct = (us: number): number => Math.round((us / total) * 1000) / 10;
   return {
-    file: path, total_ms: Math.round(all / 1000), idlePct: Math.round((idle / all) * 1000) / 10,
-    functions: [...fns.values()].sort((a, b) => b.us - a.us).slice(0, 20).map((f) => ({ name: f.name, where: f.where, selfPct: pct(f.us) })),
-    files: [...files].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([file, us]) => ({ file, selfPct: pct(us) })),
+    file: path,
+    total_ms: Math.round(all / 1000),
+    idlePct: Math.round((idle / all) * 1000) / 10,
+    functions: [...fns.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, 20)
+      .map((f) => ({ name: f.name, where: f.where, selfPct: pct(f.us) })),
+    files: [...files]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([file, us]) => ({ file, selfPct: pct(us) })),
   };
 }
 
@@ -669,14 +835,26 @@ function machine(): Record<string, string | number> {
   let nproc = os.availableParallelism();
   try {
     nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
-  } catch { /* os count */ }
+  } catch {
+    /* os count */
+  }
   let btVersion = 'not installed';
   try {
-    btVersion = (JSON.parse(readFileSync(join(opts.prefix, 'node_modules', 'bittorrent-tracker', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch { /* missing */ }
+    btVersion = (
+      JSON.parse(readFileSync(join(opts.prefix, 'node_modules', 'bittorrent-tracker', 'package.json'), 'utf8')) as { version: string }
+    ).version;
+  } catch {
+    /* missing */
+  }
   return {
-    nproc, cpuModel, memoryGiB: round2(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version,
-    opentracker: versionOf('opentracker'), activemq: versionOf('activemq'), bittorrentTracker: btVersion,
+    nproc,
+    cpuModel,
+    memoryGiB: round2(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    opentracker: versionOf('opentracker'),
+    activemq: versionOf('activemq'),
+    bittorrentTracker: btVersion,
   };
 }
 
@@ -691,7 +869,17 @@ function ratioCell(o: Outcome, ref: 'opentracker' | 'bittorrent-tracker'): strin
 const fmtRatio = (x: number): string => `${x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2)}×`;
 
 function table(outcomes: Outcome[]): string {
-  const head = ['tracker', 'responses/s', 'p50 (half load)', 'p99 (half load)', 'RSS', 'bytes/peer settled (at once)', 'ratio vs opentracker', 'ratio vs bittorrent-tracker', 'CPU at max: tracker / load gen / machine'];
+  const head = [
+    'tracker',
+    'responses/s',
+    'p50 (half load)',
+    'p99 (half load)',
+    'RSS',
+    'bytes/peer settled (at once)',
+    'ratio vs opentracker',
+    'ratio vs bittorrent-tracker',
+    'CPU at max: tracker / load gen / machine',
+  ];
   const rows = outcomes.map((o) => [
     `${o.label}${o.profiled ? ' (profiled)' : ''}`,
     o.throughput ? `${thousands(o.throughput.perSecond)} @${o.throughputInflight}` : 'failed',
@@ -704,8 +892,13 @@ function table(outcomes: Outcome[]): string {
     o.throughputCpu ? `${o.throughputCpu.trackerPct} % / ${o.throughputCpu.loadGeneratorPct} % / ${o.throughputCpu.machinePct} %` : '—',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  return [line(head), `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [
+    line(head),
+    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------- main
@@ -719,8 +912,21 @@ async function main(): Promise<void> {
   const outcomes: Outcome[] = [];
   for (const t of TARGETS.filter((x) => opts.only.includes(x.id))) {
     const o: Outcome = {
-      id: t.id, label: t.label, commands: [], probe: null, throughput: null, throughputCpu: null, throughputInflight: null, throughputByInflight: {}, latency: null,
-      latencyCpu: null, rss: null, memory: null, ratios: {}, profiled: false, errors: [],
+      id: t.id,
+      label: t.label,
+      commands: [],
+      probe: null,
+      throughput: null,
+      throughputCpu: null,
+      throughputInflight: null,
+      throughputByInflight: {},
+      latency: null,
+      latencyCpu: null,
+      rss: null,
+      memory: null,
+      ratios: {},
+      profiled: false,
+      errors: [],
     };
     outcomes.push(o);
     let profileDir: string | undefined;
@@ -759,55 +965,76 @@ async function main(): Promise<void> {
     const ref = outcomes.find((o) => o.id === refId);
     if (!ref) continue;
     for (const o of outcomes) {
-      const rps = o.throughput && ref.throughput && ref.throughput.perSecond > 0 ? round2(o.throughput.perSecond / ref.throughput.perSecond) : null;
+      const rps =
+        o.throughput && ref.throughput && ref.throughput.perSecond > 0 ? round2(o.throughput.perSecond / ref.throughput.perSecond) : null;
       const bpp = o.memory && ref.memory && ref.memory.bytesPerPeer > 0 ? round2(o.memory.bytesPerPeer / ref.memory.bytesPerPeer) : null;
       if (rps !== null || bpp !== null) o.ratios[refId] = { responsesPerSecond: rps, bytesPerPeer: bpp };
     }
   }
 
   const seconds = Math.round((Date.now() - began) / 1000);
-  const note = `${m.nproc} cores shared by the tracker process(es) (and the cluster's broker) and the load generator, which ` +
+  const note =
+    `${m.nproc} cores shared by the tracker process(es) (and the cluster's broker) and the load generator, which ` +
     'runs in this Node process; every maximum below is that of tracker + load generator on these cores, not the tracker ' +
     'alone (see the CPU column: a load generator near 100 % of a core caps what a fast tracker can show).';
   const out: string[] = [];
   out.push(`UDP tracker benchmark, ${date} (took ${seconds} s)`);
-  out.push(`machine: nproc ${m.nproc}, ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; ` +
-    `opentracker ${m.opentracker} (Debian); bittorrent-tracker ${m.bittorrentTracker} (npm); ActiveMQ ${m.activemq} (Debian)`);
+  out.push(
+    `machine: nproc ${m.nproc}, ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; ` +
+      `opentracker ${m.opentracker} (Debian); bittorrent-tracker ${m.bittorrentTracker} (npm); ActiveMQ ${m.activemq} (Debian)`,
+  );
   out.push(`note: ${note}`);
-  out.push(`load: same request stream for every tracker: ${opts.sockets} sockets, ${Math.round((1 - opts.scrape) * 100)} % announces / ` +
-    `${Math.round(opts.scrape * 100)} % scrapes of 2 hashes, ${opts.swarms} swarms with Zipf popularity, ${opts.peers} peers, packets prebuilt; ` +
-    `responses/s: best of closed loops with ${opts.inflight.join(' and ')} requests in flight (@N in the table), ${opts.seconds} s each after a ${opts.warmup} s warm-up; ` +
-    `p50/p99: open loop, Poisson arrivals at half of that tracker's own maximum, ${opts.seconds} s; RSS after both; ` +
-    (opts.memory ? `bytes/peer: fresh process, (RSS after − before) / ${thousands(opts.memoryPeers)} peers announced once over ${thousands(opts.memorySwarms)} swarms.`
-      : 'memory per peer not measured (--no-memory).'));
+  out.push(
+    `load: same request stream for every tracker: ${opts.sockets} sockets, ${Math.round((1 - opts.scrape) * 100)} % announces / ` +
+      `${Math.round(opts.scrape * 100)} % scrapes of 2 hashes, ${opts.swarms} swarms with Zipf popularity, ${opts.peers} peers, packets prebuilt; ` +
+      `responses/s: best of closed loops with ${opts.inflight.join(' and ')} requests in flight (@N in the table), ${opts.seconds} s each after a ${opts.warmup} s warm-up; ` +
+      `p50/p99: open loop, Poisson arrivals at half of that tracker's own maximum, ${opts.seconds} s; RSS after both; ` +
+      (opts.memory
+        ? `bytes/peer: fresh process, (RSS after − before) / ${thousands(opts.memoryPeers)} peers announced once over ${thousands(opts.memorySwarms)} swarms.`
+        : 'memory per peer not measured (--no-memory).'),
+  );
   out.push('');
   out.push(table(outcomes));
   out.push('');
-  out.push('ratio = this row ÷ the reference, both from this run: r/s = responses/s (higher is faster), B/peer = bytes per peer (lower is leaner).');
-  out.push('CPU at max = during the closed-loop phase: tracker process(es) (the cluster: 3 trackers + broker) and load generator in % of one core; ' +
-    'machine = busy share of all cores, including kernel time for loopback UDP that no process is charged for.');
+  out.push(
+    'ratio = this row ÷ the reference, both from this run: r/s = responses/s (higher is faster), B/peer = bytes per peer (lower is leaner).',
+  );
+  out.push(
+    'CPU at max = during the closed-loop phase: tracker process(es) (the cluster: 3 trackers + broker) and load generator in % of one core; ' +
+      'machine = busy share of all cores, including kernel time for loopback UDP that no process is charged for.',
+  );
   out.push('');
   for (const o of outcomes) {
     out.push(`${o.label}:`);
     if (o.probe) out.push(`  probe: ${o.probe.ok ? 'ok' : 'FAILED'}: ${o.probe.detail}`);
     if (o.throughput) {
-      out.push(`  closed loop: ${Object.entries(o.throughputByInflight).map(([n, r]) => `${n} in flight ${r}/s`).join(', ')}; best: ` +
-        `${summary(o.throughput)} (${o.throughput.sent} sent); ${use(o.throughputCpu)}`);
+      out.push(
+        `  closed loop: ${Object.entries(o.throughputByInflight)
+          .map(([n, r]) => `${n} in flight ${r}/s`)
+          .join(', ')}; best: ` + `${summary(o.throughput)} (${o.throughput.sent} sent); ${use(o.throughputCpu)}`,
+      );
     }
-    if (o.latency) out.push(`  open loop at ${o.latency.rate}/s: ${summary(o.latency)}, generator lag p99 ${o.latency.lagP99ms} ms; ${use(o.latencyCpu)}`);
+    if (o.latency)
+      out.push(
+        `  open loop at ${o.latency.rate}/s: ${summary(o.latency)}, generator lag p99 ${o.latency.lagP99ms} ms; ${use(o.latencyCpu)}`,
+      );
     if (o.rss) out.push(`  RSS: ${o.rss.processes.map((p) => `${p.role} ${mb(p.rssBytes)}`).join(', ')}`);
     if (o.memory) {
-      out.push(`  memory: RSS ${mb(o.memory.rssBeforeBytes)} → ${mb(o.memory.rssAfterBytes)} for ${thousands(o.memory.fill.acked)} peers ` +
-        `(${o.memory.fill.perSecond}/s, ${o.memory.fill.retries} retries, ${o.memory.fill.failed} failed, ${o.memory.fill.errors} errors); ` +
-        `scrapes of ${o.memory.verify.swarmsSampled} swarms count ${o.memory.verify.mean} peers each (expected ${o.memory.verify.expectedPerSwarm}); ` +
-        `RSS samples after ${o.memory.settleMB.join(', ')} MB`);
+      out.push(
+        `  memory: RSS ${mb(o.memory.rssBeforeBytes)} → ${mb(o.memory.rssAfterBytes)} for ${thousands(o.memory.fill.acked)} peers ` +
+          `(${o.memory.fill.perSecond}/s, ${o.memory.fill.retries} retries, ${o.memory.fill.failed} failed, ${o.memory.fill.errors} errors); ` +
+          `scrapes of ${o.memory.verify.swarmsSampled} swarms count ${o.memory.verify.mean} peers each (expected ${o.memory.verify.expectedPerSwarm}); ` +
+          `RSS samples after ${o.memory.settleMB.join(', ')} MB`,
+      );
     } else if (o.id === 'cluster') out.push('  memory per peer: not measured for the cluster');
     for (const e of o.errors) out.push(`  PROBLEM: ${e}`);
   }
   if (profile) {
     out.push('');
-    out.push(`CPU profile of our single instance over its whole run (${profile.file}): ${profile.total_ms} ms sampled, ` +
-      `${profile.idlePct} % idle; self time as a share of the busy time:`);
+    out.push(
+      `CPU profile of our single instance over its whole run (${profile.file}): ${profile.total_ms} ms sampled, ` +
+        `${profile.idlePct} % idle; self time as a share of the busy time:`,
+    );
     for (const f of profile.functions.slice(0, 15)) out.push(`  ${String(f.selfPct).padStart(5)} %  ${f.name}  ${f.where}`);
     out.push(`  by file: ${profile.files.map((f) => `${f.file} ${f.selfPct} %`).join(', ')}`);
   }

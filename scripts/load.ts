@@ -22,7 +22,12 @@ import { parseArgs } from 'node:util';
 import { decodeReply } from '../src/protocol/decode-reply.js';
 import { encodeAnnounceRequest, encodeConnectRequest, encodeScrapeRequest } from '../src/protocol/encode.js';
 import {
-  Action, ANNOUNCE_REPLY_HEADER_LEN, COMPACT_V4_LEN, OFF_CONNECTION_ID, OFF_TRANSACTION_ID, SCRAPE_REPLY_ENTRY_LEN,
+  Action,
+  ANNOUNCE_REPLY_HEADER_LEN,
+  COMPACT_V4_LEN,
+  OFF_CONNECTION_ID,
+  OFF_TRANSACTION_ID,
+  SCRAPE_REPLY_ENTRY_LEN,
 } from '../src/protocol/constants.js';
 
 export type LoadResult = {
@@ -56,8 +61,15 @@ export type LoadResult = {
 };
 
 export type LoadOptions = {
-  host: string; port: number; seconds: number; inflight: number; sockets: number; swarms: number; peers: number;
-  scrape: number; seed?: number;
+  host: string;
+  port: number;
+  seconds: number;
+  inflight: number;
+  sockets: number;
+  swarms: number;
+  peers: number;
+  scrape: number;
+  seed?: number;
   /** Open loop at this many requests/s; closed loop when absent or 0. */
   rate?: number;
   arrivals?: 'poisson' | 'even';
@@ -68,7 +80,8 @@ export type LoadOptions = {
 };
 
 export type FillOptions = {
-  host: string; port: number;
+  host: string;
+  port: number;
   /** Distinct peers to announce, each once. */
   peers: number;
   /** Over this many swarms (infoHashOf(firstSwarm + j % swarms)). */
@@ -86,8 +99,17 @@ export type FillOptions = {
 };
 
 export type FillResult = {
-  peers: number; swarms: number; addresses: number; seconds: number; perSecond: number; acked: number;
-  errors: number; invalid: number; retries: number; failed: number; errorSamples: Record<string, number>;
+  peers: number;
+  swarms: number;
+  addresses: number;
+  seconds: number;
+  perSecond: number;
+  acked: number;
+  errors: number;
+  invalid: number;
+  retries: number;
+  failed: number;
+  errorSamples: Record<string, number>;
 };
 
 export type ProbeResult = { ok: boolean; detail: string };
@@ -176,8 +198,11 @@ class Tally {
   /** Classifies a reply to one of our requests: 'ok' for a well-formed announce or scrape reply. */
   reply(m: Buffer): 'ok' | 'error' | 'invalid' {
     const action = m.readUInt32BE(0);
-    if (action === Action.announce && m.length >= ANNOUNCE_REPLY_HEADER_LEN
-      && (m.length - ANNOUNCE_REPLY_HEADER_LEN) % COMPACT_V4_LEN === 0) {
+    if (
+      action === Action.announce &&
+      m.length >= ANNOUNCE_REPLY_HEADER_LEN &&
+      (m.length - ANNOUNCE_REPLY_HEADER_LEN) % COMPACT_V4_LEN === 0
+    ) {
       this.responses++;
       this.announceReplies++;
       this.peers += (m.length - ANNOUNCE_REPLY_HEADER_LEN) / COMPACT_V4_LEN;
@@ -205,9 +230,19 @@ class Tally {
   result(mode: 'closed' | 'open', rate: number | null, seconds: number, windowSeconds: number): LoadResult {
     const q = this.latency.quantiles();
     return {
-      mode, rate, seconds: round(seconds, 100), sent: this.sent, responses: this.responses, errors: this.errors,
-      invalid: this.invalid, timeouts: this.timeouts, perSecond: Math.round(this.inWindow / windowSeconds),
-      p50ms: round(q(0.5)), p90ms: round(q(0.9)), p99ms: round(q(0.99)), maxMs: round(q(1)),
+      mode,
+      rate,
+      seconds: round(seconds, 100),
+      sent: this.sent,
+      responses: this.responses,
+      errors: this.errors,
+      invalid: this.invalid,
+      timeouts: this.timeouts,
+      perSecond: Math.round(this.inWindow / windowSeconds),
+      p50ms: round(q(0.5)),
+      p90ms: round(q(0.9)),
+      p99ms: round(q(0.99)),
+      maxMs: round(q(1)),
       announceReplies: this.announceReplies,
       meanPeers: this.announceReplies ? round(this.peers / this.announceReplies, 100) : 0,
       scrapeReplies: this.scrapeReplies,
@@ -287,11 +322,22 @@ function buildPool(count: number, rnd: () => number, pick: () => number, o: Load
     const peerId = Buffer.alloc(20);
     peerId.writeUInt32BE(0x2d4c4f00, 0);
     peerId.writeUInt32BE(peer, 16);
-    pool.push(encodeAnnounceRequest({
-      connectionId: 0n, transactionId: 0, infoHash: infoHashOf(pick()), peerId, downloaded: 0n,
-      left: rnd() < 0.3 ? 0n : 1_000_000n, uploaded: 0n, event: 0, ip: 0, key: peer, numWant: 50,
-      port: 10000 + (peer % 50000),
-    }));
+    pool.push(
+      encodeAnnounceRequest({
+        connectionId: 0n,
+        transactionId: 0,
+        infoHash: infoHashOf(pick()),
+        peerId,
+        downloaded: 0n,
+        left: rnd() < 0.3 ? 0n : 1_000_000n,
+        uploaded: 0n,
+        event: 0,
+        ip: 0,
+        key: peer,
+        numWant: 50,
+        port: 10000 + (peer % 50000),
+      }),
+    );
   }
   return pool;
 }
@@ -309,9 +355,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       for (const sock of sockets) if (Date.now() - sock.cidAt > 60_000) connect(sock, o.host, o.port).catch(() => {});
     }, 1000);
     try {
-      return o.rate && o.rate > 0
-        ? await openLoop(o, o.rate, sockets, pools, timeoutMs)
-        : await closedLoop(o, sockets, pools, timeoutMs);
+      return o.rate && o.rate > 0 ? await openLoop(o, o.rate, sockets, pools, timeoutMs) : await closedLoop(o, sockets, pools, timeoutMs);
     } finally {
       clearInterval(refresh);
     }
@@ -326,67 +370,72 @@ async function closedLoop(o: LoadOptions, sockets: Sock[], pools: Buffer[][], ti
   const slotsPer = Math.min(256, Math.max(1, Math.floor(o.inflight / o.sockets)));
   const started = performance.now();
   const deadline = started + o.seconds * 1000;
-  await Promise.all(sockets.map((sock, si) => new Promise<void>((done) => {
-    const pool = pools[si]!;
-    const slotStart = new Float64Array(slotsPer);
-    const slotTid = new Uint32Array(slotsPer);
-    let cursor = 0;
-    let seq = 1;
-    let open = 0;
-    let finished = false;
-    const finish = (): void => {
-      if (finished) return;
-      finished = true;
-      clearInterval(sweep);
-      sock.s.off('message', onMessage);
-      done();
-    };
-    const fire = (slot: number): void => {
-      const now = performance.now();
-      if (now >= deadline) {
-        if (open === 0) finish();
-        return;
-      }
-      const tid = (((seq++ & 0x3fffff) << 8) | slot) >>> 0;
-      const pkt = stamp(pool[cursor]!, sock.cid, tid);
-      cursor = (cursor + 1) % pool.length;
-      slotTid[slot] = tid;
-      slotStart[slot] = now;
-      open++;
-      t.sent++;
-      sock.s.send(pkt, o.port, o.host);
-    };
-    const onMessage = (m: Buffer): void => {
-      if (m.length < 8) return;
-      const tid = m.readUInt32BE(4);
-      const slot = tid & 0xff;
-      if (slot >= slotsPer || slotTid[slot] !== tid) return; // a late reply to a request already replaced
-      slotTid[slot] = 0;
-      open--;
-      const now = performance.now();
-      if (t.reply(m) === 'ok') {
-        t.latency.add(now - slotStart[slot]!);
-        if (now <= deadline) t.inWindow++;
-      }
-      fire(slot);
-    };
-    sock.s.on('message', onMessage);
-    // Requests lost (an election, a full buffer) are replaced after timeoutMs, as clients would retry.
-    const sweep = setInterval(() => {
-      const now = performance.now();
-      for (let slot = 0; slot < slotsPer; slot++) {
-        if (slotTid[slot] !== 0 && now - slotStart[slot]! > timeoutMs) {
-          slotTid[slot] = 0;
-          open--;
-          t.timeouts++;
-          fire(slot);
-        }
-      }
-      if (open === 0 && now >= deadline) finish();
-      if (now >= deadline + timeoutMs + 500) finish();
-    }, 100);
-    for (let slot = 0; slot < slotsPer; slot++) fire(slot);
-  })));
+  await Promise.all(
+    sockets.map(
+      (sock, si) =>
+        new Promise<void>((done) => {
+          const pool = pools[si]!;
+          const slotStart = new Float64Array(slotsPer);
+          const slotTid = new Uint32Array(slotsPer);
+          let cursor = 0;
+          let seq = 1;
+          let open = 0;
+          let finished = false;
+          const finish = (): void => {
+            if (finished) return;
+            finished = true;
+            clearInterval(sweep);
+            sock.s.off('message', onMessage);
+            done();
+          };
+          const fire = (slot: number): void => {
+            const now = performance.now();
+            if (now >= deadline) {
+              if (open === 0) finish();
+              return;
+            }
+            const tid = (((seq++ & 0x3fffff) << 8) | slot) >>> 0;
+            const pkt = stamp(pool[cursor]!, sock.cid, tid);
+            cursor = (cursor + 1) % pool.length;
+            slotTid[slot] = tid;
+            slotStart[slot] = now;
+            open++;
+            t.sent++;
+            sock.s.send(pkt, o.port, o.host);
+          };
+          const onMessage = (m: Buffer): void => {
+            if (m.length < 8) return;
+            const tid = m.readUInt32BE(4);
+            const slot = tid & 0xff;
+            if (slot >= slotsPer || slotTid[slot] !== tid) return; // a late reply to a request already replaced
+            slotTid[slot] = 0;
+            open--;
+            const now = performance.now();
+            if (t.reply(m) === 'ok') {
+              t.latency.add(now - slotStart[slot]!);
+              if (now <= deadline) t.inWindow++;
+            }
+            fire(slot);
+          };
+          sock.s.on('message', onMessage);
+          // Requests lost (an election, a full buffer) are replaced after timeoutMs, as clients would retry.
+          const sweep = setInterval(() => {
+            const now = performance.now();
+            for (let slot = 0; slot < slotsPer; slot++) {
+              if (slotTid[slot] !== 0 && now - slotStart[slot]! > timeoutMs) {
+                slotTid[slot] = 0;
+                open--;
+                t.timeouts++;
+                fire(slot);
+              }
+            }
+            if (open === 0 && now >= deadline) finish();
+            if (now >= deadline + timeoutMs + 500) finish();
+          }, 100);
+          for (let slot = 0; slot < slotsPer; slot++) fire(slot);
+        }),
+    ),
+  );
   return t.result('closed', null, (performance.now() - started) / 1000, o.seconds);
 }
 
@@ -403,7 +452,12 @@ async function openLoop(o: LoadOptions, rate: number, sockets: Sock[], pools: Bu
   const gapMs = o.arrivals === 'even' ? (): number => 1000 / rate : (): number => (-Math.log(1 - arrivals()) * 1000) / rate;
   type State = { start: Float64Array; tids: Uint32Array; seq: number; oldest: number; cursor: number; open: number };
   const states: State[] = sockets.map(() => ({
-    start: new Float64Array(RING), tids: new Uint32Array(RING), seq: 1, oldest: 1, cursor: 0, open: 0,
+    start: new Float64Array(RING),
+    tids: new Uint32Array(RING),
+    seq: 1,
+    oldest: 1,
+    cursor: 0,
+    open: 0,
   }));
   const started = performance.now();
   const end = started + o.seconds * 1000;
@@ -436,7 +490,8 @@ async function openLoop(o: LoadOptions, rate: number, sockets: Sock[], pools: Bu
     const tid = st.seq;
     st.seq = (st.seq + 1) >>> 0 || 1;
     const idx = tid & MASK;
-    if (st.tids[idx] !== 0) { // still unanswered after 65536 later requests: lost
+    if (st.tids[idx] !== 0) {
+      // still unanswered after 65536 later requests: lost
       t.timeouts++;
       st.open--;
     }
@@ -519,94 +574,108 @@ export async function runFill(o: FillOptions): Promise<FillResult> {
       for (const sock of sockets) if (Date.now() - sock.cidAt > 60_000) connect(sock, o.host, o.port).catch(() => {});
     }, 1000);
     try {
-      await Promise.all(sockets.map((sock, a) => new Promise<void>((done) => {
-        let cursor = a * perAddress;
-        const stop = Math.min(o.peers, (a + 1) * perAddress);
-        const slotPeer = new Int32Array(window).fill(-1);
-        const slotTries = new Uint8Array(window);
-        const slotStart = new Float64Array(window);
-        const slotTid = new Uint32Array(window);
-        const peerId = Buffer.alloc(20);
-        peerId.write('-MEM000-', 0, 'latin1');
-        let seq = 1;
-        let busy = 0;
-        let finished = false;
-        const send = (slot: number): void => {
-          const j = slotPeer[slot]!;
-          const tid = (((seq++ & 0x3fffff) << 8) | slot) >>> 0;
-          peerId.writeUInt32BE(j, 16);
-          const pkt = encodeAnnounceRequest({
-            connectionId: sock.cid, transactionId: tid, infoHash: infoHashOf(first + (j % o.swarms)), peerId,
-            downloaded: 0n, left: j % 3 === 0 ? 0n : 1_000_000n, uploaded: 0n, event: 2, ip: 0, key: j,
-            numWant: 0, port: 1024 + (j % perAddress),
-          });
-          slotTid[slot] = tid;
-          slotStart[slot] = performance.now();
-          t.sent++;
-          sock.s.send(pkt, o.port, o.host);
-        };
-        const next = (slot: number): void => {
-          if (cursor >= stop) {
-            slotPeer[slot] = -1;
-            slotTid[slot] = 0;
-            if (--busy === 0) finish();
-            return;
-          }
-          slotPeer[slot] = cursor++;
-          slotTries[slot] = 1;
-          send(slot);
-        };
-        const again = (slot: number): void => {
-          if (slotTries[slot]! >= attempts) {
-            failed++;
-            next(slot);
-            return;
-          }
-          slotTries[slot] = slotTries[slot]! + 1;
-          retries++;
-          send(slot);
-        };
-        const onMessage = (m: Buffer): void => {
-          if (m.length < 8) return;
-          const tid = m.readUInt32BE(4);
-          const slot = tid & 0xff;
-          if (slot >= window || slotTid[slot] !== tid) return;
-          slotTid[slot] = 0;
-          if (t.reply(m) === 'ok') {
-            acked++;
-            lastAck = performance.now();
-            next(slot);
-          } else again(slot);
-        };
-        const finish = (): void => {
-          if (finished) return;
-          finished = true;
-          clearInterval(sweep);
-          sock.s.off('message', onMessage);
-          done();
-        };
-        sock.s.on('message', onMessage);
-        const sweep = setInterval(() => {
-          const now = performance.now();
-          if (stalled || now - lastAck > stallMs) {
-            stalled = true;
-            finish();
-            return;
-          }
-          for (let slot = 0; slot < window; slot++) {
-            if (slotPeer[slot]! >= 0 && slotTid[slot] !== 0 && now - slotStart[slot]! > timeoutMs) {
-              slotTid[slot] = 0;
-              t.timeouts++;
-              again(slot);
-            }
-          }
-        }, 100);
-        for (let slot = 0; slot < window; slot++) {
-          busy++;
-          next(slot);
-        }
-        if (busy === 0) finish();
-      })));
+      await Promise.all(
+        sockets.map(
+          (sock, a) =>
+            new Promise<void>((done) => {
+              let cursor = a * perAddress;
+              const stop = Math.min(o.peers, (a + 1) * perAddress);
+              const slotPeer = new Int32Array(window).fill(-1);
+              const slotTries = new Uint8Array(window);
+              const slotStart = new Float64Array(window);
+              const slotTid = new Uint32Array(window);
+              const peerId = Buffer.alloc(20);
+              peerId.write('-MEM000-', 0, 'latin1');
+              let seq = 1;
+              let busy = 0;
+              let finished = false;
+              const send = (slot: number): void => {
+                const j = slotPeer[slot]!;
+                const tid = (((seq++ & 0x3fffff) << 8) | slot) >>> 0;
+                peerId.writeUInt32BE(j, 16);
+                const pkt = encodeAnnounceRequest({
+                  connectionId: sock.cid,
+                  transactionId: tid,
+                  infoHash: infoHashOf(first + (j % o.swarms)),
+                  peerId,
+                  downloaded: 0n,
+                  left: j % 3 === 0 ? 0n : 1_000_000n,
+                  uploaded: 0n,
+                  event: 2,
+                  ip: 0,
+                  key: j,
+                  numWant: 0,
+                  port: 1024 + (j % perAddress),
+                });
+                slotTid[slot] = tid;
+                slotStart[slot] = performance.now();
+                t.sent++;
+                sock.s.send(pkt, o.port, o.host);
+              };
+              const next = (slot: number): void => {
+                if (cursor >= stop) {
+                  slotPeer[slot] = -1;
+                  slotTid[slot] = 0;
+                  if (--busy === 0) finish();
+                  return;
+                }
+                slotPeer[slot] = cursor++;
+                slotTries[slot] = 1;
+                send(slot);
+              };
+              const again = (slot: number): void => {
+                if (slotTries[slot]! >= attempts) {
+                  failed++;
+                  next(slot);
+                  return;
+                }
+                slotTries[slot] = slotTries[slot]! + 1;
+                retries++;
+                send(slot);
+              };
+              const onMessage = (m: Buffer): void => {
+                if (m.length < 8) return;
+                const tid = m.readUInt32BE(4);
+                const slot = tid & 0xff;
+                if (slot >= window || slotTid[slot] !== tid) return;
+                slotTid[slot] = 0;
+                if (t.reply(m) === 'ok') {
+                  acked++;
+                  lastAck = performance.now();
+                  next(slot);
+                } else again(slot);
+              };
+              const finish = (): void => {
+                if (finished) return;
+                finished = true;
+                clearInterval(sweep);
+                sock.s.off('message', onMessage);
+                done();
+              };
+              sock.s.on('message', onMessage);
+              const sweep = setInterval(() => {
+                const now = performance.now();
+                if (stalled || now - lastAck > stallMs) {
+                  stalled = true;
+                  finish();
+                  return;
+                }
+                for (let slot = 0; slot < window; slot++) {
+                  if (slotPeer[slot]! >= 0 && slotTid[slot] !== 0 && now - slotStart[slot]! > timeoutMs) {
+                    slotTid[slot] = 0;
+                    t.timeouts++;
+                    again(slot);
+                  }
+                }
+              }, 100);
+              for (let slot = 0; slot < window; slot++) {
+                busy++;
+                next(slot);
+              }
+              if (busy === 0) finish();
+            }),
+        ),
+      );
     } finally {
       clearInterval(refresh);
     }
@@ -616,8 +685,17 @@ export async function runFill(o: FillOptions): Promise<FillResult> {
   if (stalled) throw new Error(`fill stalled: no announce acknowledged for ${stallMs / 1000} s (${acked} of ${o.peers} acknowledged)`);
   const seconds = (performance.now() - started) / 1000;
   return {
-    peers: o.peers, swarms: o.swarms, addresses, seconds: round(seconds, 100), perSecond: Math.round(acked / seconds),
-    acked, errors: t.errors, invalid: t.invalid, retries, failed, errorSamples: Object.fromEntries(t.samples),
+    peers: o.peers,
+    swarms: o.swarms,
+    addresses,
+    seconds: round(seconds, 100),
+    perSecond: Math.round(acked / seconds),
+    acked,
+    errors: t.errors,
+    invalid: t.invalid,
+    retries,
+    failed,
+    errorSamples: Object.fromEntries(t.samples),
   };
 }
 
@@ -681,10 +759,24 @@ export async function probe(host: string, port: number, connectTimeoutMs = 10_00
       const peerId = Buffer.alloc(20);
       peerId.write(`-PROBE${n}-`, 0, 'latin1');
       peerId.writeUInt32BE(n, 16);
-      return decodeReply(await ask(sock, host, port, (tid) => encodeAnnounceRequest({
-        connectionId: sock.cid, transactionId: tid, infoHash: ih, peerId, downloaded: 0n, left, uploaded: 0n,
-        event: 2, ip: 0, key: n, numWant: 50, port: 40000 + n,
-      })));
+      return decodeReply(
+        await ask(sock, host, port, (tid) =>
+          encodeAnnounceRequest({
+            connectionId: sock.cid,
+            transactionId: tid,
+            infoHash: ih,
+            peerId,
+            downloaded: 0n,
+            left,
+            uploaded: 0n,
+            event: 2,
+            ip: 0,
+            key: n,
+            numWant: 50,
+            port: 40000 + n,
+          }),
+        ),
+      );
     };
     await announce(1, 0n);
     await announce(2, 500n);
@@ -700,7 +792,8 @@ export async function probe(host: string, port: number, connectTimeoutMs = 10_00
     const ok = got.has(40001) && got.has(40002) && e.seeders === 1 && e.leechers === 2;
     return {
       ok,
-      detail: `3rd announce: ${third.seeders} seeders, ${third.leechers} leechers, peers [${[...got].sort().join(' ')}]` +
+      detail:
+        `3rd announce: ${third.seeders} seeders, ${third.leechers} leechers, peers [${[...got].sort().join(' ')}]` +
         `${got.has(40003) ? ' (includes the requester)' : ''}; scrape: ${e.seeders}/${e.leechers}/${e.completed} (seeders/leechers/completed)`,
     };
   } finally {
@@ -712,9 +805,18 @@ const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process
 if (isMain) {
   const { values } = parseArgs({
     options: {
-      target: { type: 'string' }, seconds: { type: 'string' }, inflight: { type: 'string' }, sockets: { type: 'string' },
-      swarms: { type: 'string' }, peers: { type: 'string' }, scrape: { type: 'string' }, json: { type: 'boolean' },
-      rate: { type: 'string' }, arrivals: { type: 'string' }, fill: { type: 'string' }, 'fill-swarms': { type: 'string' },
+      target: { type: 'string' },
+      seconds: { type: 'string' },
+      inflight: { type: 'string' },
+      sockets: { type: 'string' },
+      swarms: { type: 'string' },
+      peers: { type: 'string' },
+      scrape: { type: 'string' },
+      json: { type: 'boolean' },
+      rate: { type: 'string' },
+      arrivals: { type: 'string' },
+      fill: { type: 'string' },
+      'fill-swarms': { type: 'string' },
       probe: { type: 'boolean' },
     },
   });
@@ -728,22 +830,38 @@ if (isMain) {
     process.exitCode = r.ok ? 0 : 1;
   } else if (values.fill) {
     const r = await runFill({
-      host: host!, port: Number(port), peers: Number(values.fill), swarms: Number(values['fill-swarms'] ?? 100000),
+      host: host!,
+      port: Number(port),
+      peers: Number(values.fill),
+      swarms: Number(values['fill-swarms'] ?? 100000),
       inflight: Number(values.inflight ?? 256),
     });
-    out(r, `${r.acked} of ${r.peers} peers announced over ${r.swarms} swarms in ${r.seconds} s (${r.perSecond}/s); ` +
-      `${r.retries} retries, ${r.failed} failed, ${r.errors} error and ${r.invalid} invalid replies`);
+    out(
+      r,
+      `${r.acked} of ${r.peers} peers announced over ${r.swarms} swarms in ${r.seconds} s (${r.perSecond}/s); ` +
+        `${r.retries} retries, ${r.failed} failed, ${r.errors} error and ${r.invalid} invalid replies`,
+    );
   } else {
     const rate = Number(values.rate ?? 0);
     const r = await runLoad({
-      host: host!, port: Number(port), seconds: Number(values.seconds ?? 10), inflight: Number(values.inflight ?? 256),
-      sockets: Number(values.sockets ?? 4), swarms: Number(values.swarms ?? 5000), peers: Number(values.peers ?? 20000),
-      scrape: Number(values.scrape ?? 0.1), rate, arrivals: values.arrivals === 'even' ? 'even' : 'poisson',
+      host: host!,
+      port: Number(port),
+      seconds: Number(values.seconds ?? 10),
+      inflight: Number(values.inflight ?? 256),
+      sockets: Number(values.sockets ?? 4),
+      swarms: Number(values.swarms ?? 5000),
+      peers: Number(values.peers ?? 20000),
+      scrape: Number(values.scrape ?? 0.1),
+      rate,
+      arrivals: values.arrivals === 'even' ? 'even' : 'poisson',
     });
-    out(r, `${r.perSecond} responses/s over ${r.seconds} s (${r.mode} loop${r.rate ? ` at ${r.rate}/s` : ''}); ` +
-      `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; ${r.errors} error and ${r.invalid} invalid replies, ${r.timeouts} timeouts ` +
-      `(${r.sent} sent); ${r.meanPeers} peers per announce reply` +
-      `${r.lagP99ms !== null ? `; generator lag p99 ${r.lagP99ms} ms` : ''}` +
-      `${Object.keys(r.errorSamples).length ? `; ${JSON.stringify(r.errorSamples)}` : ''}`);
+    out(
+      r,
+      `${r.perSecond} responses/s over ${r.seconds} s (${r.mode} loop${r.rate ? ` at ${r.rate}/s` : ''}); ` +
+        `p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; ${r.errors} error and ${r.invalid} invalid replies, ${r.timeouts} timeouts ` +
+        `(${r.sent} sent); ${r.meanPeers} peers per announce reply` +
+        `${r.lagP99ms !== null ? `; generator lag p99 ${r.lagP99ms} ms` : ''}` +
+        `${Object.keys(r.errorSamples).length ? `; ${JSON.stringify(r.errorSamples)}` : ''}`,
+    );
   }
 }

@@ -13,8 +13,13 @@ import { pathToFileURL } from 'node:url';
 import { addressBytes } from '../src/protocol/compact.js';
 import { mintConnectionId } from '../src/protocol/connection-id.js';
 import {
-  encodeAnnounceReply, encodeAnnounceRequest, encodeConnectReply, encodeConnectRequest, encodeErrorReply,
-  encodeScrapeReply, encodeScrapeRequest,
+  encodeAnnounceReply,
+  encodeAnnounceRequest,
+  encodeConnectReply,
+  encodeConnectRequest,
+  encodeErrorReply,
+  encodeScrapeReply,
+  encodeScrapeRequest,
 } from '../src/protocol/encode.js';
 
 export const SYNTHETIC = {
@@ -38,7 +43,12 @@ export const swarmHash = (i: number): Buffer => Buffer.from(`synthetic-swarm-${i
 export type SyntheticTrace = {
   pcap: Buffer;
   /** What a replay must see: datagrams sent to the tracker, and how many of them are answered. */
-  requests: number; replies: number; connects: number; announces: number; scrapes: number; errors: number;
+  requests: number;
+  replies: number;
+  connects: number;
+  announces: number;
+  scrapes: number;
+  errors: number;
 };
 
 export function makeSyntheticTrace(): SyntheticTrace {
@@ -51,7 +61,9 @@ export function makeSyntheticTrace(): SyntheticTrace {
     peerId: Buffer.from(`-SY0001-client${String(i).padStart(6, '0')}`),
     port: 6881 + i,
     left: i % 4 === 0 ? 0n : 1_000_000n,
-    id: null, idAtMs: 0, tid: 0x1000 * (i + 1),
+    id: null,
+    idAtMs: 0,
+    tid: 0x1000 * (i + 1),
   }));
 
   const send = (ms: number, c: Client, payload: Buffer): void => {
@@ -78,10 +90,24 @@ export function makeSyntheticTrace(): SyntheticTrace {
     const ms = connectIfStale(at, c);
     const tid = c.tid++;
     if (event === 1) c.left = 0n;
-    send(ms, c, encodeAnnounceRequest({
-      connectionId: c.id!, transactionId: tid, infoHash: swarmHash(swarm), peerId: c.peerId, downloaded: 0n,
-      left: c.left, uploaded: 0n, event, ip: 0, key: 0, numWant, port: c.port,
-    }));
+    send(
+      ms,
+      c,
+      encodeAnnounceRequest({
+        connectionId: c.id!,
+        transactionId: tid,
+        infoHash: swarmHash(swarm),
+        peerId: c.peerId,
+        downloaded: 0n,
+        left: c.left,
+        uploaded: 0n,
+        event,
+        ip: 0,
+        key: 0,
+        numWant,
+        port: c.port,
+      }),
+    );
     // The tracker commits announces in windows of batchMs from the first one; replies leave at the commit.
     if (ms >= windowEndMs) windowEndMs = ms + SYNTHETIC.batchMs;
     const s = swarms[swarm]!;
@@ -96,15 +122,25 @@ export function makeSyntheticTrace(): SyntheticTrace {
     const seeders = all.filter((p) => p.left === 0n).length;
     const others = all.filter((p) => !(p.ip === c.ep.address && p.port === c.port));
     const wanted = Math.min(numWant < 0 ? 50 : numWant, 200);
-    const peers = Buffer.concat(others.slice(0, wanted).map((p) => {
-      const b = Buffer.alloc(6);
-      addressBytes(p.ip)!.ip.copy(b);
-      b.writeUInt16BE(p.port, 4);
-      return b;
-    }));
-    answer(windowEndMs + 0.05, c, encodeAnnounceReply({
-      transactionId: tid, interval: SYNTHETIC.intervalS, leechers: all.length - seeders, seeders, peers,
-    }));
+    const peers = Buffer.concat(
+      others.slice(0, wanted).map((p) => {
+        const b = Buffer.alloc(6);
+        addressBytes(p.ip)!.ip.copy(b);
+        b.writeUInt16BE(p.port, 4);
+        return b;
+      }),
+    );
+    answer(
+      windowEndMs + 0.05,
+      c,
+      encodeAnnounceReply({
+        transactionId: tid,
+        interval: SYNTHETIC.intervalS,
+        leechers: all.length - seeders,
+        seeders,
+        peers,
+      }),
+    );
     counts.announces++;
   };
 
@@ -117,12 +153,19 @@ export function makeSyntheticTrace(): SyntheticTrace {
       counts.errors++;
       return;
     }
-    answer(ms + 0.05, c, encodeScrapeReply(tid, hashes.map((h) => {
-      const s = swarms.find((_, i) => swarmHash(i).equals(h));
-      const all = s ? [...s.peers.values()] : [];
-      const seeders = all.filter((p) => p.left === 0n).length;
-      return { seeders, completed: s?.completed ?? 0, leechers: all.length - seeders };
-    })));
+    answer(
+      ms + 0.05,
+      c,
+      encodeScrapeReply(
+        tid,
+        hashes.map((h) => {
+          const s = swarms.find((_, i) => swarmHash(i).equals(h));
+          const all = s ? [...s.peers.values()] : [];
+          const seeders = all.filter((p) => p.left === 0n).length;
+          return { seeders, completed: s?.completed ?? 0, leechers: all.length - seeders };
+        }),
+      ),
+    );
     counts.scrapes++;
   };
 
@@ -143,15 +186,33 @@ export function makeSyntheticTrace(): SyntheticTrace {
   send(unknownAt, c13, unknown);
   answer(unknownAt + 0.05, c13, encodeErrorReply(unknown.readUInt32BE(12), 'unknown action'));
   counts.errors++;
-  scrape(110_000, clients[14]!, Array.from({ length: 75 }, (_, i) => swarmHash(i)));
+  scrape(
+    110_000,
+    clients[14]!,
+    Array.from({ length: 75 }, (_, i) => swarmHash(i)),
+  );
   send(120_000, clients[15]!, Buffer.from('not bep 15'));
   // Client 12's ID dates from second 12: at second 140 it is more than two minutes old.
   const c12 = clients[12]!;
   const staleTid = c12.tid++;
-  send(140_000, c12, encodeAnnounceRequest({
-    connectionId: c12.id!, transactionId: staleTid, infoHash: swarmHash(0), peerId: c12.peerId, downloaded: 0n,
-    left: c12.left, uploaded: 0n, event: 0, ip: 0, key: 0, numWant: -1, port: c12.port,
-  }));
+  send(
+    140_000,
+    c12,
+    encodeAnnounceRequest({
+      connectionId: c12.id!,
+      transactionId: staleTid,
+      infoHash: swarmHash(0),
+      peerId: c12.peerId,
+      downloaded: 0n,
+      left: c12.left,
+      uploaded: 0n,
+      event: 0,
+      ip: 0,
+      key: 0,
+      numWant: -1,
+      port: c12.port,
+    }),
+  );
   answer(140_000.05, c12, encodeErrorReply(staleTid, 'connection ID expired'));
   counts.errors++;
   // 6. Ten clients leave, then a last scrape.

@@ -136,7 +136,11 @@ export function planReplay(packets: readonly UdpPacket[], replayFamily: 4 | 6, t
       const d = decodeRequest(p.payload);
       const tid = p.payload.length >= 16 ? p.payload.readUInt32BE(12) : null;
       const r: PlannedRequest = {
-        index: requests.length, t: p.t - first, client, data: p.payload, tid,
+        index: requests.length,
+        t: p.t - first,
+        client,
+        data: p.payload,
+        tid,
         kind: d.ok ? d.request.action : 'other',
         substitute: p.payload.length >= 16 && p.payload.readUInt32BE(8) !== 0,
         expect: { action: 'none' },
@@ -171,12 +175,19 @@ export function planReplay(packets: readonly UdpPacket[], replayFamily: 4 | 6, t
       // A peer never gets itself back: same address and announced port. Recorded, peers have their own
       // addresses and families; replayed, all have the replayer's one address, so only the port tells.
       const others = [...sw.peers.values()];
-      const modelled = Math.min(effectiveNumWant(a.numWant, from.family),
-        others.filter((q) => q.family === from.family && !(q.address === p.dst.address && q.port === a.port)).length);
+      const modelled = Math.min(
+        effectiveNumWant(a.numWant, from.family),
+        others.filter((q) => q.family === from.family && !(q.address === p.dst.address && q.port === a.port)).length,
+      );
       const replayed = Math.min(effectiveNumWant(a.numWant, replayFamily), others.filter((q) => q.port !== a.port).length);
       const peersKnown = recordedPeers === modelled && modelled === replayed;
       notDetermined += (sameCounts ? 0 : 1) + (peersKnown ? 0 : 1);
-      r.expect = { action: 'announce', interval: reply.interval, counts: sameCounts ? { seeders: counts.seeders, leechers: counts.leechers } : null, peers: peersKnown ? recordedPeers : null };
+      r.expect = {
+        action: 'announce',
+        interval: reply.interval,
+        counts: sameCounts ? { seeders: counts.seeders, leechers: counts.leechers } : null,
+        peers: peersKnown ? recordedPeers : null,
+      };
     } else if (reply.action === 'scrape' && d.ok && d.request.action === 'scrape') {
       const hashes = d.request.infoHashes;
       r.expect = {
@@ -231,9 +242,20 @@ type Client = {
 };
 
 export type ReplaySummary = {
-  trace: string; trackerPort: number; clients: number; requests: number; sent: number; ownConnects: number;
-  replies: number; timeouts: number; extraReplies: number; checked: boolean; matches: number;
-  mismatches: string[]; notDetermined: number; seconds: number;
+  trace: string;
+  trackerPort: number;
+  clients: number;
+  requests: number;
+  sent: number;
+  ownConnects: number;
+  replies: number;
+  timeouts: number;
+  extraReplies: number;
+  checked: boolean;
+  matches: number;
+  mismatches: string[];
+  notDetermined: number;
+  seconds: number;
 };
 
 export type ReplayOptions = { host: string; port: number; family: 4 | 6; speed: number; timeoutMs: number; check: boolean };
@@ -241,7 +263,7 @@ export type ReplayOptions = { host: string; port: number; family: 4 | 6; speed: 
 export async function replay(plan: Plan, o: ReplayOptions, trace = ''): Promise<ReplaySummary> {
   const started = performance.now();
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-  const localHost = o.family === 4 ? (o.host.startsWith('127.') ? '127.0.0.1' : undefined) : (o.host === '::1' ? '::1' : undefined);
+  const localHost = o.family === 4 ? (o.host.startsWith('127.') ? '127.0.0.1' : undefined) : o.host === '::1' ? '::1' : undefined;
   let extraReplies = 0;
   let ownConnects = 0;
   const clients = new Map<string, Client>();
@@ -249,7 +271,12 @@ export async function replay(plan: Plan, o: ReplayOptions, trace = ''): Promise<
     const socket = dgram.createSocket(o.family === 4 ? 'udp4' : 'udp6');
     await new Promise<void>((r) => socket.bind(0, localHost, () => r()));
     const c: Client = {
-      socket, id: null, idAt: 0, waiters: new Map(), nextTid: 1, chain: Promise.resolve(),
+      socket,
+      id: null,
+      idAt: 0,
+      waiters: new Map(),
+      nextTid: 1,
+      chain: Promise.resolve(),
       recordedTids: new Set(plan.requests.filter((r) => r.client === key && r.tid !== null).map((r) => r.tid!)),
     };
     // A send that fails (no route, a closed port) shows up as a missing reply: counted, not fatal.
@@ -263,25 +290,26 @@ export async function replay(plan: Plan, o: ReplayOptions, trace = ''): Promise<
   }
 
   /** Send and wait for the reply with this transaction ID (null after the timeout). */
-  const exchange = (c: Client, data: Buffer, tid: number | null): Promise<Buffer | null> => new Promise((resolve) => {
-    if (tid !== null) {
-      const done = (b: Buffer | null): void => {
-        clearTimeout(timer);
-        const list = c.waiters.get(tid)!;
-        const i = list.indexOf(done);
-        if (i >= 0) list.splice(i, 1);
-        if (b && b.length >= 16 && b.readUInt32BE(0) === 0) {
-          c.id = b.readBigUInt64BE(8);
-          c.idAt = performance.now();
-        }
-        resolve(b);
-      };
-      const timer = setTimeout(() => done(null), o.timeoutMs);
-      c.waiters.set(tid, [...(c.waiters.get(tid) ?? []), done]);
-    }
-    c.socket.send(data, o.port, o.host);
-    if (tid === null) resolve(null);
-  });
+  const exchange = (c: Client, data: Buffer, tid: number | null): Promise<Buffer | null> =>
+    new Promise((resolve) => {
+      if (tid !== null) {
+        const done = (b: Buffer | null): void => {
+          clearTimeout(timer);
+          const list = c.waiters.get(tid)!;
+          const i = list.indexOf(done);
+          if (i >= 0) list.splice(i, 1);
+          if (b && b.length >= 16 && b.readUInt32BE(0) === 0) {
+            c.id = b.readBigUInt64BE(8);
+            c.idAt = performance.now();
+          }
+          resolve(b);
+        };
+        const timer = setTimeout(() => done(null), o.timeoutMs);
+        c.waiters.set(tid, [...(c.waiters.get(tid) ?? []), done]);
+      }
+      c.socket.send(data, o.port, o.host);
+      if (tid === null) resolve(null);
+    });
 
   const freshId = async (c: Client): Promise<bigint | null> => {
     if (c.id !== null && performance.now() - c.idAt < 60_000) return c.id;
@@ -338,21 +366,37 @@ export async function replay(plan: Plan, o: ReplayOptions, trace = ''): Promise<
     else mismatches.push(`#${r.index} ${r.kind} from ${r.client.replace('|', ':')} tid ${r.tid}: ${diff}`);
   });
   return {
-    trace, trackerPort: plan.trackerPort, clients: plan.clients.length, requests: plan.requests.length,
-    sent: plan.requests.length, ownConnects, replies: got.filter((b) => b).length, timeouts, extraReplies,
-    checked: o.check, matches, mismatches, notDetermined: plan.notDetermined, seconds: (performance.now() - started) / 1000,
+    trace,
+    trackerPort: plan.trackerPort,
+    clients: plan.clients.length,
+    requests: plan.requests.length,
+    sent: plan.requests.length,
+    ownConnects,
+    replies: got.filter((b) => b).length,
+    timeouts,
+    extraReplies,
+    checked: o.check,
+    matches,
+    mismatches,
+    notDetermined: plan.notDetermined,
+    seconds: (performance.now() - started) / 1000,
   };
 }
 
 async function main(): Promise<number> {
   const usage = 'usage: replay.js TRACE --target udp://HOST:PORT [--speed X] [--check] [--tracker-port P] [--timeout MS] [--json]';
-  const readArgs = () => parseArgs({
-    allowPositionals: true,
-    options: {
-      target: { type: 'string' }, speed: { type: 'string' }, check: { type: 'boolean' }, 'tracker-port': { type: 'string' },
-      timeout: { type: 'string' }, json: { type: 'boolean' },
-    },
-  });
+  const readArgs = () =>
+    parseArgs({
+      allowPositionals: true,
+      options: {
+        target: { type: 'string' },
+        speed: { type: 'string' },
+        check: { type: 'boolean' },
+        'tracker-port': { type: 'string' },
+        timeout: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
   let args: ReturnType<typeof readArgs>;
   try {
     args = readArgs();
@@ -373,7 +417,8 @@ async function main(): Promise<number> {
   const trackerPort = values['tracker-port'] === undefined ? undefined : Number(values['tracker-port']);
   if (!Number.isFinite(speed) || speed < 0) return bad('--speed must be a number >= 0');
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) return bad('--timeout must be a positive integer (ms)');
-  if (trackerPort !== undefined && !(Number.isInteger(trackerPort) && trackerPort > 0 && trackerPort < 65536)) return bad('bad --tracker-port');
+  if (trackerPort !== undefined && !(Number.isInteger(trackerPort) && trackerPort > 0 && trackerPort < 65536))
+    return bad('bad --tracker-port');
   const host = target[1]!.replace(/^\[|\]$/g, '');
   const port = Number(target[2]);
   let address = host;
@@ -409,17 +454,23 @@ async function main(): Promise<number> {
   const s = await replay(plan, { host: address, port, family: fam, speed, timeoutMs, check: Boolean(values.check) }, file);
   if (values.json) process.stdout.write(`${JSON.stringify({ ...s, skipped: read.skipped, strayReplies: plan.strayReplies })}\n`);
   else {
-    const kinds = ['connect', 'announce', 'scrape', 'other'].map((k) => `${plan.requests.filter((r) => r.kind === k).length} ${k}`).join(', ');
-    process.stdout.write([
-      `trace ${file}: ${read.packets.length} UDP datagrams (${read.skipped} other packets skipped), tracker port ${plan.trackerPort}, ${s.clients} clients`,
-      `requests ${s.requests} (${kinds}); sent ${s.sent} + ${s.ownConnects} own connects in ${s.seconds.toFixed(2)} s`,
-      `replies ${s.replies}, timeouts ${s.timeouts}, unexpected replies ${s.extraReplies}`,
-      ...(s.checked ? [
-        `check: ${s.matches} matches, ${s.mismatches.length} mismatches; ${s.notDetermined} recorded values not determined by the trace (not compared)`,
-        ...s.mismatches.map((m) => `  mismatch ${m}`),
-      ] : []),
-      '', // the last line ends with a newline too
-    ].join('\n'));
+    const kinds = ['connect', 'announce', 'scrape', 'other']
+      .map((k) => `${plan.requests.filter((r) => r.kind === k).length} ${k}`)
+      .join(', ');
+    process.stdout.write(
+      [
+        `trace ${file}: ${read.packets.length} UDP datagrams (${read.skipped} other packets skipped), tracker port ${plan.trackerPort}, ${s.clients} clients`,
+        `requests ${s.requests} (${kinds}); sent ${s.sent} + ${s.ownConnects} own connects in ${s.seconds.toFixed(2)} s`,
+        `replies ${s.replies}, timeouts ${s.timeouts}, unexpected replies ${s.extraReplies}`,
+        ...(s.checked
+          ? [
+              `check: ${s.matches} matches, ${s.mismatches.length} mismatches; ${s.notDetermined} recorded values not determined by the trace (not compared)`,
+              ...s.mismatches.map((m) => `  mismatch ${m}`),
+            ]
+          : []),
+        '', // the last line ends with a newline too
+      ].join('\n'),
+    );
   }
   return s.checked && (s.mismatches.length > 0 || s.timeouts > 0) ? 1 : 0;
 }

@@ -14,11 +14,13 @@ const only = process.argv[3] ? new RegExp(process.argv[3]) : null;
 const LIMIT_MS = Number(process.env.SPEC_TIMEOUT_MS ?? 600_000);
 
 function specFiles(dir: string): string[] {
-  return readdirSync(dir).sort().flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return specFiles(path);
-    return name.endsWith('.spec.js') ? [path] : [];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) return specFiles(path);
+      return name.endsWith('.spec.js') ? [path] : [];
+    });
 }
 
 type Result = { name: string; passed: number; failed: number; skipped: number; ms: number };
@@ -67,7 +69,9 @@ for (const f of files) results.push(await runFile(f));
 
 process.stdout.write('\n');
 for (const r of results) {
-  process.stdout.write(`${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.name.padEnd(40)} ${r.passed} passed, ${r.failed} failed (${(r.ms / 1000).toFixed(1)} s)\n`);
+  process.stdout.write(
+    `${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.name.padEnd(40)} ${r.passed} passed, ${r.failed} failed (${(r.ms / 1000).toFixed(1)} s)\n`,
+  );
 }
 const passed = results.reduce((n, r) => n + r.passed, 0);
 const failed = results.reduce((n, r) => n + r.failed, 0);

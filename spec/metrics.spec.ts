@@ -5,9 +5,18 @@ import { register } from 'prom-client';
 import { createMetrics, timed, udpRequestAction } from '../src/metrics.js';
 
 const NAMES = [
-  'tracker_requests_total', 'tracker_request_errors_total', 'tracker_replies_dropped_total', 'tracker_consensus_rounds_total',
-  'tracker_batch_size', 'tracker_commit_latency_seconds', 'tracker_elections_total', 'tracker_epoch', 'tracker_live_instances',
-  'tracker_swarms', 'tracker_peers', 'tracker_sqlite_write_seconds',
+  'tracker_requests_total',
+  'tracker_request_errors_total',
+  'tracker_replies_dropped_total',
+  'tracker_consensus_rounds_total',
+  'tracker_batch_size',
+  'tracker_commit_latency_seconds',
+  'tracker_elections_total',
+  'tracker_epoch',
+  'tracker_live_instances',
+  'tracker_swarms',
+  'tracker_peers',
+  'tracker_sqlite_write_seconds',
 ];
 
 const line = (text: string, prefix: string): string | undefined => text.split('\n').find((l) => l.startsWith(prefix));
@@ -42,9 +51,18 @@ test('counting, gauges and histograms show in the text', async () => {
   m.liveInstances.set(3);
   m.sqliteWrite.observe(0.0003);
   const t = await m.text();
-  assert.is(line(t, 'tracker_requests_total{protocol="udp",action="announce"}'), 'tracker_requests_total{protocol="udp",action="announce"} 2');
-  assert.is(line(t, 'tracker_request_errors_total{protocol="http",action="scrape"}'), 'tracker_request_errors_total{protocol="http",action="scrape"} 1');
-  assert.is(line(t, 'tracker_replies_dropped_total{protocol="udp",reason="election"}'), 'tracker_replies_dropped_total{protocol="udp",reason="election"} 3');
+  assert.is(
+    line(t, 'tracker_requests_total{protocol="udp",action="announce"}'),
+    'tracker_requests_total{protocol="udp",action="announce"} 2',
+  );
+  assert.is(
+    line(t, 'tracker_request_errors_total{protocol="http",action="scrape"}'),
+    'tracker_request_errors_total{protocol="http",action="scrape"} 1',
+  );
+  assert.is(
+    line(t, 'tracker_replies_dropped_total{protocol="udp",reason="election"}'),
+    'tracker_replies_dropped_total{protocol="udp",reason="election"} 3',
+  );
   assert.is(line(t, 'tracker_consensus_rounds_total{outcome="committed"}'), 'tracker_consensus_rounds_total{outcome="committed"} 1');
   assert.is(line(t, 'tracker_batch_size_bucket{le="64"}'), 'tracker_batch_size_bucket{le="64"} 0');
   assert.is(line(t, 'tracker_batch_size_bucket{le="128"}'), 'tracker_batch_size_bucket{le="128"} 1');
@@ -65,9 +83,18 @@ test('typed shortcuts count into the same series', async () => {
   m.countError('http', 'announce');
   m.countDropped('udp', 'not_serving');
   const t = await m.text();
-  assert.is(line(t, 'tracker_requests_total{protocol="udp",action="connect"}'), 'tracker_requests_total{protocol="udp",action="connect"} 3');
-  assert.is(line(t, 'tracker_request_errors_total{protocol="http",action="announce"}'), 'tracker_request_errors_total{protocol="http",action="announce"} 1');
-  assert.is(line(t, 'tracker_replies_dropped_total{protocol="udp",reason="not_serving"}'), 'tracker_replies_dropped_total{protocol="udp",reason="not_serving"} 1');
+  assert.is(
+    line(t, 'tracker_requests_total{protocol="udp",action="connect"}'),
+    'tracker_requests_total{protocol="udp",action="connect"} 3',
+  );
+  assert.is(
+    line(t, 'tracker_request_errors_total{protocol="http",action="announce"}'),
+    'tracker_request_errors_total{protocol="http",action="announce"} 1',
+  );
+  assert.is(
+    line(t, 'tracker_replies_dropped_total{protocol="udp",reason="not_serving"}'),
+    'tracker_replies_dropped_total{protocol="udp",reason="not_serving"} 1',
+  );
   assert.is(line(t, 'tracker_requests_total{protocol="http",action="other"}'), 'tracker_requests_total{protocol="http",action="other"} 0');
 });
 
@@ -92,7 +119,7 @@ test('swarms and peers are read at scrape time; a failing source keeps the last 
   assert.ok((await createMetrics().text()).includes('tracker_swarms 0\n'));
 });
 
-test('instances do not share series, nor touch prom-client\'s default registry', async () => {
+test("instances do not share series, nor touch prom-client's default registry", async () => {
   const a = createMetrics();
   const b = createMetrics();
   a.elections.inc(5);
@@ -117,10 +144,14 @@ test('prefix and default labels', async () => {
 test('timed: observes seconds on the injected clock and passes the result through', () => {
   let now = 1000;
   const seen: number[] = [];
-  const f = timed((a: number, b: number) => {
-    now += 250;
-    return a + b;
-  }, (s) => seen.push(s), () => now);
+  const f = timed(
+    (a: number, b: number) => {
+      now += 250;
+      return a + b;
+    },
+    (s) => seen.push(s),
+    () => now,
+  );
   assert.is(f(2, 3), 5);
   assert.equal(seen, [0.25]);
 });

@@ -86,15 +86,25 @@ if (listError) {
 }
 const reloadAndLog = (why: string): void => {
   const err = reloadLists();
-  log(err ? `${why}: info-hash lists not reloaded: ${err}` : `${why}: info-hash lists reloaded (allow ${hashPolicy.allow?.size ?? 'all'}, deny ${hashPolicy.deny?.size ?? 0})`);
+  log(
+    err
+      ? `${why}: info-hash lists not reloaded: ${err}`
+      : `${why}: info-hash lists reloaded (allow ${hashPolicy.allow?.size ?? 'all'}, deny ${hashPolicy.deny?.size ?? 0})`,
+  );
 };
 process.on('SIGHUP', () => reloadAndLog('SIGHUP'));
-for (const f of [config.policy.allowList, config.policy.denyList]) if (f) watchFile(f, { interval: 2000 }, () => reloadAndLog(`${f} changed`)).unref();
+for (const f of [config.policy.allowList, config.policy.denyList])
+  if (f) watchFile(f, { interval: 2000 }, () => reloadAndLog(`${f} changed`)).unref();
 
 let exiting = false;
 let unmountUi: (() => void) | null = null;
 const host = createHost(config, {
-  scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log, ...secrets, hashes: () => hashPolicy,
+  scheduler: asyncScheduler,
+  clock: asyncScheduler,
+  key: randomBytes(32),
+  log,
+  ...secrets,
+  hashes: () => hashPolicy,
   onFatal: (code, reason) => shutdown(reason, code),
 });
 

@@ -78,14 +78,15 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registers = [registry];
   const stats = opts.swarmStats;
   // A failing source leaves the last value: a scrape must not fail because one gauge could not be read.
-  const sample = (pick: (s: SwarmStats) => number) => function (this: Gauge): void {
-    if (!stats) return;
-    try {
-      this.set(pick(stats()));
-    } catch {
-      /* keep the previous value */
-    }
-  };
+  const sample = (pick: (s: SwarmStats) => number) =>
+    function (this: Gauge): void {
+      if (!stats) return;
+      try {
+        this.set(pick(stats()));
+      } catch {
+        /* keep the previous value */
+      }
+    };
 
   // Per-request counts are plain numbers, handed to prom-client when it collects the series: its inc() hashes
   // the labels and allocates on every call (about 200 bytes), which on the UDP hot path meant garbage-collector
@@ -94,11 +95,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     const index = new Map<string, number>(values.map((v, i) => [v, i]));
     const counts = new Float64Array(PROTOCOLS.length * values.length);
     const told = new Float64Array(counts.length);
-    const children = PROTOCOLS.flatMap((protocol) => values.map((v) => {
-      const child = c.labels({ protocol, [label]: v } as Partial<Record<'protocol' | L, string>>);
-      child.inc(0);
-      return child;
-    }));
+    const children = PROTOCOLS.flatMap((protocol) =>
+      values.map((v) => {
+        const child = c.labels({ protocol, [label]: v } as Partial<Record<'protocol' | L, string>>);
+        child.inc(0);
+        return child;
+      }),
+    );
     return {
       count: (protocol: Protocol, v: string): void => {
         const i = index.get(v);
@@ -114,16 +117,25 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   };
   // Each counter's collect hands over only its own tally (called at scrape time, after the tallies exist).
   const requests: Counter<'protocol' | 'action'> = new Counter({
-    name: `${p}requests_total`, help: 'Requests received, by protocol and action.', labelNames: ['protocol', 'action'] as const, registers,
+    name: `${p}requests_total`,
+    help: 'Requests received, by protocol and action.',
+    labelNames: ['protocol', 'action'] as const,
+    registers,
     collect: (): void => requestTally.flush(),
   });
   const errors: Counter<'protocol' | 'action'> = new Counter({
-    name: `${p}request_errors_total`, help: 'Requests answered with an error or refused, by protocol and action.', labelNames: ['protocol', 'action'] as const, registers,
+    name: `${p}request_errors_total`,
+    help: 'Requests answered with an error or refused, by protocol and action.',
+    labelNames: ['protocol', 'action'] as const,
+    registers,
     collect: (): void => errorTally.flush(),
   });
   const repliesDropped: Counter<'protocol' | 'reason'> = new Counter({
-    name: `${p}replies_dropped_total`, help: 'Requests left unanswered because this instance was not serving (during an election, or not Master).',
-    labelNames: ['protocol', 'reason'] as const, registers, collect: (): void => droppedTally.flush(),
+    name: `${p}replies_dropped_total`,
+    help: 'Requests left unanswered because this instance was not serving (during an election, or not Master).',
+    labelNames: ['protocol', 'reason'] as const,
+    registers,
+    collect: (): void => droppedTally.flush(),
   });
   const requestTally = tally(requests, 'action', ACTIONS);
   const errorTally = tally(errors, 'action', ACTIONS);
@@ -133,8 +145,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const countDropped = droppedTally.count;
 
   const clusterRejected = new Counter({
-    name: `${p}cluster_messages_rejected_total`, help: 'Cluster messages refused on arrival, by reason (bad_tag, malformed, bad_changes, bad_snapshot).',
-    labelNames: ['reason'] as const, registers,
+    name: `${p}cluster_messages_rejected_total`,
+    help: 'Cluster messages refused on arrival, by reason (bad_tag, malformed, bad_changes, bad_snapshot).',
+    labelNames: ['reason'] as const,
+    registers,
   });
   for (const reason of CLUSTER_REJECTS) clusterRejected.inc({ reason: metricLabel(reason) }, 0);
 
@@ -146,15 +160,38 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     countRequest,
     countError,
     countDropped,
-    consensusRounds: new Counter({ name: `${p}consensus_rounds_total`, help: 'Consensus rounds led by this instance, by outcome.', labelNames: ['outcome'] as const, registers }),
+    consensusRounds: new Counter({
+      name: `${p}consensus_rounds_total`,
+      help: 'Consensus rounds led by this instance, by outcome.',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     batchSize: new Histogram({ name: `${p}batch_size`, help: 'Changes per consensus round.', buckets: BATCH_BUCKETS, registers }),
-    commitLatency: new Histogram({ name: `${p}commit_latency_seconds`, help: 'Time from PREPARE to COMMIT of a round.', buckets: COMMIT_BUCKETS, registers }),
-    elections: new Counter({ name: `${p}elections_total`, help: 'Elections observed: each new Master epoch this instance adopted.', registers }),
+    commitLatency: new Histogram({
+      name: `${p}commit_latency_seconds`,
+      help: 'Time from PREPARE to COMMIT of a round.',
+      buckets: COMMIT_BUCKETS,
+      registers,
+    }),
+    elections: new Counter({
+      name: `${p}elections_total`,
+      help: 'Elections observed: each new Master epoch this instance adopted.',
+      registers,
+    }),
     epoch: new Gauge({ name: `${p}epoch`, help: 'Current epoch (term) of the Master this instance follows.', registers }),
-    liveInstances: new Gauge({ name: `${p}live_instances`, help: 'Instances heard from within the keepalive timeout, this one included.', registers }),
+    liveInstances: new Gauge({
+      name: `${p}live_instances`,
+      help: 'Instances heard from within the keepalive timeout, this one included.',
+      registers,
+    }),
     swarms: new Gauge({ name: `${p}swarms`, help: 'Swarms in the read model.', registers, collect: sample((s) => s.swarms) }),
     peers: new Gauge({ name: `${p}peers`, help: 'Peers in the read model.', registers, collect: sample((s) => s.peers) }),
-    sqliteWrite: new Histogram({ name: `${p}sqlite_write_seconds`, help: 'Duration of one SQLite transaction (a committed batch, or several consecutive ones written together).', buckets: SQLITE_BUCKETS, registers }),
+    sqliteWrite: new Histogram({
+      name: `${p}sqlite_write_seconds`,
+      help: 'Duration of one SQLite transaction (a committed batch, or several consecutive ones written together).',
+      buckets: SQLITE_BUCKETS,
+      registers,
+    }),
     countClusterReject: (reason) => clusterRejected.inc({ reason: metricLabel(reason) }),
     contentType: registry.contentType,
     text: () => registry.metrics(),
@@ -170,7 +207,11 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
  * `performance.now`); the result is passed through untouched. For SQLite writes:
  * `writeBatch: timed(sqlite.writeBatch, (s) => metrics.sqliteWrite.observe(s), () => performance.now())`.
  */
-export function timed<A extends unknown[], R>(fn: (...args: A) => R, observe: (seconds: number) => void, nowMs: () => number): (...args: A) => R {
+export function timed<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  observe: (seconds: number) => void,
+  nowMs: () => number,
+): (...args: A) => R {
   return (...args: A): R => {
     const t0 = nowMs();
     const r = fn(...args);
@@ -183,10 +224,14 @@ export function timed<A extends unknown[], R>(fn: (...args: A) => R, observe: (s
 export function udpRequestAction(data: Buffer): RequestAction {
   if (data.length < HEADER_LEN) return 'other';
   switch (data.readUInt32BE(OFF_ACTION)) {
-    case Action.connect: return 'connect';
-    case Action.announce: return 'announce';
-    case Action.scrape: return 'scrape';
-    default: return 'other';
+    case Action.connect:
+      return 'connect';
+    case Action.announce:
+      return 'announce';
+    case Action.scrape:
+      return 'scrape';
+    default:
+      return 'other';
   }
 }
 

@@ -12,7 +12,6 @@ import { parseTarget, type HttpFrom, type HttpTrackerRequest } from '../src/http
 export type { HttpFrom };
 import { failureReply } from '../src/http/replies.js';
 
-
 export type HttpAction = 'announce' | 'scrape' | 'metrics' | 'other';
 /** `failure`: a bad query answered with a `failure reason`; `error`: the handler or the metrics source failed. */
 export type HttpOutcome = 'ok' | 'failure' | 'not-found' | 'bad-method' | 'too-long' | 'body' | 'error';
@@ -98,8 +97,12 @@ export function startHttpTracker(opts: HttpTrackerOptions): Promise<StartResult>
       return;
     }
     log(`HTTP client error from ${socket.remoteAddress ?? '?'}: ${err.code ?? err.message}`);
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
   server.on('connection', (socket: Socket) => {
@@ -110,10 +113,18 @@ export function startHttpTracker(opts: HttpTrackerOptions): Promise<StartResult>
     const target = req.url ?? '';
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
-    const action: HttpAction = path === '/announce' && opts.handle ? 'announce' : path === '/scrape' && opts.handle ? 'scrape'
-      : path === '/metrics' && opts.metrics ? 'metrics' : 'other';
+    const action: HttpAction =
+      path === '/announce' && opts.handle
+        ? 'announce'
+        : path === '/scrape' && opts.handle
+          ? 'scrape'
+          : path === '/metrics' && opts.metrics
+            ? 'metrics'
+            : 'other';
     // A request body is never read: close the connection after answering so it is not parsed as a request.
-    const hasBody = req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0';
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined ||
+      (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
     const close = hasBody ? { Connection: 'close' } : undefined;
     if (action === 'other') {
       tell(action, 'not-found');
@@ -171,7 +182,8 @@ export function startHttpTracker(opts: HttpTrackerOptions): Promise<StartResult>
   }
 
   return new Promise<StartResult>((resolve) => {
-    const onListenError = (e: Error): void => resolve({ ok: false, error: `cannot listen on http://${opts.host}:${opts.port}: ${message(e)}` });
+    const onListenError = (e: Error): void =>
+      resolve({ ok: false, error: `cannot listen on http://${opts.host}:${opts.port}: ${message(e)}` });
     server.once('error', onListenError);
     server.listen(opts.port, opts.host, () => {
       server.off('error', onListenError);

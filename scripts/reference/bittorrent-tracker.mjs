@@ -24,18 +24,24 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
 const prefix = resolve(values.prefix ?? '.bench');
 const serverJs = join(prefix, 'node_modules', 'bittorrent-tracker', 'server.js');
 if (!existsSync(serverJs)) {
-  process.stderr.write(`error: ${serverJs} not found; install it with: npm install --prefix ${prefix} --ignore-scripts bittorrent-tracker@11.2.3\n`);
+  process.stderr.write(
+    `error: ${serverJs} not found; install it with: npm install --prefix ${prefix} --ignore-scripts bittorrent-tracker@11.2.3\n`,
+  );
   process.exit(1);
 }
 const { default: Server } = await import(pathToFileURL(serverJs).href);
 
 const server = new Server({
-  udp: true, http: false, ws: false, stats: false,
+  udp: true,
+  http: false,
+  ws: false,
+  stats: false,
   interval: Number(values.interval ?? 1800) * 1000, // ms
 });
 let warnings = 0;
 const samples = new Map();
-server.on('warning', (err) => { // bad requests are dropped silently: count them
+server.on('warning', (err) => {
+  // bad requests are dropped silently: count them
   warnings++;
   const key = String(err?.message ?? err).slice(0, 80);
   if (samples.size < 5 || samples.has(key)) samples.set(key, (samples.get(key) ?? 0) + 1);
@@ -49,7 +55,9 @@ server.listen(port, { udp: '127.0.0.1', udp6: '::1' }, () => {
 });
 
 const stop = (why) => {
-  process.stderr.write(`${why}: stopping; ${warnings} request(s) dropped as bad${warnings ? ` ${JSON.stringify(Object.fromEntries(samples))}` : ''}\n`);
+  process.stderr.write(
+    `${why}: stopping; ${warnings} request(s) dropped as bad${warnings ? ` ${JSON.stringify(Object.fromEntries(samples))}` : ''}\n`,
+  );
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 };

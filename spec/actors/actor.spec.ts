@@ -21,7 +21,8 @@ const outs = (letters: string): Record<string, Out> => Object.fromEntries([...le
  * The state is every input seen so far, in order (so a state shows which transitions ran, and on what);
  * an input does what `script` says, or else emits itself.
  */
-const scripted = (script: Record<string, readonly Effect[]>): Transition<string, string, Out> =>
+const scripted =
+  (script: Record<string, readonly Effect[]>): Transition<string, string, Out> =>
   (state, input) => [state + input, script[input] ?? [out(input)]];
 
 test('the effects of one input are emitted in order, in the frame of that input', () => {
@@ -75,8 +76,11 @@ test('an error of the input ends the actor with that error, and its pending time
     const input = cold('-a-#', undefined, new Error('input failed'));
     const subs = '      ^--!';
     const expected = '  -a-#';
-    expectObservable(runActor('', scripted({ a: [out('a'), later(5, 'T')] }), input, s, (x) => states.push(x)))
-      .toBe(expected, outs('a'), new Error('input failed'));
+    expectObservable(runActor('', scripted({ a: [out('a'), later(5, 'T')] }), input, s, (x) => states.push(x))).toBe(
+      expected,
+      outs('a'),
+      new Error('input failed'),
+    );
     expectSubscriptions(input.subscriptions).toBe(subs);
   });
   assert.equal(states, ['a'], 'the timer due at frame 6 was cancelled');

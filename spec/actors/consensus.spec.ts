@@ -15,7 +15,11 @@ const master = (members: number[]): Record<string, In> => ({
 test('a lone master commits each batch at once, in sequence', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
-    const input = hot<In>('(mr)-a-----b', { ...master([1]), a: { type: 'propose', items: ['x', 'y'] }, b: { type: 'propose', items: ['z'] } });
+    const input = hot<In>('(mr)-a-----b', {
+      ...master([1]),
+      a: { type: 'propose', items: ['x', 'y'] },
+      b: { type: 'propose', items: ['z'] },
+    });
     expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----(pca)-(qdb)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x', 'y'] },
       c: { type: 'send-commit', epoch: 4, seq: 1 },
@@ -31,7 +35,9 @@ test('three members: prepare, then commit on the second OK (a majority), before 
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('(mr)-p--v', {
-      ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] }, v: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: true },
+      ...master([1, 2, 3]),
+      p: { type: 'propose', items: ['x'] },
+      v: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: true },
     });
     expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----p--(ca)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
@@ -57,7 +63,8 @@ test('two ERROR votes of three abort at once; a vote from an old epoch is ignore
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('(mr)-p-o-e-f', {
-      ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] },
+      ...master([1, 2, 3]),
+      p: { type: 'propose', items: ['x'] },
       o: { type: 'vote', from: 2, epoch: 3, seq: 1, ok: true },
       e: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: false },
       f: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: false },
@@ -74,8 +81,11 @@ test('while a round is in flight, proposals queue into the next round (batched),
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('(mr)-a-b-c-v', {
-      ...master([1, 2]), a: { type: 'propose', items: ['1'] }, b: { type: 'propose', items: ['2', '3'] },
-      c: { type: 'propose', items: ['4', '5', '6', '7'] }, v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: true },
+      ...master([1, 2]),
+      a: { type: 'propose', items: ['1'] },
+      b: { type: 'propose', items: ['2', '3'] },
+      c: { type: 'propose', items: ['4', '5', '6', '7'] },
+      v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: true },
     });
     expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----a---j-(cxp) 5ms (bkq) 5ms (dl)', {
       a: { type: 'send-prepare', epoch: 4, seq: 1, items: ['1'] },
@@ -130,7 +140,9 @@ test('losing the master role rejects everything in flight', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('(mr)-p-l', {
-      ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] }, l: { type: 'role', role: 'slave', epoch: 5 },
+      ...master([1, 2, 3]),
+      p: { type: 'propose', items: ['x'] },
+      l: { type: 'role', role: 'slave', epoch: 5 },
     });
     expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----p-j', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
@@ -153,7 +165,11 @@ test('with a configured cluster size, a Master left with a minority aborts at th
   const s2 = ts();
   s2.run(({ hot, expectObservable }) => {
     // Cluster of 3, the Master alone in its member list, but a Slave not yet counted votes OK: a majority.
-    const input = hot<In>('(mr)-p--v', { ...master([1]), p: { type: 'propose', items: ['x'] }, v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: true } });
+    const input = hot<In>('(mr)-p--v', {
+      ...master([1]),
+      p: { type: 'propose', items: ['x'] },
+      v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: true },
+    });
     expectObservable(consensusActor(input, { config: { ...cfg, clusterSize: 3 }, scheduler: s2 })).toBe('-----p--(ca)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       c: { type: 'send-commit', epoch: 4, seq: 1 },
@@ -164,8 +180,10 @@ test('with a configured cluster size, a Master left with a minority aborts at th
   s3.run(({ hot, expectObservable }) => {
     // Cluster of 3, two ERROR votes: no majority is possible any more: abort without waiting for the timeout.
     const input = hot<In>('(mr)-p-vw', {
-      ...master([1, 2, 3]), p: { type: 'propose', items: ['x'] },
-      v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: false }, w: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: false },
+      ...master([1, 2, 3]),
+      p: { type: 'propose', items: ['x'] },
+      v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: false },
+      w: { type: 'vote', from: 3, epoch: 4, seq: 1, ok: false },
     });
     expectObservable(consensusActor(input, { config: { ...cfg, clusterSize: 3 }, scheduler: s3 })).toBe('-----p--(bj)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },

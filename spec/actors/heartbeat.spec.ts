@@ -3,8 +3,16 @@ import * as assert from 'uvu/assert';
 import { filter, takeUntil, timer, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import {
-  heartbeatActor, heartbeatTransition, initialHeartbeat,
-  type HeartbeatConfig, type HeartbeatInput, type HeartbeatOutput, type HeartbeatState, type Keepalive, type LiveEntry, type SelfStatus,
+  heartbeatActor,
+  heartbeatTransition,
+  initialHeartbeat,
+  type HeartbeatConfig,
+  type HeartbeatInput,
+  type HeartbeatOutput,
+  type HeartbeatState,
+  type Keepalive,
+  type LiveEntry,
+  type SelfStatus,
 } from '../../actors/heartbeat.js';
 import type { Role } from '../../src/bus/messages.js';
 import { clusterTiming } from '../../src/domain/timing.js';
@@ -18,16 +26,40 @@ type In = HeartbeatInput;
 
 /** A keepalive from instance `from` (defaults: a synced slave at epoch 1). */
 const ka = (from: number, over: Partial<Keepalive> = {}): Keepalive => ({
-  type: 'keepalive', from, epoch: 1, role: 'slave', synced: true, nonce: `nonce-${from}`, applied: 0, startedAt: 500, ...over,
+  type: 'keepalive',
+  from,
+  epoch: 1,
+  role: 'slave',
+  synced: true,
+  nonce: `nonce-${from}`,
+  applied: 0,
+  startedAt: 500,
+  ...over,
 });
 const heard = (msg: Keepalive, now: number): In => ({ type: 'keepalive', msg, now });
 const entry = (m: Keepalive, lastSeen: number): LiveEntry => ({
-  id: m.from, role: m.role, synced: m.synced, epoch: m.epoch, applied: m.applied, lastSeen, nonce: m.nonce, startedAt: m.startedAt,
+  id: m.from,
+  role: m.role,
+  synced: m.synced,
+  epoch: m.epoch,
+  applied: m.applied,
+  lastSeen,
+  nonce: m.nonce,
+  startedAt: m.startedAt,
 });
 /** What we publish, for a given own status. */
 const ours = (status: SelfStatus = { role: 'starting', synced: false, epoch: 0, applied: 0 }): HeartbeatOutput => ({
   type: 'send-keepalive',
-  msg: { type: 'keepalive', from: 5, epoch: status.epoch, role: status.role, synced: status.synced, nonce: 'self-nonce', applied: status.applied, startedAt: 1000 },
+  msg: {
+    type: 'keepalive',
+    from: 5,
+    epoch: status.epoch,
+    role: status.role,
+    synced: status.synced,
+    nonce: 'self-nonce',
+    applied: status.applied,
+    startedAt: 1000,
+  },
 });
 /** Membership outputs only (no own keepalives, no `seen` refreshes), to keep marbles about the live set readable. */
 const noBeats = (o$: Observable<HeartbeatOutput>): Observable<HeartbeatOutput> =>
@@ -38,14 +70,20 @@ test('a keepalive goes out at once and then every interval, carrying the latest 
   s.run(({ hot, expectObservable }) => {
     const st: SelfStatus = { role: 'slave', synced: true, epoch: 3, applied: 42 };
     const input = hot<In>('150ms u', { u: { type: 'status', status: st } });
-    expectObservable(heartbeatActor(input, { config: cfg, scheduler: s }), '^ 349ms !').toBe('k 99ms k 99ms n 99ms n', { k: ours(), n: ours(st) });
+    expectObservable(heartbeatActor(input, { config: cfg, scheduler: s }), '^ 349ms !').toBe('k 99ms k 99ms n 99ms n', {
+      k: ours(),
+      n: ours(st),
+    });
   });
 });
 
 test('with a shorter interval the keepalives follow it (the interval is not hard-coded)', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
-    expectObservable(heartbeatActor(hot<In>('-'), { config: { ...cfg, timing: timing(40) }, scheduler: s }), '^ 100ms !').toBe('k 39ms k 39ms k', { k: ours() });
+    expectObservable(heartbeatActor(hot<In>('-'), { config: { ...cfg, timing: timing(40) }, scheduler: s }), '^ 100ms !').toBe(
+      'k 39ms k 39ms k',
+      { k: ours() },
+    );
   });
 });
 
@@ -69,9 +107,11 @@ test('down is reported between 2 and 2.125 intervals after the last keepalive, w
     let downAt = -1;
     s.run(({ hot }) => {
       const input = hot<In>(`${at}ms a`, { a: heard(ka(2), at) });
-      heartbeatActor(input, { config: cfg, scheduler: s }).pipe(takeUntil(timer(600))).subscribe((o) => {
-        if (o.type === 'down') downAt = s.now();
-      });
+      heartbeatActor(input, { config: cfg, scheduler: s })
+        .pipe(takeUntil(timer(600)))
+        .subscribe((o) => {
+          if (o.type === 'down') downAt = s.now();
+        });
     });
     assert.ok(downAt > at + 200 && downAt <= at + 200 + 100 / 8, `heard at ${at}, down at ${downAt}`);
   }
@@ -83,7 +123,10 @@ test('keepalives keep an instance live; identical repeats are silent; only the s
     const two = ka(2);
     const three = ka(3);
     const input = hot<In>('10ms a 9ms b 129ms c 139ms d', {
-      a: heard(two, 10), b: heard(three, 20), c: heard(two, 150), d: heard(two, 290),
+      a: heard(two, 10),
+      b: heard(three, 20),
+      c: heard(two, 150),
+      d: heard(two, 290),
     });
     // 3 (last heard at 20) is down at the check at 228; 2 keeps being refreshed.
     expectObservable(noBeats(heartbeatActor(input, { config: cfg, scheduler: s })), '^ 480ms !').toBe('10ms l 9ms m 207ms (dx)', {
@@ -106,8 +149,15 @@ test('the live list is sorted by id and re-sent when role, synced, epoch or appl
     const oneE = { ...oneS, epoch: 4 };
     const oneA = { ...oneE, applied: 9 };
     const input = hot<In>('10ms a b c d e f g h i', {
-      a: heard(seven, 10), b: heard(three, 11), c: heard(one, 12), d: heard(three, 13), e: heard(one, 14),
-      f: heard(oneR, 15), g: heard(oneS, 16), h: heard(oneE, 17), i: heard(oneA, 18),
+      a: heard(seven, 10),
+      b: heard(three, 11),
+      c: heard(one, 12),
+      d: heard(three, 13),
+      e: heard(one, 14),
+      f: heard(oneR, 15),
+      g: heard(oneS, 16),
+      h: heard(oneE, 17),
+      i: heard(oneA, 18),
     });
     expectObservable(noBeats(heartbeatActor(input, { config: cfg, scheduler: s })), '^ 30ms !').toBe('10ms a b c --f g h i', {
       a: { type: 'live', live: [entry(seven, 10)] },
@@ -145,7 +195,11 @@ test('mute stops the keepalives, clears the live set and ignores what is heard; 
   s.run(({ hot, expectObservable }) => {
     const two = ka(2);
     const input = hot<In>('10ms a 39ms m 59ms b 119ms u 79ms c', {
-      a: heard(two, 10), m: { type: 'mute', muted: true }, b: heard(two, 110), u: { type: 'mute', muted: false }, c: heard(two, 310),
+      a: heard(two, 10),
+      m: { type: 'mute', muted: true },
+      b: heard(two, 110),
+      u: { type: 'mute', muted: false },
+      c: heard(two, 310),
     });
     // No down for the forgotten instance (at 225 or later), nothing while muted, then heard again from scratch.
     expectObservable(heartbeatActor(input, { config: cfg, scheduler: s }), '^ 450ms !').toBe('k 9ms l 39ms e 249ms k 9ms n 89ms k', {
@@ -247,7 +301,10 @@ test('a Slave, or an instance without the echo watch (alone), is never cut off b
   s0.run(({ hot, expectObservable }) => {
     const slave: In = { type: 'status', status: { role: 'slave', synced: true, epoch: 1, applied: 0 } };
     const input = hot<In>('(ma)', { m: slave, a: heard((ours() as { msg: Keepalive }).msg, 0) });
-    expectObservable(heartbeatActor(input, { config: { ...cfg, watchEcho: true }, scheduler: s0 }).pipe(filter((o) => o.type === 'cut-off')), '^ 1000ms !').toBe('');
+    expectObservable(
+      heartbeatActor(input, { config: { ...cfg, watchEcho: true }, scheduler: s0 }).pipe(filter((o) => o.type === 'cut-off')),
+      '^ 1000ms !',
+    ).toBe('');
   });
   const s = ts();
   s.run(({ hot, expectObservable }) => {

@@ -40,7 +40,10 @@ function history(n: number, seed = 1): Change[] {
     const t = Math.floor(r() * torrents);
     if (i % 9 === 0) {
       const c: TorrentChange = {
-        kind: 'torrent', infoHash: hash(t, 0xaa), name: r() < 0.7 ? `torrent ${t} ✓` : null, size: r() < 0.7 ? BigInt(t) * 1_000_003n : null,
+        kind: 'torrent',
+        infoHash: hash(t, 0xaa),
+        name: r() < 0.7 ? `torrent ${t} ✓` : null,
+        size: r() < 0.7 ? BigInt(t) * 1_000_003n : null,
         ...(r() < 0.6 ? { completed: Math.floor(r() * 500) } : {}),
       };
       out.push(c);
@@ -48,14 +51,28 @@ function history(n: number, seed = 1): Change[] {
     }
     const p = Math.floor(r() * 300);
     const v6 = p % 5 === 0;
-    const left = r() < 0.4 ? 0n : (r() < 0.05 ? (1n << 64n) - 1n : BigInt(Math.floor(r() * 1e9)));
+    const left = r() < 0.4 ? 0n : r() < 0.05 ? (1n << 64n) - 1n : BigInt(Math.floor(r() * 1e9));
     const e = r();
     const event: EventCode = e < 0.1 ? 3 : e < 0.3 ? 1 : e < 0.5 ? 2 : 0;
     const a: AnnounceChange = {
-      kind: 'announce', infoHash: hash(t, 0xaa), peerId: hash(p, 0xbb),
-      ip: v6 ? Buffer.from(`2001:0db8:0000:0000:0000:0000:${(p >> 8).toString(16).padStart(4, '0')}:${(p & 0xff).toString(16).padStart(4, '0')}`.replace(/:/g, ''), 'hex') : Buffer.from([10, 0, p >> 8, p & 0xff]),
-      port: 1 + Math.floor(r() * 65535), uploaded: r() < 0.05 ? (1n << 64n) - 1n : BigInt(Math.floor(r() * 1e12)),
-      downloaded: BigInt(Math.floor(r() * 1e12)), left, event, at: 1_700_000_000_000 + i,
+      kind: 'announce',
+      infoHash: hash(t, 0xaa),
+      peerId: hash(p, 0xbb),
+      ip: v6
+        ? Buffer.from(
+            `2001:0db8:0000:0000:0000:0000:${(p >> 8).toString(16).padStart(4, '0')}:${(p & 0xff).toString(16).padStart(4, '0')}`.replace(
+              /:/g,
+              '',
+            ),
+            'hex',
+          )
+        : Buffer.from([10, 0, p >> 8, p & 0xff]),
+      port: 1 + Math.floor(r() * 65535),
+      uploaded: r() < 0.05 ? (1n << 64n) - 1n : BigInt(Math.floor(r() * 1e12)),
+      downloaded: BigInt(Math.floor(r() * 1e12)),
+      left,
+      event,
+      at: 1_700_000_000_000 + i,
     };
     out.push(a);
   }
@@ -73,8 +90,14 @@ function summary(st: SwarmStore): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const s of st.swarms.values()) {
     out[s.infoHash.toString('hex')] = {
-      seeders: s.seeders, leechers: leechers(s), completed: s.completed, name: s.name, size: s.size,
-      peers: peersOf(st, s).map((p) => `${p.peerId.toString('hex')} ${p.ip.toString('hex')} ${p.port} ${p.uploaded} ${p.downloaded} ${p.left} ${p.lastSeen}`).sort(),
+      seeders: s.seeders,
+      leechers: leechers(s),
+      completed: s.completed,
+      name: s.name,
+      size: s.size,
+      peers: peersOf(st, s)
+        .map((p) => `${p.peerId.toString('hex')} ${p.ip.toString('hex')} ${p.port} ${p.uploaded} ${p.downloaded} ${p.left} ${p.lastSeen}`)
+        .sort(),
     };
   }
   return out;
@@ -103,7 +126,10 @@ test('4500 changes are cut into chunks of at most SNAPSHOT_CHUNK, all carrying t
   const ms = snapshotMessages(7, 3, 9, 1234, KEY, changes);
   assert.is(ms.length, Math.ceil(N / SNAPSHOT_CHUNK));
   assert.ok(ms.length >= 2, 'the test must need several chunks');
-  assert.is(ms.reduce((n, m) => n + count(m), 0), N);
+  assert.is(
+    ms.reduce((n, m) => n + count(m), 0),
+    N,
+  );
   ms.forEach((m, i) => {
     assert.ok(count(m) <= SNAPSHOT_CHUNK && count(m) > 0, `chunk ${i} has ${count(m)}`);
     assert.equal(
@@ -116,11 +142,23 @@ test('4500 changes are cut into chunks of at most SNAPSHOT_CHUNK, all carrying t
 });
 
 test('chunk boundaries: empty, exactly one chunk, one over', () => {
-  assert.equal(snapshotMessages(1, 1, 2, 0, KEY, []).map((m) => [m.part, m.parts, count(m)]), [[0, 1, 0]]);
+  assert.equal(
+    snapshotMessages(1, 1, 2, 0, KEY, []).map((m) => [m.part, m.parts, count(m)]),
+    [[0, 1, 0]],
+  );
   const one = history(SNAPSHOT_CHUNK);
-  assert.equal(snapshotMessages(1, 1, 2, 5, KEY, one).map((m) => [m.part, m.parts, count(m)]), [[0, 1, SNAPSHOT_CHUNK]]);
+  assert.equal(
+    snapshotMessages(1, 1, 2, 5, KEY, one).map((m) => [m.part, m.parts, count(m)]),
+    [[0, 1, SNAPSHOT_CHUNK]],
+  );
   const over = history(SNAPSHOT_CHUNK + 1);
-  assert.equal(snapshotMessages(1, 1, 2, 5, KEY, over).map((m) => [m.part, m.parts, count(m)]), [[0, 2, SNAPSHOT_CHUNK], [1, 2, 1]]);
+  assert.equal(
+    snapshotMessages(1, 1, 2, 5, KEY, over).map((m) => [m.part, m.parts, count(m)]),
+    [
+      [0, 2, SNAPSHOT_CHUNK],
+      [1, 2, 1],
+    ],
+  );
 });
 
 test('an empty repository transfers as one empty chunk and assembles to nothing', () => {
@@ -137,7 +175,11 @@ test('chunks reassembled in any order give back the same changes, key and seq', 
     const asm = createAssembler();
     const order = shuffled(ms, seed);
     const results = order.map((m) => asm.add(m));
-    assert.equal(results.slice(0, -1), order.slice(0, -1).map(() => 'partial'), `seed ${seed}`);
+    assert.equal(
+      results.slice(0, -1),
+      order.slice(0, -1).map(() => 'partial'),
+      `seed ${seed}`,
+    );
     const done = results.at(-1) as Assembled;
     assert.type(done, 'object');
     assert.is(done.seq, 1234);
@@ -178,7 +220,10 @@ const fakeMirror = (): Mirror => ({ writeBatch: () => ({ ok: true }), clear: () 
 test('end to end: a master repository snapshot, chunked and shuffled, installs into an identical replica', () => {
   const deps = { mirror: fakeMirror(), log: () => undefined };
   const master = createRepository(deps);
-  master.apply(17, history(N, 9).map((change) => ({ change, client: null })));
+  master.apply(
+    17,
+    history(N, 9).map((change) => ({ change, client: null })),
+  );
   const snap = master.snapshot();
   assert.ok(snap.length > SNAPSHOT_CHUNK, `snapshot of ${snap.length} changes spans several chunks`);
   const asm = createAssembler();
@@ -196,7 +241,14 @@ test('end to end: a master repository snapshot, chunked and shuffled, installs i
 const validChunks = (): Snapshot[] => overTheWire(snapshotMessages(7, 3, 9, 5, KEY, history(N)));
 
 test('a chunk with a bad key is refused', () => {
-  for (const key of ['', 'abc', KEY.toString('hex').slice(2), KEY.toString('hex').toUpperCase(), `${KEY.toString('hex')}00`, 'g'.repeat(64)]) {
+  for (const key of [
+    '',
+    'abc',
+    KEY.toString('hex').slice(2),
+    KEY.toString('hex').toUpperCase(),
+    `${KEY.toString('hex')}00`,
+    'g'.repeat(64),
+  ]) {
     const m = { ...validChunks()[0]!, key };
     assert.is(createAssembler().add(m), 'bad', `key ${JSON.stringify(key)}`);
   }

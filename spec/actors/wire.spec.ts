@@ -13,7 +13,11 @@ test('routes carry outputs to other actors and to the outside, around a cycle, i
     // ping answers n with n + 1 after 5 ms; pong echoes at once; the route stops the cycle at 3.
     const wired = wireActors(
       {
-        ping: (in$: Observable<number>) => in$.pipe(delay(5), map((n) => n + 1)),
+        ping: (in$: Observable<number>) =>
+          in$.pipe(
+            delay(5),
+            map((n) => n + 1),
+          ),
         pong: (in$: Observable<number>) => in$,
       },
       {
@@ -28,7 +32,13 @@ test('routes carry outputs to other actors and to the outside, around a cycle, i
       },
     );
     ts.schedule(() => wired.to.ping(0), 1);
-    expectObservable(wired.output$, '^ 30ms !').toBe('6ms (ab) 1ms (cd) 1ms e', { a: 'ping 1', b: 'pong 1', c: 'ping 2', d: 'pong 2', e: 'ping 3' });
+    expectObservable(wired.output$, '^ 30ms !').toBe('6ms (ab) 1ms (cd) 1ms e', {
+      a: 'ping 1',
+      b: 'pong 1',
+      c: 'ping 2',
+      d: 'pong 2',
+      e: 'ping 3',
+    });
   });
 });
 

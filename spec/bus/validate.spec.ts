@@ -8,13 +8,33 @@ import { encodeChanges } from '../../src/bus/wire.js';
 
 const IH = 'ab'.repeat(20);
 const wireChanges = encodeChanges([
-  { kind: 'announce', infoHash: Buffer.from(IH, 'hex'), peerId: Buffer.alloc(20, 0xcd), ip: Buffer.from([10, 0, 0, 1]), port: 6881, uploaded: 1n, downloaded: 2n, left: 3n, event: 2, at: 1000 },
+  {
+    kind: 'announce',
+    infoHash: Buffer.from(IH, 'hex'),
+    peerId: Buffer.alloc(20, 0xcd),
+    ip: Buffer.from([10, 0, 0, 1]),
+    port: 6881,
+    uploaded: 1n,
+    downloaded: 2n,
+    left: 3n,
+    event: 2,
+    at: 1000,
+  },
   { kind: 'expire', before: 5 },
 ]);
 
 /** One well-formed message of every type, with the fields that type needs. */
 const GOOD: Record<ClusterMessage['type'], ClusterMessage> = {
-  keepalive: { type: 'keepalive', from: 1, epoch: 0, role: 'starting', synced: false, nonce: 'abcd', applied: 0, startedAt: 1_700_000_000_000 },
+  keepalive: {
+    type: 'keepalive',
+    from: 1,
+    epoch: 0,
+    role: 'starting',
+    synced: false,
+    nonce: 'abcd',
+    applied: 0,
+    startedAt: 1_700_000_000_000,
+  },
   election: { type: 'election', from: 2, epoch: 3 },
   answer: { type: 'answer', from: 3, epoch: 3, to: 2 },
   coordinator: { type: 'coordinator', from: 3, epoch: 4 },
@@ -49,8 +69,18 @@ const WRONG: Record<string, unknown[]> = {
   role: ['leader', '', 5, null, 'Master'],
 };
 const KIND: Record<string, keyof typeof WRONG> = {
-  to: 'int', seq: 'int', applied: 'int', startedAt: 'int', part: 'int', parts: 'int',
-  synced: 'bool', ok: 'bool', nonce: 'str', key: 'str', changes: 'str', role: 'role',
+  to: 'int',
+  seq: 'int',
+  applied: 'int',
+  startedAt: 'int',
+  part: 'int',
+  parts: 'int',
+  synced: 'bool',
+  ok: 'bool',
+  nonce: 'str',
+  key: 'str',
+  changes: 'str',
+  role: 'role',
 };
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -75,7 +105,9 @@ test('every well-formed cluster message is accepted as it is (also after a JSON 
     assert.ok(parseClusterMessage({ ...GOOD.keepalive, role }), role);
   }
   assert.ok(parseClusterMessage(without(GOOD.vote, 'reason')));
-  assert.ok(parseClusterMessage({ ...GOOD.commit, from: Number.MAX_SAFE_INTEGER, epoch: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER }));
+  assert.ok(
+    parseClusterMessage({ ...GOOD.commit, from: Number.MAX_SAFE_INTEGER, epoch: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER }),
+  );
 });
 
 test('anything but a plain object is rejected', () => {
@@ -87,7 +119,20 @@ test('anything but a plain object is rejected', () => {
 });
 
 test('an unknown or missing type is rejected, including names inherited from Object', () => {
-  for (const type of ['hello', '', 'KEEPALIVE', 'role', 'reply', 'constructor', 'toString', '__proto__', 'hasOwnProperty', 5, null, undefined]) {
+  for (const type of [
+    'hello',
+    '',
+    'KEEPALIVE',
+    'role',
+    'reply',
+    'constructor',
+    'toString',
+    '__proto__',
+    'hasOwnProperty',
+    5,
+    null,
+    undefined,
+  ]) {
     assert.is(parseClusterMessage({ ...GOOD.election, type }), null, String(type));
   }
   assert.is(parseClusterMessage(without(GOOD.election, 'type')), null);

@@ -22,15 +22,24 @@ const accepted: Array<[string, Expected]> = [
   ['--id 3 --interval 60', { policy: { intervalS: 60, peerTtlS: 120 } }],
   ['--id 3 --interval 60 --peer-ttl 90', { policy: { intervalS: 60, peerTtlS: 90 } }],
   ['--id 3 --batch-ms 0', { cluster: { batchMs: 0 } }],
-  ['--id 3 --broker stomp://127.0.0.1:61613', { network: { host: '127.0.0.1', group: '239.192.0.1', iface: '127.0.0.1' }, cluster: { broker: 'stomp://127.0.0.1:61613' } }],
-  ['--id 3 --broker ws://b:1/stomp --iface 10.0.0.2', { network: { host: '10.0.0.2', group: '239.192.0.1', iface: '10.0.0.2' }, http: { host: '10.0.0.2' } }],
+  [
+    '--id 3 --broker stomp://127.0.0.1:61613',
+    { network: { host: '127.0.0.1', group: '239.192.0.1', iface: '127.0.0.1' }, cluster: { broker: 'stomp://127.0.0.1:61613' } },
+  ],
+  [
+    '--id 3 --broker ws://b:1/stomp --iface 10.0.0.2',
+    { network: { host: '10.0.0.2', group: '239.192.0.1', iface: '10.0.0.2' }, http: { host: '10.0.0.2' } },
+  ],
   ['--id 3 --broker tcp://b:1 --host 10.0.0.9 --group 239.1.2.3', { network: { host: '10.0.0.9', group: '239.1.2.3' } }],
   ['--id 3 --group 224.0.0.200', { network: { group: '224.0.0.200', host: '0.0.0.0' }, cluster: { broker: undefined } }],
   ['--id 3 --heartbeat 20 --vote-timeout 10 --topic a.b-c_d', { cluster: { heartbeatMs: 20, voteTimeoutMs: 10, topic: 'a.b-c_d' } }],
   ['--id 3 --broker stomp://b:1 --cluster-size 3', { cluster: { clusterSize: 3 } }],
   ['--id 3 --cluster-size 1', { cluster: { clusterSize: 1 } }],
   ['--id 3 --secret-file s --broker-credentials c', { cluster: { secretFile: 's', brokerCredentials: 'c' } }],
-  ['--id 3 --allow-list a --deny-list d --rate-limit 7 --trust-ip-field', { policy: { allowList: 'a', denyList: 'd', rateLimit: 7, trustIpField: true } }],
+  [
+    '--id 3 --allow-list a --deny-list d --rate-limit 7 --trust-ip-field',
+    { policy: { allowList: 'a', denyList: 'd', rateLimit: 7, trustIpField: true } },
+  ],
   ['--id 3 --http-port 8080 --http-host ::1', { http: { port: 8080, host: '::1', metricsPort: undefined } }],
   ['--id 3 --metrics-port 0 --metrics-host 0.0.0.0', { http: { port: undefined, metricsPort: 0, metricsHost: '0.0.0.0' } }],
   ['--id 3 --headless', { headless: true }],
@@ -103,17 +112,42 @@ test('defaults: every field of a bare --id, each default taken from the option t
     headless: false,
     network: { host: OPTIONS.host.fallback, port: OPTIONS.port.fallback, group: undefined, iface: OPTIONS.iface.fallback },
     cluster: {
-      broker: undefined, topic: OPTIONS.topic.fallback, heartbeatMs: OPTIONS.heartbeat.fallback, voteTimeoutMs: OPTIONS['vote-timeout'].fallback,
-      clusterSize: OPTIONS['cluster-size'].fallback, batchMs: OPTIONS['batch-ms'].fallback, secretFile: undefined, brokerCredentials: undefined,
+      broker: undefined,
+      topic: OPTIONS.topic.fallback,
+      heartbeatMs: OPTIONS.heartbeat.fallback,
+      voteTimeoutMs: OPTIONS['vote-timeout'].fallback,
+      clusterSize: OPTIONS['cluster-size'].fallback,
+      batchMs: OPTIONS['batch-ms'].fallback,
+      secretFile: undefined,
+      brokerCredentials: undefined,
     },
     storage: { db: 'data/tracker-7.sqlite', torrents: undefined },
-    policy: { intervalS: OPTIONS.interval.fallback, peerTtlS: 2 * OPTIONS.interval.fallback, rateLimit: OPTIONS['rate-limit'].fallback, trustIpField: false, allowList: undefined, denyList: undefined },
+    policy: {
+      intervalS: OPTIONS.interval.fallback,
+      peerTtlS: 2 * OPTIONS.interval.fallback,
+      rateLimit: OPTIONS['rate-limit'].fallback,
+      trustIpField: false,
+      allowList: undefined,
+      denyList: undefined,
+    },
     http: { port: undefined, host: OPTIONS.host.fallback, metricsPort: undefined, metricsHost: OPTIONS['metrics-host'].fallback },
   };
   assert.equal(r.config, expected);
   // And the values the README's Flags table states.
-  assert.equal([r.config.network.host, r.config.network.port, r.config.policy.intervalS, r.config.policy.peerTtlS, r.config.cluster.batchMs], ['0.0.0.0', 6969, 1800, 3600, 2]);
-  assert.equal([r.config.network.iface, r.config.cluster.heartbeatMs, r.config.cluster.voteTimeoutMs, r.config.cluster.topic, r.config.http.metricsHost], ['127.0.0.1', 1000, 500, 'udp-tracker', '127.0.0.1']);
+  assert.equal(
+    [r.config.network.host, r.config.network.port, r.config.policy.intervalS, r.config.policy.peerTtlS, r.config.cluster.batchMs],
+    ['0.0.0.0', 6969, 1800, 3600, 2],
+  );
+  assert.equal(
+    [
+      r.config.network.iface,
+      r.config.cluster.heartbeatMs,
+      r.config.cluster.voteTimeoutMs,
+      r.config.cluster.topic,
+      r.config.http.metricsHost,
+    ],
+    ['127.0.0.1', 1000, 500, 'udp-tracker', '127.0.0.1'],
+  );
 });
 
 test('headless: the flag, or no terminal', () => {
@@ -128,8 +162,12 @@ test('the result is what resolveConfig gives for the same settings, frozen to th
   const r = parseConfig(argv('--id 4 --broker stomp://b:1 --interval 60 --http-port 80'), false);
   assert.ok(r.ok === true);
   if (r.ok !== true) return;
-  assert.equal(r.config, resolveConfig({ id: 4, headless: true, cluster: { broker: 'stomp://b:1' }, policy: { intervalS: 60 }, http: { port: 80 } }));
-  for (const part of [r.config, r.config.network, r.config.cluster, r.config.storage, r.config.policy, r.config.http]) assert.ok(Object.isFrozen(part));
+  assert.equal(
+    r.config,
+    resolveConfig({ id: 4, headless: true, cluster: { broker: 'stomp://b:1' }, policy: { intervalS: 60 }, http: { port: 80 } }),
+  );
+  for (const part of [r.config, r.config.network, r.config.cluster, r.config.storage, r.config.policy, r.config.http])
+    assert.ok(Object.isFrozen(part));
 });
 
 test('the help text lists every flag, with its default as the option table states it', () => {
@@ -137,11 +175,20 @@ test('the help text lists every flag, with its default as the option table state
   assert.ok(USAGE.startsWith('Usage: node dist/main.js --id N [options]\n'));
   for (const [name, spec] of Object.entries<FlagSpec>(OPTIONS)) {
     const head = `  --${name}${spec.arg ? ` ${spec.arg}` : ''} `;
-    assert.ok(USAGE.split('\n').some((l) => l.startsWith(head)), `a line for --${name}`);
+    assert.ok(
+      USAGE.split('\n').some((l) => l.startsWith(head)),
+      `a line for --${name}`,
+    );
     const def = defaultText(spec);
     if (def !== null) assert.ok(flat.includes(`(${def})`), `--${name}: (${def})`);
   }
-  for (const shown of ['(default 6969)', '(default 1800)', '(default 2 × interval)', '(default data/tracker-<id>.sqlite)', '(default 0: unlimited)']) {
+  for (const shown of [
+    '(default 6969)',
+    '(default 1800)',
+    '(default 2 × interval)',
+    '(default data/tracker-<id>.sqlite)',
+    '(default 0: unlimited)',
+  ]) {
     assert.is(flat.split(shown).length, 2, `${shown} once`);
   }
   for (const line of USAGE.split('\n')) assert.ok(line.length <= 112, line);

@@ -8,7 +8,16 @@ test('an ID alone: a single instance on 0.0.0.0:6969, no group, no HTTP, db name
     id: 5,
     headless: false,
     network: { host: '0.0.0.0', port: 6969, group: undefined, iface: '127.0.0.1' },
-    cluster: { broker: undefined, topic: 'udp-tracker', heartbeatMs: 1000, voteTimeoutMs: 500, clusterSize: 0, batchMs: 2, secretFile: undefined, brokerCredentials: undefined },
+    cluster: {
+      broker: undefined,
+      topic: 'udp-tracker',
+      heartbeatMs: 1000,
+      voteTimeoutMs: 500,
+      clusterSize: 0,
+      batchMs: 2,
+      secretFile: undefined,
+      brokerCredentials: undefined,
+    },
     storage: { db: 'data/tracker-5.sqlite', torrents: undefined },
     policy: { intervalS: 1800, peerTtlS: 3600, rateLimit: 0, trustIpField: false, allowList: undefined, denyList: undefined },
     http: { port: undefined, host: '0.0.0.0', metricsPort: undefined, metricsHost: '127.0.0.1' },
@@ -23,10 +32,17 @@ test('with a broker: the group is on and the service address is the interface', 
 
 test('given values win over derived ones', () => {
   const c = resolveConfig({
-    id: 1, cluster: { broker: 'stomp://b:1' }, network: { host: '10.0.0.9', group: '239.9.9.9' }, policy: { intervalS: 60, peerTtlS: 61 },
-    storage: { db: ':memory:' }, http: { host: '::1' },
+    id: 1,
+    cluster: { broker: 'stomp://b:1' },
+    network: { host: '10.0.0.9', group: '239.9.9.9' },
+    policy: { intervalS: 60, peerTtlS: 61 },
+    storage: { db: ':memory:' },
+    http: { host: '::1' },
   });
-  assert.equal([c.network.host, c.network.group, c.policy.peerTtlS, c.storage.db, c.http.host], ['10.0.0.9', '239.9.9.9', 61, ':memory:', '::1']);
+  assert.equal(
+    [c.network.host, c.network.group, c.policy.peerTtlS, c.storage.db, c.http.host],
+    ['10.0.0.9', '239.9.9.9', 61, ':memory:', '::1'],
+  );
 });
 
 test('the peer TTL is twice the interval given; a group given alone is kept; undefined means the default', () => {

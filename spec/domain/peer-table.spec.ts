@@ -1,6 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { addPeer, createPeerPool, createPeerTable, findPeer, offsetOf, OFF_PORT, releaseTable, removePeer, slabOf } from '../../src/domain/peer-table.js';
+import {
+  addPeer,
+  createPeerPool,
+  createPeerTable,
+  findPeer,
+  offsetOf,
+  OFF_PORT,
+  releaseTable,
+  removePeer,
+  slabOf,
+} from '../../src/domain/peer-table.js';
 
 /** Deterministic PRNG so a failure replays. */
 function prng(seed: number): () => number {
@@ -33,7 +43,8 @@ test('random adds and removes over several swarms agree with a Map model (scan, 
       const key = id.toString('hex');
       const slot = findPeer(pool, t, id);
       assert.is(slot >= 0, model.has(key), `step ${step}: presence`);
-      if (slot >= 0) assert.is(slabOf(pool, t, slot).readUInt16LE(offsetOf(pool, t, slot) + OFF_PORT), model.get(key), `step ${step}: record`);
+      if (slot >= 0)
+        assert.is(slabOf(pool, t, slot).readUInt16LE(offsetOf(pool, t, slot) + OFF_PORT), model.get(key), `step ${step}: record`);
       if (rnd() < (step < 30_000 ? 0.55 : 0.3)) {
         const s = slot >= 0 ? slot : addPeer(pool, t, id);
         const port = Math.floor(rnd() * 65535);

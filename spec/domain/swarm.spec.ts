@@ -1,12 +1,30 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { applyChange, createStore, effectiveNumWant, getSwarm, leechers, peerCount, scrapeEntry, selectPeers } from '../../src/domain/swarm.js';
+import {
+  applyChange,
+  createStore,
+  effectiveNumWant,
+  getSwarm,
+  leechers,
+  peerCount,
+  scrapeEntry,
+  selectPeers,
+} from '../../src/domain/swarm.js';
 import type { AnnounceChange } from '../../src/domain/types.js';
 
 const ih = Buffer.alloc(20, 7);
 const peer = (n: number, over: Partial<AnnounceChange> = {}): AnnounceChange => ({
-  kind: 'announce', infoHash: ih, peerId: Buffer.alloc(20, n), ip: Buffer.from([10, 0, 0, n]), port: 6000 + n,
-  uploaded: 0n, downloaded: 0n, left: 100n, event: 2, at: 1000, ...over,
+  kind: 'announce',
+  infoHash: ih,
+  peerId: Buffer.alloc(20, n),
+  ip: Buffer.from([10, 0, 0, n]),
+  port: 6000 + n,
+  uploaded: 0n,
+  downloaded: 0n,
+  left: 100n,
+  event: 2,
+  at: 1000,
+  ...over,
 });
 
 test('seeders are left = 0, the rest leechers; re-announce updates in place', () => {
@@ -29,7 +47,10 @@ test('stopped removes the peer, with a row effect for persistence', () => {
   applyChange(st, peer(1));
   applyChange(st, peer(2, { left: 0n }));
   const fx = applyChange(st, peer(2, { event: 3 }));
-  assert.equal(fx.map((e) => e.kind), ['peer-delete']);
+  assert.equal(
+    fx.map((e) => e.kind),
+    ['peer-delete'],
+  );
   const s = getSwarm(st, ih)!;
   assert.is(peerCount(s), 1);
   assert.is(s.seeders, 0);
@@ -75,7 +96,10 @@ test('expire drops peers last seen before the cut-off, then empty swarms', () =>
   applyChange(st, { kind: 'expire', before: 2000 });
   assert.equal(scrapeEntry(st, ih), { seeders: 1, completed: 0, leechers: 0 });
   const fx = applyChange(st, { kind: 'expire', before: 6000 });
-  assert.equal(fx.map((e) => e.kind), ['peer-delete', 'torrent-delete']);
+  assert.equal(
+    fx.map((e) => e.kind),
+    ['peer-delete', 'torrent-delete'],
+  );
   assert.is(getSwarm(st, ih), undefined);
 });
 

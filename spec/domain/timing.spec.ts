@@ -7,15 +7,24 @@ import { electionTransition, type ElectionInput, type ElectionState } from '../.
 import { heartbeatActor, type HeartbeatInput, type Keepalive } from '../../actors/heartbeat.js';
 import { clusterTiming, DOWN_AFTER_INTERVALS, safetyMargins, unsafeRules, type ClusterTiming } from '../../src/domain/timing.js';
 
-const clustered = (heartbeatMs: number, voteTimeoutMs = 500): ClusterTiming => clusterTiming({ heartbeatMs, voteTimeoutMs, clustered: true });
+const clustered = (heartbeatMs: number, voteTimeoutMs = 500): ClusterTiming =>
+  clusterTiming({ heartbeatMs, voteTimeoutMs, clustered: true });
 /** The range `--heartbeat` accepts (src/config.ts). */
 const HEARTBEAT_MIN = 20;
 const HEARTBEAT_MAX = 60_000;
 
 test('durations for a 1000 ms heartbeat (the default), and alone', () => {
   assert.equal(clustered(1000), {
-    heartbeatMs: 1000, checkEveryMs: 125, downAfterMs: 2000, echoTimeoutMs: 400, fenceMs: 250, discoveryMs: 2500,
-    answerTimeoutMs: 500, coordinatorTimeoutMs: 2000, syncTimeoutMs: 10_000, voteTimeoutMs: 500,
+    heartbeatMs: 1000,
+    checkEveryMs: 125,
+    downAfterMs: 2000,
+    echoTimeoutMs: 400,
+    fenceMs: 250,
+    discoveryMs: 2500,
+    answerTimeoutMs: 500,
+    coordinatorTimeoutMs: 2000,
+    syncTimeoutMs: 10_000,
+    voteTimeoutMs: 500,
   });
   // Alone (no broker) there is nobody to discover: the first election is at once; nothing else changes.
   assert.equal(clusterTiming({ heartbeatMs: 1000, voteTimeoutMs: 500, clustered: false }), { ...clustered(1000), discoveryMs: 0 });
@@ -23,16 +32,40 @@ test('durations for a 1000 ms heartbeat (the default), and alone', () => {
 
 test('durations at the ends of the flag range and for the 250 ms the process specs use', () => {
   assert.equal(clustered(20, 10), {
-    heartbeatMs: 20, checkEveryMs: 2, downAfterMs: 40, echoTimeoutMs: 8, fenceMs: 5, discoveryMs: 50,
-    answerTimeoutMs: 50, coordinatorTimeoutMs: 40, syncTimeoutMs: 10_000, voteTimeoutMs: 10,
+    heartbeatMs: 20,
+    checkEveryMs: 2,
+    downAfterMs: 40,
+    echoTimeoutMs: 8,
+    fenceMs: 5,
+    discoveryMs: 50,
+    answerTimeoutMs: 50,
+    coordinatorTimeoutMs: 40,
+    syncTimeoutMs: 10_000,
+    voteTimeoutMs: 10,
   });
   assert.equal(clustered(250), {
-    heartbeatMs: 250, checkEveryMs: 31, downAfterMs: 500, echoTimeoutMs: 100, fenceMs: 62.5, discoveryMs: 625,
-    answerTimeoutMs: 125, coordinatorTimeoutMs: 500, syncTimeoutMs: 10_000, voteTimeoutMs: 500,
+    heartbeatMs: 250,
+    checkEveryMs: 31,
+    downAfterMs: 500,
+    echoTimeoutMs: 100,
+    fenceMs: 62.5,
+    discoveryMs: 625,
+    answerTimeoutMs: 125,
+    coordinatorTimeoutMs: 500,
+    syncTimeoutMs: 10_000,
+    voteTimeoutMs: 500,
   });
   assert.equal(clustered(60_000, 60_000), {
-    heartbeatMs: 60_000, checkEveryMs: 7500, downAfterMs: 120_000, echoTimeoutMs: 24_000, fenceMs: 15_000, discoveryMs: 150_000,
-    answerTimeoutMs: 30_000, coordinatorTimeoutMs: 120_000, syncTimeoutMs: 600_000, voteTimeoutMs: 60_000,
+    heartbeatMs: 60_000,
+    checkEveryMs: 7500,
+    downAfterMs: 120_000,
+    echoTimeoutMs: 24_000,
+    fenceMs: 15_000,
+    discoveryMs: 150_000,
+    answerTimeoutMs: 30_000,
+    coordinatorTimeoutMs: 120_000,
+    syncTimeoutMs: 600_000,
+    voteTimeoutMs: 60_000,
   });
   assert.is(DOWN_AFTER_INTERVALS * 1000, clustered(1000).downAfterMs);
 });
@@ -57,7 +90,8 @@ test('every rule holds for every heartbeat the flag accepts, clustered and alone
     for (const c of [true, false]) {
       const t = clusterTiming({ heartbeatMs: hb, voteTimeoutMs: 500, clustered: c });
       const m = safetyMargins(t);
-      if (unsafeRules(t).length > 0) assert.unreachable(`heartbeat ${hb} (${c ? 'clustered' : 'alone'}): ${unsafeRules(t).join(', ')} broken`);
+      if (unsafeRules(t).length > 0)
+        assert.unreachable(`heartbeat ${hb} (${c ? 'clustered' : 'alone'}): ${unsafeRules(t).join(', ')} broken`);
       // The margin grows with the interval: never below 0.7 of it (it is 0.725 of it less the rounding of the check).
       if (!(m.cutOffBeforeTakeover.marginMs >= 0.7 * hb)) assert.unreachable(`heartbeat ${hb}: margin ${m.cutOffBeforeTakeover.marginMs}`);
     }
@@ -96,25 +130,55 @@ function cutOffCluster(t: ClusterTiming, s: TestScheduler, sc: Scenario): Observ
   return defer(() => {
     const broker = new Subject<Keepalive>();
     const heard = (m: Keepalive): HeartbeatInput => ({ type: 'keepalive', msg: m, now: s.now() });
-    const master$ = heartbeatActor(merge(of<HeartbeatInput>({ type: 'status', status: { role: 'master', synced: true, epoch: 1, applied: 0 } }), broker.pipe(map(heard))), { config: { self: 1, nonce: 'm', startedAt: 0, timing: t, watchEcho: true }, scheduler: s }).pipe(
+    const master$ = heartbeatActor(
+      merge(
+        of<HeartbeatInput>({ type: 'status', status: { role: 'master', synced: true, epoch: 1, applied: 0 } }),
+        broker.pipe(map(heard)),
+      ),
+      { config: { self: 1, nonce: 'm', startedAt: 0, timing: t, watchEcho: true }, scheduler: s },
+    ).pipe(
       mergeMap((o) => {
         if (o.type === 'send-keepalive' && s.now() <= sc.lastHeard) s.schedule(() => broker.next(o.msg), sc.delayMs);
         return o.type === 'cut-off' && o.cut ? of<Mark>('c') : [];
       }),
     );
     const slave$ = defer(() => {
-      const hb$ = heartbeatActor(merge(of<HeartbeatInput>({ type: 'status', status: { role: 'slave', synced: true, epoch: 1, applied: 0 } }), broker.pipe(map(heard))), { config: { self: 2, nonce: 's', startedAt: 0, timing: t, watchEcho: true }, scheduler: s }).pipe(share());
+      const hb$ = heartbeatActor(
+        merge(
+          of<HeartbeatInput>({ type: 'status', status: { role: 'slave', synced: true, epoch: 1, applied: 0 } }),
+          broker.pipe(map(heard)),
+        ),
+        { config: { self: 2, nonce: 's', startedAt: 0, timing: t, watchEcho: true }, scheduler: s },
+      ).pipe(share());
       const following: ElectionState = { role: 'slave', epoch: 1, master: 1, live: [], synced: true, attempt: 0 };
-      const elIn$ = hb$.pipe(mergeMap((o): ElectionInput[] =>
-        o.type === 'live' ? [{ type: 'live', live: o.live }] : o.type === 'down' ? [{ type: 'down', entry: o.entry }] : []));
-      const election$ = runActor(following, electionTransition({
-        self: 2, discoveryMs: t.discoveryMs, answerTimeoutMs: t.answerTimeoutMs, coordinatorTimeoutMs: t.coordinatorTimeoutMs, syncTimeoutMs: t.syncTimeoutMs,
-      }), elIn$, s);
+      const elIn$ = hb$.pipe(
+        mergeMap((o): ElectionInput[] =>
+          o.type === 'live' ? [{ type: 'live', live: o.live }] : o.type === 'down' ? [{ type: 'down', entry: o.entry }] : [],
+        ),
+      );
+      const election$ = runActor(
+        following,
+        electionTransition({
+          self: 2,
+          discoveryMs: t.discoveryMs,
+          answerTimeoutMs: t.answerTimeoutMs,
+          coordinatorTimeoutMs: t.coordinatorTimeoutMs,
+          syncTimeoutMs: t.syncTimeoutMs,
+        }),
+        elIn$,
+        s,
+      );
       const bind$ = election$.pipe(
         filter((o) => o.type === 'role' && o.role === 'master'),
         mergeMap(() => timer(t.fenceMs, s).pipe(map((): Mark => 'b'))),
       );
-      return merge(hb$.pipe(filter((o) => o.type === 'down'), map((): Mark => 'd')), bind$);
+      return merge(
+        hb$.pipe(
+          filter((o) => o.type === 'down'),
+          map((): Mark => 'd'),
+        ),
+        bind$,
+      );
     });
     return merge(master$, timer(sc.slaveStart, s).pipe(mergeMap(() => slave$)));
   });
@@ -159,9 +223,11 @@ test('the Master is cut off strictly before the new Master binds, by at least th
           const s = ts();
           const at: Partial<Record<Mark, number>> = {};
           s.run(() => {
-            cutOffCluster(t, s, { lastHeard, slaveStart, delayMs }).pipe(takeUntil(timer(lastHeard + 4 * hb, s))).subscribe((m) => {
-              at[m] ??= s.now();
-            });
+            cutOffCluster(t, s, { lastHeard, slaveStart, delayMs })
+              .pipe(takeUntil(timer(lastHeard + 4 * hb, s)))
+              .subscribe((m) => {
+                at[m] ??= s.now();
+              });
           });
           const where = `heartbeat ${hb}, last heard ${lastHeard}, slave from ${slaveStart}, delay ${delayMs}: ${JSON.stringify(at)}`;
           const { c, d, b } = at;
@@ -169,11 +235,13 @@ test('the Master is cut off strictly before the new Master binds, by at least th
           else {
             // Each side within what the module states, measured from the send of the last keepalive heard.
             if (!(c - lastHeard <= rule.latestMs)) assert.unreachable(`${where}: cut off later than ${rule.latestMs}`);
-            if (!(d - lastHeard > t.downAfterMs && d - lastHeard <= delayMs + t.downAfterMs + t.checkEveryMs)) assert.unreachable(`${where}: down outside its window`);
+            if (!(d - lastHeard > t.downAfterMs && d - lastHeard <= delayMs + t.downAfterMs + t.checkEveryMs))
+              assert.unreachable(`${where}: down outside its window`);
             if (!(b - d === t.fenceMs && b - lastHeard > rule.earliestMs)) assert.unreachable(`${where}: bound before ${rule.earliestMs}`);
             // The rule itself, with at least its margin.
             if (!(rule.marginMs > 0)) assert.unreachable(`${where}: the stated margin ${rule.marginMs} is not above 0`);
-            if (!(b - c >= rule.marginMs)) assert.unreachable(`${where}: bound ${b - c} ms after the cut-off, less than the stated ${rule.marginMs}`);
+            if (!(b - c >= rule.marginMs))
+              assert.unreachable(`${where}: bound ${b - c} ms after the cut-off, less than the stated ${rule.marginMs}`);
           }
           runs++;
         }

@@ -13,9 +13,8 @@ function parts(v: Enc): Buffer[] {
   if (typeof v === 'string') return bytes(Buffer.from(v, 'utf8'));
   if (Buffer.isBuffer(v)) return bytes(v);
   if (Array.isArray(v)) return [Buffer.from('l'), ...v.flatMap(parts), Buffer.from('e')];
-  const entries: Array<[string, Enc]> = v instanceof Map
-    ? [...v.entries()]
-    : Object.entries(v).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const entries: Array<[string, Enc]> =
+    v instanceof Map ? [...v.entries()] : Object.entries(v).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   return [Buffer.from('d'), ...entries.flatMap(([k, x]) => [...bytes(Buffer.from(k, 'utf8')), ...parts(x)]), Buffer.from('e')];
 }
 

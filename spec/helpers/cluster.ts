@@ -23,10 +23,25 @@ export function brokerUrl(): string {
 
 export function startNode(id: number, o: ClusterOpts & { topic: string }, extra: string[] = []): Node {
   const db = join(o.dir, `node-${id}-${randomBytes(3).toString('hex')}.sqlite`);
-  const proc = run([
-    '--id', String(id), '--broker', o.brokerUrl, '--topic', o.topic, '--port', String(o.port), '--db', db,
-    '--heartbeat', String(o.heartbeatMs ?? 250), '--headless', ...extra,
-  ], o.env ?? {});
+  const proc = run(
+    [
+      '--id',
+      String(id),
+      '--broker',
+      o.brokerUrl,
+      '--topic',
+      o.topic,
+      '--port',
+      String(o.port),
+      '--db',
+      db,
+      '--heartbeat',
+      String(o.heartbeatMs ?? 250),
+      '--headless',
+      ...extra,
+    ],
+    o.env ?? {},
+  );
   return { id, proc, db };
 }
 
@@ -38,7 +53,9 @@ export function newTopic(): string {
 export function sqliteDigest(db: string): { digest: string; peers: number; torrents: number } {
   const d = new Database(db, { readonly: true, fileMustExist: true });
   try {
-    const peers = d.prepare('SELECT hex(info_hash) h, hex(peer_id) p, ip, port, uploaded, downloaded, left, last_seen FROM peers').all() as Record<string, unknown>[];
+    const peers = d
+      .prepare('SELECT hex(info_hash) h, hex(peer_id) p, ip, port, uploaded, downloaded, left, last_seen FROM peers')
+      .all() as Record<string, unknown>[];
     const torrents = d.prepare('SELECT hex(info_hash) h, name, size, completed FROM torrents').all() as Record<string, unknown>[];
     const rows = [...peers.map((r) => `p ${Object.values(r).join(' ')}`), ...torrents.map((r) => `t ${Object.values(r).join(' ')}`)].sort();
     return { digest: createHash('sha256').update(rows.join('\n')).digest('hex'), peers: peers.length, torrents: torrents.length };
@@ -62,16 +79,19 @@ export function peerIdsIn(db: string): Set<string> {
  * identical files may all still lack the last commit for a moment: equal digests alone do not mean settled.
  */
 export async function settled(nodes: readonly Node[], holds: (db: string) => boolean = () => true, ms = 15_000): Promise<string[]> {
-  const probe = (): Array<{ digest: string; holds: boolean }> => nodes.map((n) => ({ digest: sqliteDigest(n.db).digest, holds: holds(n.db) }));
+  const probe = (): Array<{ digest: string; holds: boolean }> =>
+    nodes.map((n) => ({ digest: sqliteDigest(n.db).digest, holds: holds(n.db) }));
   const v = await eventually(probe, (s) => s.every((x) => x.holds && x.digest === s[0]!.digest), ms);
   return v.map((x) => x.digest);
 }
 
 /** Every peer ID of `acked` (hex) is in the file: for `settled`. */
-export const holdsAll = (acked: readonly string[]) => (db: string): boolean => {
-  const have = peerIdsIn(db);
-  return acked.every((p) => have.has(p));
-};
+export const holdsAll =
+  (acked: readonly string[]) =>
+  (db: string): boolean => {
+    const have = peerIdsIn(db);
+    return acked.every((p) => have.has(p));
+  };
 
 /** Poll (I/O settling, not a timing assertion) until `check` holds or `ms` pass; returns the last value. */
 export async function eventually<T>(probe: () => T | Promise<T>, check: (v: T) => boolean, ms = 10_000, every = 100): Promise<T> {
@@ -89,7 +109,12 @@ export async function eventually<T>(probe: () => T | Promise<T>, check: (v: T) =
  * fail the test if they were not within `ms`: the cluster went on serving. Returns the count reached.
  */
 export async function ackedBeyond(acked: readonly unknown[], mark: number, n: number, what: string, ms = 15_000): Promise<number> {
-  const count = await eventually(() => acked.length, (c) => c >= mark + n, ms, 20);
+  const count = await eventually(
+    () => acked.length,
+    (c) => c >= mark + n,
+    ms,
+    20,
+  );
   assert.ok(count >= mark + n, `${what}: ${count - mark} announces acknowledged within ${ms} ms, expected at least ${n}`);
   return count;
 }
@@ -104,7 +129,9 @@ function script(): string {
 export function ownBroker(dir: string) {
   const sh = (...args: string[]): Promise<string> =>
     new Promise((resolve, reject) =>
-      execFile('bash', [script(), ...args], { timeout: 60_000 }, (e, out, err) => (e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out))),
+      execFile('bash', [script(), ...args], { timeout: 60_000 }, (e, out, err) =>
+        e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out),
+      ),
     );
   let port = 0;
   return {

@@ -60,7 +60,7 @@ export function ipPacket(src: Ep, dst: Ep, payload: Buffer, o: IpOptions = {}): 
 
 /** Wrap an IP packet (or any payload of `ethertype`) in link type `link`. */
 export function linkFrame(link: number, packet: Buffer, o: { vlans?: number[]; ethertype?: number; nullLe?: boolean } = {}): Buffer {
-  const v6 = (packet[0]! >> 4) === 6;
+  const v6 = packet[0]! >> 4 === 6;
   const ethertype = o.ethertype ?? (v6 ? 0x86dd : 0x0800);
   const u16 = (n: number): Buffer => Buffer.from([n >> 8, n & 0xff]);
   switch (link) {
@@ -118,7 +118,13 @@ function stamp(t: number, units: number): [number, number] {
 
 export function writePcap(o: { le: boolean; nano: boolean; link: number }, frames: readonly Frame[]): Buffer {
   const header = Buffer.concat([
-    u32(o.nano ? 0xa1b23c4d : 0xa1b2c3d4, o), u16(2, o), u16(4, o), u32(0, o), u32(0, o), u32(262144, o), u32(o.link, o),
+    u32(o.nano ? 0xa1b23c4d : 0xa1b2c3d4, o),
+    u16(2, o),
+    u16(4, o),
+    u32(0, o),
+    u32(0, o),
+    u32(262144, o),
+    u32(o.link, o),
   ]);
   const records = frames.map((f) => {
     const [sec, frac] = stamp(f.t, o.nano ? 1e9 : 1e6);
@@ -127,7 +133,12 @@ export function writePcap(o: { le: boolean; nano: boolean; link: number }, frame
   return Buffer.concat([header, ...records]);
 }
 
-export type NgIface = { link: number; /** if_tsresol byte (default 6: microseconds). */ tsresol?: number; tsoffset?: bigint; snaplen?: number };
+export type NgIface = {
+  link: number /** if_tsresol byte (default 6: microseconds). */;
+  tsresol?: number;
+  tsoffset?: bigint;
+  snaplen?: number;
+};
 export type NgBlock =
   | { kind: 'epb'; iface: number; t: number; data: Buffer }
   | { kind: 'spb'; data: Buffer }
@@ -172,10 +183,20 @@ export function writePcapng(sections: readonly NgSection[]): Buffer {
         const units = unitsOf(iface.tsresol ?? 6);
         const [sec, frac] = stamp(b.t - Number(iface.tsoffset ?? 0n), units);
         const ts = BigInt(sec) * BigInt(units) + BigInt(frac);
-        out.push(block(6, Buffer.concat([
-          u32(b.iface, s), u32(Number(ts >> 32n), s), u32(Number(ts & 0xffffffffn), s),
-          u32(b.data.length, s), u32(b.data.length, s), b.data,
-        ]), s));
+        out.push(
+          block(
+            6,
+            Buffer.concat([
+              u32(b.iface, s),
+              u32(Number(ts >> 32n), s),
+              u32(Number(ts & 0xffffffffn), s),
+              u32(b.data.length, s),
+              u32(b.data.length, s),
+              b.data,
+            ]),
+            s,
+          ),
+        );
       }
     }
   }

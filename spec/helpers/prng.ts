@@ -18,10 +18,16 @@ export function mutate(buf: Buffer, rnd: ReturnType<typeof prng>): Buffer {
   const at = rnd.int(b.length + 1);
   const tokens = ['i', 'e', 'l', 'd', ':', '-', '0', '9', '99999999:', 'i-0e', 'd1:a', 'l'.repeat(120)];
   switch (rnd.int(5)) {
-    case 0: if (b.length) b[Math.min(at, b.length - 1)] = rnd.int(256); return b;
-    case 1: return Buffer.concat([b.subarray(0, at), rnd.bytes(1 + rnd.int(4)), b.subarray(at)]);
-    case 2: return Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + rnd.int(8)))]);
-    case 3: return b.subarray(0, at);
-    default: return Buffer.concat([b.subarray(0, at), Buffer.from(tokens[rnd.int(tokens.length)]!), b.subarray(at)]);
+    case 0:
+      if (b.length) b[Math.min(at, b.length - 1)] = rnd.int(256);
+      return b;
+    case 1:
+      return Buffer.concat([b.subarray(0, at), rnd.bytes(1 + rnd.int(4)), b.subarray(at)]);
+    case 2:
+      return Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + rnd.int(8)))]);
+    case 3:
+      return b.subarray(0, at);
+    default:
+      return Buffer.concat([b.subarray(0, at), Buffer.from(tokens[rnd.int(tokens.length)]!), b.subarray(at)]);
   }
 }

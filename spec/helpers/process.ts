@@ -24,7 +24,9 @@ export function run(args: readonly string[], env: NodeJS.ProcessEnv = {}, prefix
   let out = '';
   const waiters: Array<() => void> = [];
   // TEST_LOG_DIR keeps every process's log for a post-mortem of a failed run (CI prints only the assertion).
-  const logFile = process.env.TEST_LOG_DIR ? join(process.env.TEST_LOG_DIR, `${args.join(' ').match(/--id (\d+)/)?.[1] ?? 'x'}-${child.pid}.log`) : null;
+  const logFile = process.env.TEST_LOG_DIR
+    ? join(process.env.TEST_LOG_DIR, `${args.join(' ').match(/--id (\d+)/)?.[1] ?? 'x'}-${child.pid}.log`)
+    : null;
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
     if (logFile) appendFileSync(logFile, d);

@@ -4,7 +4,12 @@ import { decodeReply } from '../../src/protocol/decode-reply.js';
 
 export type Heard = { from: string; tid: number; reply: ReturnType<typeof decodeReply> };
 
-export type Listener = { readonly socket: dgram.Socket; readonly heard: Heard[]; send(b: Buffer, port: number, host: string): void; close(): Promise<void> };
+export type Listener = {
+  readonly socket: dgram.Socket;
+  readonly heard: Heard[];
+  send(b: Buffer, port: number, host: string): void;
+  close(): Promise<void>;
+};
 
 /** A socket on 127.0.0.1 (multicast leaves from there too) that records every reply with its sender. */
 export async function listener(): Promise<Listener> {
@@ -12,7 +17,9 @@ export async function listener(): Promise<Listener> {
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
   socket.setMulticastInterface('127.0.0.1');
   const heard: Heard[] = [];
-  socket.on('message', (m, r) => heard.push({ from: `${r.address}:${r.port}`, tid: m.length >= 8 ? m.readUInt32BE(4) : -1, reply: decodeReply(m) }));
+  socket.on('message', (m, r) =>
+    heard.push({ from: `${r.address}:${r.port}`, tid: m.length >= 8 ? m.readUInt32BE(4) : -1, reply: decodeReply(m) }),
+  );
   return {
     socket,
     heard,

@@ -68,10 +68,22 @@ export async function openClient(target: { host: string; port: number }, bindHos
     },
     async announce(f, cid) {
       const connectionId = cid ?? (await client.connect());
-      return expectReply(encodeAnnounceRequest({
-        connectionId, transactionId: tid(), peerId: randomBytes(20), downloaded: 0n, left: 1000n, uploaded: 0n,
-        event: 2, ip: 0, key: 0, numWant: -1, port: client.port, ...f,
-      }));
+      return expectReply(
+        encodeAnnounceRequest({
+          connectionId,
+          transactionId: tid(),
+          peerId: randomBytes(20),
+          downloaded: 0n,
+          left: 1000n,
+          uploaded: 0n,
+          event: 2,
+          ip: 0,
+          key: 0,
+          numWant: -1,
+          port: client.port,
+          ...f,
+        }),
+      );
     },
     async scrape(hashes, cid) {
       const connectionId = cid ?? (await client.connect());

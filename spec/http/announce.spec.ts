@@ -9,8 +9,19 @@ import type { HttpAnnounce } from '../../src/http/query.js';
 
 const HASH = Buffer.alloc(20, 0xab);
 const req = (peer: number, over: Partial<HttpAnnounce> = {}): HttpAnnounce => ({
-  action: 'announce', infoHash: HASH, peerId: Buffer.alloc(20, peer), port: 6000 + peer, uploaded: 0n, downloaded: 0n,
-  left: peer % 2 ? 0n : 10n, event: Event.started, numWant: -1, compact: true, noPeerId: false, key: null, ...over,
+  action: 'announce',
+  infoHash: HASH,
+  peerId: Buffer.alloc(20, peer),
+  port: 6000 + peer,
+  uploaded: 0n,
+  downloaded: 0n,
+  left: peer % 2 ? 0n : 10n,
+  event: Event.started,
+  numWant: -1,
+  compact: true,
+  noPeerId: false,
+  key: null,
+  ...over,
 });
 const dict = (b: Buffer): BDict => {
   const r = decodeBencode(b);
@@ -49,7 +60,7 @@ test('reply: counts, never the requester, peer ids in the dictionary model', () 
   assert.equal(ips, ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
   for (const p of peers) {
     const e = p as BDict;
-    const n = Number(((e.get('ip') as Buffer).toString()).split('.')[3]);
+    const n = Number((e.get('ip') as Buffer).toString().split('.')[3]);
     assert.ok((e.get('peer id') as Buffer).equals(Buffer.alloc(20, n)));
     assert.is(e.get('port'), BigInt(6000 + n));
   }

@@ -11,8 +11,18 @@ import { ManualClock } from '../helpers/manual-clock.js';
 
 const HASH = Buffer.alloc(20, 7);
 const ANN: HttpAnnounce = {
-  action: 'announce', infoHash: HASH, peerId: Buffer.alloc(20, 1), port: 6881, uploaded: 0n, downloaded: 0n, left: 0n,
-  event: Event.started, numWant: -1, compact: true, noPeerId: false, key: null,
+  action: 'announce',
+  infoHash: HASH,
+  peerId: Buffer.alloc(20, 1),
+  port: 6881,
+  uploaded: 0n,
+  downloaded: 0n,
+  left: 0n,
+  event: Event.started,
+  numWant: -1,
+  compact: true,
+  noPeerId: false,
+  key: null,
 };
 const FROM = { address: '127.0.0.1', port: 40000 };
 const dict = (b: Buffer): BDict => {

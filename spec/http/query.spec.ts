@@ -8,16 +8,29 @@ import { MAX_U64, parseTarget, percentDecode, type HttpAnnounce, type HttpScrape
 const encAll = (b: Buffer): string => [...b].map((x) => `%${x.toString(16).padStart(2, '0').toUpperCase()}`).join('');
 /** What libtorrent does: unreserved bytes raw, the rest %xx (lower-case hex here, to check both cases). */
 const encMixed = (b: Buffer): string =>
-  [...b].map((x) => (/[A-Za-z0-9\-_.~]/.test(String.fromCharCode(x)) ? String.fromCharCode(x) : `%${x.toString(16).padStart(2, '0')}`)).join('');
+  [...b]
+    .map((x) => (/[A-Za-z0-9\-_.~]/.test(String.fromCharCode(x)) ? String.fromCharCode(x) : `%${x.toString(16).padStart(2, '0')}`))
+    .join('');
 
-const HASH = Buffer.from([0x00, 0xff, 0x80, 0x25, 0x2b, 0x20, 0x26, 0x3d, 0x41, 0x7e, 0x00, 0x01, 0x9f, 0xa0, 0xc3, 0xa9, 0x3f, 0x23, 0x7f, 0xfe]);
+const HASH = Buffer.from([
+  0x00, 0xff, 0x80, 0x25, 0x2b, 0x20, 0x26, 0x3d, 0x41, 0x7e, 0x00, 0x01, 0x9f, 0xa0, 0xc3, 0xa9, 0x3f, 0x23, 0x7f, 0xfe,
+]);
 const PEER = Buffer.from('-LT2080-\x00\xff\x80abcde1234', 'latin1');
 
 const base = (over: Record<string, string | null> = {}): string => {
   const p: Record<string, string | null> = {
-    info_hash: encAll(HASH), peer_id: encAll(PEER), port: '6881', uploaded: '0', downloaded: '0', left: '100', ...over,
+    info_hash: encAll(HASH),
+    peer_id: encAll(PEER),
+    port: '6881',
+    uploaded: '0',
+    downloaded: '0',
+    left: '100',
+    ...over,
   };
-  return `/announce?${Object.entries(p).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`).join('&')}`;
+  return `/announce?${Object.entries(p)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&')}`;
 };
 
 function announce(target: string): HttpAnnounce {

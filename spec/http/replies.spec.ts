@@ -34,7 +34,13 @@ test('encoder: canonical form, raw-byte key order, Buffers, integers', () => {
   assert.ok(r.ok);
   if (r.ok) assert.is(r.data.toString('latin1'), 'd0:de1:ali2e1:x2:\x00\xffe1:bi1ee');
   // keys compare as bytes, not as UTF-16 strings: 'é' (c3 a9) after 'z'
-  const k = encodeBencode(new Map<string | Buffer, number>([['é', 1], ['z', 2], [Buffer.from([0x00]), 3]]));
+  const k = encodeBencode(
+    new Map<string | Buffer, number>([
+      ['é', 1],
+      ['z', 2],
+      [Buffer.from([0x00]), 3],
+    ]),
+  );
   assert.ok(k.ok && k.data.equals(Buffer.concat([Buffer.from('d1:\x00i3e1:zi2e2:', 'latin1'), Buffer.from('é'), Buffer.from('i1ee')])));
   assert.equal(encodeBencode(-42), { ok: true, data: Buffer.from('i-42e') });
   assert.equal(encodeBencode((1n << 64n) - 1n), { ok: true, data: Buffer.from('i18446744073709551615e') });
@@ -45,7 +51,14 @@ test('encoder: refusals are values', () => {
   assert.not.ok(encodeBencode(1.5).ok);
   assert.not.ok(encodeBencode(Number.NaN).ok);
   assert.not.ok(encodeBencode(2 ** 60).ok);
-  assert.not.ok(encodeBencode(new Map<string | Buffer, number>([['a', 1], [Buffer.from('a'), 2]])).ok);
+  assert.not.ok(
+    encodeBencode(
+      new Map<string | Buffer, number>([
+        ['a', 1],
+        [Buffer.from('a'), 2],
+      ]),
+    ).ok,
+  );
   const cyclic: unknown[] = [];
   cyclic.push(cyclic);
   const r = encodeBencode(cyclic as never);
@@ -100,7 +113,11 @@ test('announce, dictionary model: ip text, port, peer id; no_peer_id drops it', 
 });
 
 test('announce: unusable peers are skipped, a bad count becomes a failure reason', () => {
-  const odd: ReplyPeer[] = [{ ip: Buffer.from([1, 2, 3]), port: 1 }, { ip: v4(1, 2, 3, 4), port: 70000 }, { ip: v4(1, 2, 3, 4), port: 80 }];
+  const odd: ReplyPeer[] = [
+    { ip: Buffer.from([1, 2, 3]), port: 1 },
+    { ip: v4(1, 2, 3, 4), port: 70000 },
+    { ip: v4(1, 2, 3, 4), port: 80 },
+  ];
   assert.equal([...compactPeers(odd).v4], [1, 2, 3, 4, 0, 80]);
   const d = dict(announceReply({ interval: Number.NaN, complete: 0, incomplete: 0, peers: [], compact: true, noPeerId: false }));
   assert.ok((get(d, 'failure reason') as Buffer).toString().startsWith('internal error'));
@@ -109,11 +126,13 @@ test('announce: unusable peers are skipped, a bad count becomes a failure reason
 test('scrape: files keyed by raw 20-byte hashes', () => {
   const h1 = Buffer.from(Array.from({ length: 20 }, (_, i) => 255 - i));
   const h2 = Buffer.alloc(20, 0);
-  const d = dict(scrapeReply([
-    { infoHash: h1, complete: 5, downloaded: 9, incomplete: 2 },
-    { infoHash: h2, complete: 0, downloaded: 0, incomplete: 0 },
-    { infoHash: Buffer.from(h1), complete: 5, downloaded: 9, incomplete: 2 },
-  ]));
+  const d = dict(
+    scrapeReply([
+      { infoHash: h1, complete: 5, downloaded: 9, incomplete: 2 },
+      { infoHash: h2, complete: 0, downloaded: 0, incomplete: 0 },
+      { infoHash: Buffer.from(h1), complete: 5, downloaded: 9, incomplete: 2 },
+    ]),
+  );
   const files = get(d, 'files') as BDict;
   assert.is(files.size, 2);
   const f1 = files.get(h1.toString('latin1')) as BDict;

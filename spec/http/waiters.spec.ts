@@ -50,7 +50,13 @@ test('settleAll answers everyone; max bounds the waiting set; a throwing start i
   assert.is(reason(await a), 'stopping');
   assert.is(reason(await b), 'stopping');
   assert.is(w.size, 0);
-  assert.ok(reason(await w.wait(() => { throw new Error('boom'); })).includes('boom'));
+  assert.ok(
+    reason(
+      await w.wait(() => {
+        throw new Error('boom');
+      }),
+    ).includes('boom'),
+  );
   assert.is(w.size, 0);
 });
 

@@ -18,7 +18,11 @@ test('a message without a valid tag is rejected as bad-tag: none, forged, tamper
 });
 
 test('a signed message that breaks the schema is rejected as malformed', () => {
-  for (const m of [{ type: 'nonsense', from: 3, epoch: 1 }, { type: 'commit', from: 3, epoch: 1 }, { type: 'vote', from: 0, epoch: 1, to: 2, seq: 1, ok: true }]) {
+  for (const m of [
+    { type: 'nonsense', from: 3, epoch: 1 },
+    { type: 'commit', from: 3, epoch: 1 },
+    { type: 'vote', from: 0, epoch: 1, to: 2, seq: 1, ok: true },
+  ]) {
     assert.equal(route(m), { to: 'rejected', reason: 'malformed' }, JSON.stringify(m));
   }
 });
@@ -27,9 +31,15 @@ test('each kind goes where it belongs; our own echoes and messages for others ar
   const keepalive = { type: 'keepalive', from: SELF, epoch: 1, role: 'slave', synced: true, nonce: 'n', applied: 0, startedAt: 0 };
   assert.equal(route(keepalive), { to: 'heartbeat', input: { type: 'keepalive', msg: keepalive, now: 1000 } });
   assert.equal(route({ type: 'election', from: 1, epoch: 3 }), { to: 'election', input: { type: 'election', from: 1, epoch: 3 } });
-  assert.equal(route({ type: 'answer', from: 3, epoch: 3, to: SELF }), { to: 'election', input: { type: 'answer', from: 3, to: SELF, epoch: 3 } });
+  assert.equal(route({ type: 'answer', from: 3, epoch: 3, to: SELF }), {
+    to: 'election',
+    input: { type: 'answer', from: 3, to: SELF, epoch: 3 },
+  });
   assert.equal(route({ type: 'answer', from: 3, epoch: 3, to: 1 }), { to: 'ignored' });
-  assert.equal(route({ type: 'commit', from: 3, epoch: 3, seq: 7 }), { to: 'round', message: { type: 'commit', from: 3, epoch: 3, seq: 7 } });
+  assert.equal(route({ type: 'commit', from: 3, epoch: 3, seq: 7 }), {
+    to: 'round',
+    message: { type: 'commit', from: 3, epoch: 3, seq: 7 },
+  });
   assert.equal(route({ type: 'commit', from: SELF, epoch: 3, seq: 7 }), { to: 'ignored' });
   assert.equal(route({ type: 'vote', from: 1, epoch: 3, to: 3, seq: 7, ok: true }), { to: 'ignored' });
   assert.is(route({ type: 'vote', from: 1, epoch: 3, to: SELF, seq: 7, ok: true }).to, 'vote');

@@ -21,7 +21,11 @@ test('f cuts the tracker off (no replies, role isolated) and f again brings it b
   const dir = tempDir('ui-host');
   const port = await freeUdpPort();
   const cfg = resolveConfig({
-    id: 4, network: { host: '127.0.0.1', port }, storage: { db: join(dir.path, 'ui.sqlite') }, policy: { intervalS: 60, peerTtlS: 120 }, cluster: { batchMs: 1 },
+    id: 4,
+    network: { host: '127.0.0.1', port },
+    storage: { db: join(dir.path, 'ui.sqlite') },
+    policy: { intervalS: 60, peerTtlS: 120 },
+    cluster: { batchMs: 1 },
   });
   const host = createHost(cfg, { scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log: () => {}, sampleMs: 50 });
   await host.command({ type: 'start' });

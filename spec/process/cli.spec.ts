@@ -49,7 +49,17 @@ test('--help prints the flags and exits 0', async (ctx) => {
 test('a port already in use is refused with a clear error', async (ctx) => {
   const squatter = dgram.createSocket('udp4');
   await new Promise<void>((r) => squatter.bind(0, '127.0.0.1', () => r()));
-  const p = run(['--id', '4', '--host', '127.0.0.1', '--port', String(squatter.address().port), '--db', join(ctx.dir.path, 'busy.sqlite'), '--headless']);
+  const p = run([
+    '--id',
+    '4',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(squatter.address().port),
+    '--db',
+    join(ctx.dir.path, 'busy.sqlite'),
+    '--headless',
+  ]);
   ctx.procs.push(p);
   assert.is(await p.exited(), 1);
   assert.match(p.stderr(), /cannot bind UDP 127\.0\.0\.1:\d+: .*EADDRINUSE/);
@@ -71,20 +81,27 @@ test('serves a client, survives garbage, and SIGTERM exits 0 with an empty repos
   const s = await c.scrape([ih]);
   assert.equal(s.action === 'scrape' && s.entries, [{ seeders: 1, completed: 0, leechers: 0 }]);
   // The mirror is written by a worker thread just after the reply: poll for it.
-  const stored = await eventually(() => {
-    const live = new Database(db, { readonly: true });
-    try {
-      return live.prepare('SELECT count(*) AS n FROM peers').get();
-    } finally {
-      live.close();
-    }
-  }, (v) => (v as { n: number }).n === 1, 5000);
+  const stored = await eventually(
+    () => {
+      const live = new Database(db, { readonly: true });
+      try {
+        return live.prepare('SELECT count(*) AS n FROM peers').get();
+      } finally {
+        live.close();
+      }
+    },
+    (v) => (v as { n: number }).n === 1,
+    5000,
+  );
   assert.equal(stored, { n: 1 });
   p.kill('SIGTERM');
   assert.is(await p.exited(), 0);
   assert.match(p.stderr(), /SIGTERM: shutting down/);
   const after = new Database(db, { readonly: true });
-  assert.equal(after.prepare('SELECT (SELECT count(*) FROM peers) AS peers, (SELECT count(*) FROM torrents) AS torrents').get(), { peers: 0, torrents: 0 });
+  assert.equal(after.prepare('SELECT (SELECT count(*) FROM peers) AS peers, (SELECT count(*) FROM torrents) AS torrents').get(), {
+    peers: 0,
+    torrents: 0,
+  });
   after.close();
 });
 

@@ -7,7 +7,22 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import { encodeAnnounceRequest, encodeConnectRequest } from '../../src/protocol/encode.js';
-import { ackedBeyond, brokerUrl, eventually, holdsAll, newTopic, ownBroker, peerIdsIn, settled, sqliteDigest, startNode, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
+import {
+  ackedBeyond,
+  brokerUrl,
+  eventually,
+  holdsAll,
+  newTopic,
+  ownBroker,
+  peerIdsIn,
+  settled,
+  sqliteDigest,
+  startNode,
+  type Node,
+  SERVING,
+  startThree,
+  killAll,
+} from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { answered, listener, onceEach, type Listener } from '../helpers/replies.js';
 import { tempDir } from '../helpers/temp.js';
@@ -64,11 +79,21 @@ const DUPLICATE_WINDOW_MS = 600;
  * Send `reqs` (transaction ID → datagram) to `target`, wait until each has a reply, then for late duplicates;
  * returns what is wrong: each must be answered exactly once, with `action`, from the service address.
  */
-async function exactlyOnce(l: Listener, reqs: ReadonlyMap<number, Buffer>, target: string, port: number, action: string): Promise<string[]> {
+async function exactlyOnce(
+  l: Listener,
+  reqs: ReadonlyMap<number, Buffer>,
+  target: string,
+  port: number,
+  action: string,
+): Promise<string[]> {
   const tids = [...reqs.keys()];
   const before = l.heard.length;
   for (const [, b] of reqs) l.send(b, port, target);
-  await eventually(() => answered(tids, l.heard.slice(before)), (n) => n === tids.length, 10_000);
+  await eventually(
+    () => answered(tids, l.heard.slice(before)),
+    (n) => n === tids.length,
+    10_000,
+  );
   await new Promise((r) => setTimeout(r, DUPLICATE_WINDOW_MS));
   return onceEach(tids, l.heard.slice(before), `127.0.0.1:${port}`, action);
 }
@@ -85,10 +110,21 @@ test('one reply per request, through the group and through the service address, 
     const cid = l.heard.find((h) => h.reply.action === 'connect')?.reply;
     if (cid?.action !== 'connect') throw new Error('no connect reply to take a connection ID from');
     const infoHash = randomBytes(20);
-    const announce = (tid: number): Buffer => encodeAnnounceRequest({
-      connectionId: cid.connectionId, transactionId: tid, infoHash, peerId: randomBytes(20), downloaded: 0n, left: 1000n,
-      uploaded: 0n, event: 2, ip: 0, key: 0, numWant: -1, port: l.socket.address().port,
-    });
+    const announce = (tid: number): Buffer =>
+      encodeAnnounceRequest({
+        connectionId: cid.connectionId,
+        transactionId: tid,
+        infoHash,
+        peerId: randomBytes(20),
+        downloaded: 0n,
+        left: 1000n,
+        uploaded: 0n,
+        event: 2,
+        ip: 0,
+        key: 0,
+        numWant: -1,
+        port: l.socket.address().port,
+      });
     for (const [k, target] of [GROUP, '127.0.0.1'].entries()) {
       const announces = new Map(Array.from({ length: 20 }, (_, i) => [1000 * (k + 1) + i, announce(1000 * (k + 1) + i)] as const));
       assert.equal(await exactlyOnce(l, announces, target, port, 'announce'), [], `announces to ${target}`);
@@ -103,16 +139,21 @@ test('after a burst of announces every instance holds the same repository, in SQ
   const hashes = Array.from({ length: 5 }, () => randomBytes(20));
   const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => client(ctx, i % 2 ? GROUP : '127.0.0.1', port)));
   let acked = 0;
-  await Promise.all(clients.map(async (c, i) => {
-    const cid = await c.connect();
-    for (let k = 0; k < 15; k++) {
-      const r = await c.announce({ infoHash: hashes[(i + k) % 5]!, peerId: randomBytes(20), left: BigInt(k % 3) }, cid);
-      if (r.action === 'announce') acked++;
-    }
-  }));
+  await Promise.all(
+    clients.map(async (c, i) => {
+      const cid = await c.connect();
+      for (let k = 0; k < 15; k++) {
+        const r = await c.announce({ infoHash: hashes[(i + k) % 5]!, peerId: randomBytes(20), left: BigInt(k % 3) }, cid);
+        if (r.action === 'announce') acked++;
+      }
+    }),
+  );
   assert.is(acked, 300);
   const ds = await settled(ctx.nodes, (db) => sqliteDigest(db).peers === 300);
-  assert.ok(ds.every((d) => d === ds[0]), 'identical digests');
+  assert.ok(
+    ds.every((d) => d === ds[0]),
+    'identical digests',
+  );
   assert.is(sqliteDigest(ctx.nodes[0]!.db).peers, 300);
 });
 
@@ -123,12 +164,14 @@ test('SIGKILL of the Master under load: a new Master answers within 3 s, no ackn
   let stop = false;
   // Clients retry fast (250 ms) so the measured failover is the cluster's, not a client's back-off.
   const clients = await Promise.all(Array.from({ length: 8 }, () => client(ctx, '127.0.0.1', port, 250)));
-  const load = Promise.all(clients.map(async (c) => {
-    while (!stop) {
-      const pid = randomBytes(20);
-      if (await announceUntilAcked(c, ih, pid, Date.now() + 15_000)) acked.push(pid.toString('hex'));
-    }
-  }));
+  const load = Promise.all(
+    clients.map(async (c) => {
+      while (!stop) {
+        const pid = randomBytes(20);
+        if (await announceUntilAcked(c, ih, pid, Date.now() + 15_000)) acked.push(pid.toString('hex'));
+      }
+    }),
+  );
   // The load is being served before the kill (rather than a fixed time of it).
   await ackedBeyond(acked, 0, 10, 'before the kill');
   const before = acked.length;
@@ -143,7 +186,9 @@ test('SIGKILL of the Master under load: a new Master answers within 3 s, no ackn
   await ackedBeyond(acked, acked.length, 8, 'after the failover');
   stop = true;
   await load;
-  process.stdout.write(`  failover: first reply from the new Master ${failoverMs} ms after SIGKILL; ${acked.length} announces acknowledged (${before} before the kill)\n`);
+  process.stdout.write(
+    `  failover: first reply from the new Master ${failoverMs} ms after SIGKILL; ${acked.length} announces acknowledged (${before} before the kill)\n`,
+  );
   assert.ok(failoverMs < 3000, `failover took ${failoverMs} ms`);
   assert.ok(acked.length > before, 'announces were acknowledged after the failover');
   const survivors = ctx.nodes.slice(0, 2);
@@ -200,15 +245,27 @@ test('broker killed and restarted: the cluster stops answering, then recovers wi
   await Promise.all(ctx.nodes.map((n) => n.proc.waitFor(/broker connection lost: isolated/, 10_000)));
   assert.is(await c.raw(encodeConnectRequest(1), 800), null, 'no answers while cut off from the broker');
   await b.start();
-  await eventually(() => ctx.nodes.map((n) => /role master/.test(n.proc.stderr().split('broker connection back')[1] ?? '')), (v) => v.some(Boolean), 20_000);
+  await eventually(
+    () => ctx.nodes.map((n) => /role master/.test(n.proc.stderr().split('broker connection back')[1] ?? '')),
+    (v) => v.some(Boolean),
+    20_000,
+  );
   for (let k = 0; k < 40; k++) {
     const pid = randomBytes(20);
     if (await announceUntilAcked(c, randomBytes(20), pid, Date.now() + 10_000)) acked.push(pid.toString('hex'));
   }
   assert.is(acked.length, 100);
   const ds = await settled(ctx.nodes, holdsAll(acked));
-  assert.ok(ds.every((d) => d === ds[0]), 'identical digests after recovery');
-  for (const n of ctx.nodes) assert.equal(acked.filter((p) => !peerIdsIn(n.db).has(p)), [], `instance ${n.id}`);
+  assert.ok(
+    ds.every((d) => d === ds[0]),
+    'identical digests after recovery',
+  );
+  for (const n of ctx.nodes)
+    assert.equal(
+      acked.filter((p) => !peerIdsIn(n.db).has(p)),
+      [],
+      `instance ${n.id}`,
+    );
 });
 
 test.run();

@@ -62,7 +62,12 @@ test('a Master cut off from the broker stops answering the group before a new Ma
     let tid = 1;
     const ticker = setInterval(() => s.send(encodeConnectRequest(tid++), port, '239.192.0.1'), 10);
     // The Master answers the group before its broker connection hangs.
-    await eventually(() => replies.size, (n) => n >= 10, 10_000, 20);
+    await eventually(
+      () => replies.size,
+      (n) => n >= 10,
+      10_000,
+      20,
+    );
     proxy.freeze();
     await ctx.nodes[1]!.proc.waitFor(/role master \(epoch 2/, 10_000);
     const elected = tid;

@@ -6,7 +6,22 @@
  */
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { ackedBeyond, brokerUrl, eventually, holdsAll, newTopic, peerIdsIn, settled, startNode, type ClusterOpts, type Node, SERVING, startThree, clusterSuite, type ClusterCtx } from '../helpers/cluster.js';
+import {
+  ackedBeyond,
+  brokerUrl,
+  eventually,
+  holdsAll,
+  newTopic,
+  peerIdsIn,
+  settled,
+  startNode,
+  type ClusterOpts,
+  type Node,
+  SERVING,
+  startThree,
+  clusterSuite,
+  type ClusterCtx,
+} from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { openClient } from '../helpers/udp-client.js';
 
@@ -34,24 +49,26 @@ function load(ctx: Ctx, port: number, acked: string[]) {
   const run = (async () => {
     const clients = await Promise.all(Array.from({ length: 4 }, () => openClient({ host: '127.0.0.1', port }, '127.0.0.1', 250)));
     ctx.clients.push(...clients);
-    await Promise.all(clients.map(async (c) => {
-      while (!stop) {
-        await idle();
-        busy++;
-        const pid = randomBytes(20);
-        for (let tries = 0; tries < 200 && !stop; tries++) {
-          try {
-            if ((await c.announce({ infoHash: ih, peerId: pid })).action === 'announce') {
-              acked.push(pid.toString('hex'));
-              break;
+    await Promise.all(
+      clients.map(async (c) => {
+        while (!stop) {
+          await idle();
+          busy++;
+          const pid = randomBytes(20);
+          for (let tries = 0; tries < 200 && !stop; tries++) {
+            try {
+              if ((await c.announce({ infoHash: ih, peerId: pid })).action === 'announce') {
+                acked.push(pid.toString('hex'));
+                break;
+              }
+            } catch {
+              await new Promise((r) => setTimeout(r, 50));
             }
-          } catch {
-            await new Promise((r) => setTimeout(r, 50));
           }
+          busy--;
         }
-        busy--;
-      }
-    }));
+      }),
+    );
   })();
   return {
     async pause(): Promise<void> {
@@ -61,17 +78,31 @@ function load(ctx: Ctx, port: number, acked: string[]) {
     resume(): void {
       paused = false;
     },
-    stop: async () => { stop = true; await run; },
+    stop: async () => {
+      stop = true;
+      await run;
+    },
   };
 }
 
 async function consistent(nodes: Node[], acked: readonly string[], what: string): Promise<void> {
   const live = nodes.filter(alive);
   const digests = await settled(live, holdsAll(acked));
-  assert.ok(digests.every((d) => d === digests[0]), `${what}: live repositories differ`);
+  assert.ok(
+    digests.every((d) => d === digests[0]),
+    `${what}: live repositories differ`,
+  );
   const held = peerIdsIn(live[0]!.db);
-  assert.equal(acked.filter((p) => !held.has(p)), [], `${what}: acknowledged announces lost`);
-  const masters = await eventually(() => live.filter((n) => lastRole(n) === 'master').length, (m) => m === 1, 10_000);
+  assert.equal(
+    acked.filter((p) => !held.has(p)),
+    [],
+    `${what}: acknowledged announces lost`,
+  );
+  const masters = await eventually(
+    () => live.filter((n) => lastRole(n) === 'master').length,
+    (m) => m === 1,
+    10_000,
+  );
   assert.is(masters, 1, `${what}: exactly one Master`);
 }
 
@@ -111,7 +142,11 @@ test('10 successive Master kills under load, then a Slave killed and restarted: 
   await slave.proc.exited();
   // The Master notices the Slave is gone, and the remaining two go on committing without it.
   const down = new RegExp(`instance ${slave.id} \\(slave\\) is down`);
-  await eventually(() => serving.proc.stderr().slice(logged), (e) => down.test(e), 10_000);
+  await eventually(
+    () => serving.proc.stderr().slice(logged),
+    (e) => down.test(e),
+    10_000,
+  );
   assert.match(serving.proc.stderr().slice(logged), down, 'the Master noticed the Slave was killed');
   await ackedBeyond(acked, acked.length, ACKS_BETWEEN_FAULTS, 'with the Slave down');
   const again = startNode(slave.id, o);

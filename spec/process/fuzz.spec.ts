@@ -56,22 +56,55 @@ test('20,000 fuzzed datagrams: no crash, bounded memory, no amplification, repos
     if (req && !req.authed && m.length > req.len) violations.push(`${m.length}-byte reply to a ${req.len}-byte unauthenticated request`);
   });
 
-  const announce = (cid: bigint, tid: number): Buffer => encodeAnnounceRequest({
-    connectionId: cid, transactionId: tid, infoHash: randomBytes(20), peerId: randomBytes(20), downloaded: 0n, left: 0n,
-    uploaded: 0n, event: 2, ip: 0, key: 0, numWant: -1, port: 1234,
-  });
+  const announce = (cid: bigint, tid: number): Buffer =>
+    encodeAnnounceRequest({
+      connectionId: cid,
+      transactionId: tid,
+      infoHash: randomBytes(20),
+      peerId: randomBytes(20),
+      downloaded: 0n,
+      left: 0n,
+      uploaded: 0n,
+      event: 2,
+      ip: 0,
+      key: 0,
+      numWant: -1,
+      port: 1234,
+    });
   const N = 20_000;
   for (let i = 0; i < N; i++) {
     const tid = 0x10000000 + i;
     let buf: Buffer;
     let authed = false;
     switch (i % 6) {
-      case 0: buf = randomBytes(1 + Math.floor(Math.random() * 1400)); break;
-      case 1: buf = announce(validId ^ BigInt(1 + (i % 255)), tid); break; // forged ID
-      case 2: buf = announce(validId, tid).subarray(0, 16 + (i % 82)); authed = true; break; // short announce
-      case 3: buf = announce(validId, tid); buf.writeUInt32BE(4 + (i % 100), 80); authed = true; break; // bad event
-      case 4: buf = encodeScrapeRequest(validId, tid, Array.from({ length: 75 + (i % 50) }, () => randomBytes(20))); authed = true; break;
-      default: buf = announce(validId, tid); buf.writeUInt32BE(4 + (i % 1000), 8); authed = true; break; // unknown action
+      case 0:
+        buf = randomBytes(1 + Math.floor(Math.random() * 1400));
+        break;
+      case 1:
+        buf = announce(validId ^ BigInt(1 + (i % 255)), tid);
+        break; // forged ID
+      case 2:
+        buf = announce(validId, tid).subarray(0, 16 + (i % 82));
+        authed = true;
+        break; // short announce
+      case 3:
+        buf = announce(validId, tid);
+        buf.writeUInt32BE(4 + (i % 100), 80);
+        authed = true;
+        break; // bad event
+      case 4:
+        buf = encodeScrapeRequest(
+          validId,
+          tid,
+          Array.from({ length: 75 + (i % 50) }, () => randomBytes(20)),
+        );
+        authed = true;
+        break;
+      default:
+        buf = announce(validId, tid);
+        buf.writeUInt32BE(4 + (i % 1000), 8);
+        authed = true;
+        break; // unknown action
     }
     if (buf.length >= 16) buf.writeUInt32BE(tid, 12);
     sent.set(tid, { len: buf.length, authed });

@@ -7,7 +7,17 @@ import * as assert from 'uvu/assert';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { decodeBencode, type BDict } from '../../src/torrent/bencode.js';
-import { brokerUrl, eventually, newTopic, sqliteDigest, type Node, SERVING, startThree, clusterSuite, type ClusterCtx } from '../helpers/cluster.js';
+import {
+  brokerUrl,
+  eventually,
+  newTopic,
+  sqliteDigest,
+  type Node,
+  SERVING,
+  startThree,
+  clusterSuite,
+  type ClusterCtx,
+} from '../helpers/cluster.js';
 import { freeTcpPort, freeUdpPort } from '../helpers/process.js';
 import { openClient } from '../helpers/udp-client.js';
 
@@ -15,15 +25,16 @@ type Ctx = ClusterCtx;
 const test = clusterSuite('http cluster', 'http-cluster');
 
 type Res = { status: number; body: Buffer } | { error: string };
-const get = (port: number, path: string): Promise<Res> => new Promise((resolve) => {
-  const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 3000 }, (res) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+const get = (port: number, path: string): Promise<Res> =>
+  new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 3000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ error: e.message }));
   });
-  req.on('timeout', () => req.destroy(new Error('timeout')));
-  req.on('error', (e) => resolve({ error: e.message }));
-});
 const dict = (r: Res): BDict => {
   if ('error' in r) throw new Error(r.error);
   const d = decodeBencode(r.body);
@@ -80,8 +91,14 @@ test('HTTP and UDP announces share one swarm through the Master; Slaves hold no 
   assert.is(entry.get('incomplete'), 1n);
 
   // Every instance committed the HTTP changes.
-  const ds = await eventually(() => ctx.nodes.map((n) => sqliteDigest(n.db)), (v) => v.every((d) => d.digest === v[0]!.digest && d.peers === 3));
-  assert.ok(ds.every((d) => d.digest === ds[0]!.digest && d.peers === 3), 'identical repositories holding all three peers');
+  const ds = await eventually(
+    () => ctx.nodes.map((n) => sqliteDigest(n.db)),
+    (v) => v.every((d) => d.digest === v[0]!.digest && d.peers === 3),
+  );
+  assert.ok(
+    ds.every((d) => d.digest === ds[0]!.digest && d.peers === 3),
+    'identical repositories holding all three peers',
+  );
 
   // Bad queries get a bencoded failure reason, not a crash.
   const bad = dict(await get(httpPort, '/announce?info_hash=short&peer_id=x&port=1'));
@@ -93,7 +110,11 @@ test('HTTP and UDP announces share one swarm through the Master; Slaves hold no 
   };
   // Liveness is a moving figure: a keepalive delayed past 2 intervals on a loaded machine drops an instance
   // for a moment. Scrape until the Master counts all three, as an operator's next scrape would.
-  const mt = await eventually(() => text(ctx.nodes[2]!), (t) => sample(t, 'tracker_live_instances{tracker_id="3"}') === 3, 5000);
+  const mt = await eventually(
+    () => text(ctx.nodes[2]!),
+    (t) => sample(t, 'tracker_live_instances{tracker_id="3"}') === 3,
+    5000,
+  );
   const st = await text(ctx.nodes[0]!);
   assert.is(sample(mt, 'tracker_requests_total{protocol="http",action="announce",tracker_id="3"}'), 3);
   assert.is(sample(mt, 'tracker_request_errors_total{protocol="http",action="announce",tracker_id="3"}'), 1);
@@ -101,7 +122,7 @@ test('HTTP and UDP announces share one swarm through the Master; Slaves hold no 
   assert.ok(sample(mt, 'tracker_consensus_rounds_total{outcome="committed",tracker_id="3"}') >= 2, 'rounds led by the Master');
   assert.is(sample(mt, 'tracker_live_instances{tracker_id="3"}'), 3);
   assert.is(sample(mt, 'tracker_peers{tracker_id="3"}'), 3);
-  assert.is(sample(st, 'tracker_peers{tracker_id="1"}'), 3, 'a Slave\'s read model has the peers too');
+  assert.is(sample(st, 'tracker_peers{tracker_id="1"}'), 3, "a Slave's read model has the peers too");
   assert.ok(sample(st, 'tracker_epoch{tracker_id="1"}') >= 1, 'the epoch the Slave follows');
 });
 
@@ -111,7 +132,11 @@ test('SIGKILL of the Master: the new Master takes the HTTP address and still kno
   dict(await get(httpPort, announcePath(ih, randomBytes(20), 7001, 0)));
   ctx.nodes[2]!.proc.kill('SIGKILL');
   await ctx.nodes[1]!.proc.waitFor(/HTTP tracker on http/, 10_000);
-  const after = await eventually(() => get(httpPort, announcePath(ih, randomBytes(20), 7002, 5)), (r) => !('error' in r), 5000);
+  const after = await eventually(
+    () => get(httpPort, announcePath(ih, randomBytes(20), 7002, 5)),
+    (r) => !('error' in r),
+    5000,
+  );
   const d = dict(after);
   assert.is(d.get('failure reason'), undefined);
   assert.equal(endpoints(d.get('peers') as Buffer), ['127.0.0.1:7001'], 'the peer announced before the failover');

@@ -20,7 +20,7 @@ const PORT = 6969;
 const BROKER_PORT = 61613;
 const tag = randomBytes(2).toString('hex');
 // A subnet of its own per run, so a leftover of a crashed run cannot collide.
-const net = `10.77.${randomBytes(1)[0]! % 200 + 20}`;
+const net = `10.77.${(randomBytes(1)[0]! % 200) + 20}`;
 const hub = `tph-${tag}`;
 const ns = (i: number): string => `tp${i}-${tag}`;
 const addr = (i: number): string => `${net}.${10 + i}`;
@@ -33,7 +33,11 @@ const ip = (...args: string[]): void => {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 };
 const broker = (cmd: string[], env: NodeJS.ProcessEnv = {}): string =>
-  execFileSync('ip', ['netns', 'exec', hub, 'bash', 'scripts/broker.sh', ...cmd], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  execFileSync('ip', ['netns', 'exec', hub, 'bash', 'scripts/broker.sh', ...cmd], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 
 function makeNetwork(ctx: Ctx): void {
   ip('netns', 'add', hub);
@@ -57,34 +61,74 @@ function makeNetwork(ctx: Ctx): void {
 
 function startNode(ctx: Ctx, id: number, topic: string): Node {
   const db = join(ctx.dir.path, `node-${id}-${randomBytes(3).toString('hex')}.sqlite`);
-  const proc = run([
-    '--id', String(id), '--broker', `stomp://${HUB_ADDR}:${BROKER_PORT}`, '--topic', topic, '--port', String(PORT),
-    '--iface', addr(id), '--host', addr(id), '--db', db, '--heartbeat', '250', '--cluster-size', '3', '--headless',
-  ], {}, ['ip', 'netns', 'exec', ns(id)]);
+  const proc = run(
+    [
+      '--id',
+      String(id),
+      '--broker',
+      `stomp://${HUB_ADDR}:${BROKER_PORT}`,
+      '--topic',
+      topic,
+      '--port',
+      String(PORT),
+      '--iface',
+      addr(id),
+      '--host',
+      addr(id),
+      '--db',
+      db,
+      '--heartbeat',
+      '250',
+      '--cluster-size',
+      '3',
+      '--headless',
+    ],
+    {},
+    ['ip', 'netns', 'exec', ns(id)],
+  );
   return { id, proc, db };
 }
 
 type Announced = { acked: string[]; errors: string[]; timeouts: number };
 /** COUNT announces from the hub to the group, through a client process inside the hub namespace (an abort comes after the vote timeout). */
-const announce = (count: number, infoHash: Buffer, timeoutMs = 1500): Promise<Announced> => new Promise((resolve, reject) => {
-  const child = spawn('ip', ['netns', 'exec', hub, process.execPath, 'dist/spec/helpers/ns-announcer.js', GROUP, String(PORT), HUB_ADDR, String(count), infoHash.toString('hex'), String(timeoutMs)]);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Announced) : reject(new Error(`announcer exited ${code}: ${err}`))));
-});
+const announce = (count: number, infoHash: Buffer, timeoutMs = 1500): Promise<Announced> =>
+  new Promise((resolve, reject) => {
+    const child = spawn('ip', [
+      'netns',
+      'exec',
+      hub,
+      process.execPath,
+      'dist/spec/helpers/ns-announcer.js',
+      GROUP,
+      String(PORT),
+      HUB_ADDR,
+      String(count),
+      infoHash.toString('hex'),
+      String(timeoutMs),
+    ]);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as Announced) : reject(new Error(`announcer exited ${code}: ${err}`)),
+    );
+  });
 
 test.after.each(async (ctx) => {
   await killAll(ctx.nodes);
   ctx.nodes = [];
   try {
     execFileSync('bash', ['scripts/broker.sh', 'stop', '--dir', join(ctx.dir.path, 'broker')], { stdio: 'ignore' });
-  } catch { /* not started */ }
+  } catch {
+    /* not started */
+  }
   for (const n of ctx.made.reverse()) {
     try {
       ip('netns', 'del', n); // deleting a namespace deletes its veth ends too
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   }
   ctx.made = [];
 });
@@ -92,12 +136,19 @@ test.after((ctx) => ctx.dir.remove());
 
 test('a Master left alone with the broker (a minority of 3) commits nothing; after healing all agree', async (ctx) => {
   makeNetwork(ctx);
-  const port = broker(['start', '--port', String(BROKER_PORT), '--dir', join(ctx.dir.path, 'broker')], { BROKER_HOST: HUB_ADDR }).trim().split('\n').pop();
+  const port = broker(['start', '--port', String(BROKER_PORT), '--dir', join(ctx.dir.path, 'broker')], { BROKER_HOST: HUB_ADDR })
+    .trim()
+    .split('\n')
+    .pop();
   assert.is(port, String(BROKER_PORT));
   const topic = `partition-${tag}`;
   for (const id of [1, 2, 3]) ctx.nodes.push(startNode(ctx, id, topic));
   // Whoever won (a slow start can let 2 win before 3 is heard: a live Master is never deposed by a newcomer).
-  await eventually(() => ctx.nodes.filter((n) => /holding the service address/.test(n.proc.stderr())).length, (k) => k === 1, 15_000);
+  await eventually(
+    () => ctx.nodes.filter((n) => /holding the service address/.test(n.proc.stderr())).length,
+    (k) => k === 1,
+    15_000,
+  );
   const master = ctx.nodes.find((n) => /holding the service address/.test(n.proc.stderr()))!;
   const slaves = ctx.nodes.filter((n) => n !== master);
   await Promise.all(slaves.map((n) => n.proc.waitFor(/role slave/, 15_000)));
@@ -110,22 +161,40 @@ test('a Master left alone with the broker (a minority of 3) commits nothing; aft
   for (const n of slaves) ip('-n', hub, 'link', 'set', `v${n.id}`, 'down');
   for (const n of slaves) await master.proc.waitFor(new RegExp(`instance ${n.id} .*is down`), 5000);
   const during = await announce(20, ih);
-  process.stdout.write(`  partition: ${during.acked.length} of 20 announces acknowledged by the minority, ${during.errors.length} error replies, ${during.timeouts} unanswered\n`);
+  process.stdout.write(
+    `  partition: ${during.acked.length} of 20 announces acknowledged by the minority, ${during.errors.length} error replies, ${during.timeouts} unanswered\n`,
+  );
   assert.is(during.acked.length, 0, 'the minority acknowledged an announce');
   assert.ok(during.errors.length > 0, 'peers are told (a BEP 15 error reply), not left waiting');
-  assert.ok(during.errors.every((e) => /majority/.test(e)), during.errors[0]);
+  assert.ok(
+    during.errors.every((e) => /majority/.test(e)),
+    during.errors[0],
+  );
   assert.is(sqliteDigest(master.db).peers, 20, 'nothing was committed during the partition');
 
   // Heal.
   for (const n of slaves) ip('-n', hub, 'link', 'set', `v${n.id}`, 'up');
   let after: Announced = { acked: [], errors: [], timeouts: 0 };
-  await eventually(async () => (after = await announce(1, ih)), (a) => a.acked.length === 1, 30_000, 200);
+  await eventually(
+    async () => (after = await announce(1, ih)),
+    (a) => a.acked.length === 1,
+    30_000,
+    200,
+  );
   assert.is(after.acked.length, 1, 'the healed cluster commits again');
   const more = await announce(10, ih);
   const acked = [...before.acked, ...after.acked, ...more.acked];
   const ds = await settled(ctx.nodes, holdsAll(acked), 20_000);
-  assert.ok(ds.every((d) => d === ds[0]), 'identical repositories after healing');
-  for (const n of ctx.nodes) assert.equal(acked.filter((p) => !peerIdsIn(n.db).has(p)), [], `instance ${n.id} lost acknowledged announces`);
+  assert.ok(
+    ds.every((d) => d === ds[0]),
+    'identical repositories after healing',
+  );
+  for (const n of ctx.nodes)
+    assert.equal(
+      acked.filter((p) => !peerIdsIn(n.db).has(p)),
+      [],
+      `instance ${n.id} lost acknowledged announces`,
+    );
   const masters = ctx.nodes.filter((n) => [...n.proc.stderr().matchAll(/role (\w+)/g)].pop()?.[1] === 'master');
   assert.is(masters.length, 1, 'exactly one Master');
 });

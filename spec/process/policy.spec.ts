@@ -22,7 +22,18 @@ test.after((ctx) => ctx.dir.remove());
 
 async function tracker(ctx: Ctx, extra: string[]): Promise<number> {
   const port = await freeUdpPort();
-  const p = run(['--id', '1', '--host', '127.0.0.1', '--port', String(port), '--db', join(ctx.dir.path, `${port}.sqlite`), '--headless', ...extra]);
+  const p = run([
+    '--id',
+    '1',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--db',
+    join(ctx.dir.path, `${port}.sqlite`),
+    '--headless',
+    ...extra,
+  ]);
   ctx.procs.push(p);
   await p.waitFor(/listening on/);
   return port;

@@ -13,7 +13,18 @@ import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brokerUrl, eventually, newTopic, peerIdsIn, SERVING, sqliteDigest, startNode, startThree, type Node, killAll } from '../helpers/cluster.js';
+import {
+  brokerUrl,
+  eventually,
+  newTopic,
+  peerIdsIn,
+  SERVING,
+  sqliteDigest,
+  startNode,
+  startThree,
+  type Node,
+  killAll,
+} from '../helpers/cluster.js';
 import { findLibtorrentPython } from '../helpers/libtorrent.js';
 import { freeTcpPort, freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
@@ -102,7 +113,12 @@ function spawnChild(ctx: Ctx, cmd: string, args: string[], ns?: string): Child {
     pid: child.pid!,
     output: () => out,
     // Complete lines only: a chunk may end in the middle of one.
-    events: () => stdout.slice(0, stdout.lastIndexOf('\n')).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)),
+    events: () =>
+      stdout
+        .slice(0, stdout.lastIndexOf('\n'))
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l)),
     until(check, what, ms) {
       return new Promise((resolve, reject) => {
         const done = (err?: Error): void => {
@@ -148,7 +164,12 @@ type Seeder = { child: Child; torrent: string; data: string };
 async function startSeeder(ctx: Ctx, py: string, tracker: string, ns?: string): Promise<Seeder> {
   const dir = join(ctx.dir.path, 'seeder');
   mkdirSync(dir);
-  const child = spawnChild(ctx, py, [CLIENT_PY, 'seed', '--tracker', tracker, '--dir', dir, '--size', String(256 * 1024), `--peer-id-prefix=${SEED_ID}`], ns);
+  const child = spawnChild(
+    ctx,
+    py,
+    [CLIENT_PY, 'seed', '--tracker', tracker, '--dir', dir, '--size', String(256 * 1024), `--peer-id-prefix=${SEED_ID}`],
+    ns,
+  );
   await child.until(eventSeen(child, 'announced'), "the seeder's acknowledged announce", 20_000);
   const t = child.events().find((e) => e.event === 'torrent')!;
   return { child, torrent: String(t.torrent), data: String(t.data) };
@@ -204,8 +225,11 @@ async function awaitCluster(logs: Array<() => string>): Promise<number> {
     15_000,
     50,
   );
-  assert.is(roles.filter((x) => x === 'master').length + roles.filter((x) => x === 'slave').length, 3,
-    `the cluster did not form (${roles.join(' ')}):\n${logs.map((l) => l()).join('\n')}`);
+  assert.is(
+    roles.filter((x) => x === 'master').length + roles.filter((x) => x === 'slave').length,
+    3,
+    `the cluster did not form (${roles.join(' ')}):\n${logs.map((l) => l()).join('\n')}`,
+  );
   return roles.indexOf('master');
 }
 
@@ -273,7 +297,10 @@ test('two libtorrent clients find each other only through the cluster and the do
   leecher.child.send('go');
   await leecher.child.until(eventSeen(leecher.child, 'finished'), 'the download to finish', 30_000);
   assertSameBytes(leecher.data, seeder.data);
-  await assertRepositories(nodes.map((n) => n.db), [SEED_ID, LEECH_ID]);
+  await assertRepositories(
+    nodes.map((n) => n.db),
+    [SEED_ID, LEECH_ID],
+  );
 });
 
 test('SIGKILL of the Master between the two announces: the leecher retries and completes via the new Master', async (ctx) => {
@@ -290,12 +317,23 @@ test('SIGKILL of the Master between the two announces: the leecher retries and c
   leecher.child.send('go');
   await leecher.child.until(eventSeen(leecher.child, 'finished'), 'the download to finish', 50_000);
   assertSameBytes(leecher.data, seeder.data);
-  const events = leecher.child.events().map((e) => e.event).filter((e) => e !== 'progress');
+  const events = leecher.child
+    .events()
+    .map((e) => e.event)
+    .filter((e) => e !== 'progress');
   const first = (name: string): number => events.indexOf(name);
-  assert.ok(first('announcing') >= 0 && first('announcing') < first('tracker_error') && first('tracker_error') < first('announced'),
-    `the first announce should go unanswered and a retry succeed: ${events.join(' ')}`);
-  assert.ok(survivors.some((n, i) => SERVING.test(n.proc.stderr().slice(logFrom[i]))), 'a survivor took over the service address');
-  await assertRepositories(survivors.map((n) => n.db), [SEED_ID, LEECH_ID]);
+  assert.ok(
+    first('announcing') >= 0 && first('announcing') < first('tracker_error') && first('tracker_error') < first('announced'),
+    `the first announce should go unanswered and a retry succeed: ${events.join(' ')}`,
+  );
+  assert.ok(
+    survivors.some((n, i) => SERVING.test(n.proc.stderr().slice(logFrom[i]))),
+    'a survivor took over the service address',
+  );
+  await assertRepositories(
+    survivors.map((n) => n.db),
+    [SEED_ID, LEECH_ID],
+  );
 });
 
 test('a seeder announcing only over HTTP and a leecher announcing only over UDP share one swarm', async (ctx) => {
@@ -317,8 +355,14 @@ test('a seeder announcing only over HTTP and a leecher announcing only over UDP 
   const dbs = nodes.map((n) => n.db);
   await assertRepositories(dbs, [SEED_ID, LEECH_ID]);
   // The HTTP announce went through the same consensus as the UDP ones: every repository ends up the same.
-  const ds = await eventually(() => dbs.map(sqliteDigest), (v) => v.every((d) => d.digest === v[0]!.digest));
-  assert.ok(ds.every((d) => d.digest === ds[0]!.digest && d.peers === 2 && d.torrents === 1), `identical repositories: ${JSON.stringify(ds)}`);
+  const ds = await eventually(
+    () => dbs.map(sqliteDigest),
+    (v) => v.every((d) => d.digest === v[0]!.digest),
+  );
+  assert.ok(
+    ds.every((d) => d.digest === ds[0]!.digest && d.peers === 2 && d.torrents === 1),
+    `identical repositories: ${JSON.stringify(ds)}`,
+  );
   // The Master's HTTP port also serves /metrics: the seeder's announces came over HTTP, the leecher's over UDP.
   const metrics = await httpGet(httpPort, '/metrics');
   assert.ok(!('error' in metrics) && metrics.status === 200, `GET /metrics: ${JSON.stringify(metrics)}`);
@@ -372,8 +416,22 @@ async function nsCluster(ctx: Ctx, ns: string, broker: string): Promise<string[]
   const topic = newTopic();
   const nodes = [1, 2, 3].map((id) => {
     const db = join(ctx.dir.path, `ns-node-${id}.sqlite`);
-    const args = ['dist/main.js', '--id', String(id), '--broker', broker, '--topic', topic, '--port', String(NS_TRACKER_PORT),
-      '--db', db, '--heartbeat', '250', '--headless'];
+    const args = [
+      'dist/main.js',
+      '--id',
+      String(id),
+      '--broker',
+      broker,
+      '--topic',
+      topic,
+      '--port',
+      String(NS_TRACKER_PORT),
+      '--db',
+      db,
+      '--heartbeat',
+      '250',
+      '--headless',
+    ];
     return { child: spawnChild(ctx, process.execPath, args, ns), db };
   });
   await awaitCluster(nodes.map((n) => n.child.output));
@@ -381,18 +439,28 @@ async function nsCluster(ctx: Ctx, ns: string, broker: string): Promise<string[]
 }
 
 function startAria2(ctx: Ctx, ns: string, torrent: string, dir: string): Child {
-  return spawnChild(ctx, 'aria2c', [
-    '--no-conf=true', // a user's aria2.conf must not change the test
-    `--dir=${dir}`,
-    `--listen-port=${ARIA_PORT}`,
-    // aria2 sends UDP tracker traffic only through its DHT socket; the namespace keeps DHT on this machine.
-    '--enable-dht=true', `--dht-listen-port=${ARIA_PORT}`, `--dht-file-path=${join(dir, 'dht.dat')}`,
-    '--bt-enable-lpd=false', '--enable-peer-exchange=false',
-    '--seed-ratio=0.0', // seed (stay announced) until the test stops it
-    `--peer-id-prefix=${ARIA_ID}`,
-    '--summary-interval=0', '--console-log-level=notice', '--enable-color=false',
-    torrent,
-  ], ns);
+  return spawnChild(
+    ctx,
+    'aria2c',
+    [
+      '--no-conf=true', // a user's aria2.conf must not change the test
+      `--dir=${dir}`,
+      `--listen-port=${ARIA_PORT}`,
+      // aria2 sends UDP tracker traffic only through its DHT socket; the namespace keeps DHT on this machine.
+      '--enable-dht=true',
+      `--dht-listen-port=${ARIA_PORT}`,
+      `--dht-file-path=${join(dir, 'dht.dat')}`,
+      '--bt-enable-lpd=false',
+      '--enable-peer-exchange=false',
+      '--seed-ratio=0.0', // seed (stay announced) until the test stops it
+      `--peer-id-prefix=${ARIA_ID}`,
+      '--summary-interval=0',
+      '--console-log-level=notice',
+      '--enable-color=false',
+      torrent,
+    ],
+    ns,
+  );
 }
 
 /** The child's exit status, or 'still running' after `ms`. */

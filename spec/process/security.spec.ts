@@ -50,7 +50,26 @@ test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret chan
     const forged = [
       { type: 'coordinator', from: 99, epoch: 1000 },
       { type: 'keepalive', from: 99, epoch: 1000, role: 'master', synced: true, nonce: 'x', applied: 10_000, startedAt: 0 },
-      { type: 'prepare', from: 3, epoch: 1, seq: 1, changes: encodeChanges([{ kind: 'announce', infoHash: Buffer.from(ih, 'hex'), peerId: Buffer.from(ih, 'hex'), ip: Buffer.from([127, 0, 0, 1]), port: 1, uploaded: 0n, downloaded: 0n, left: 0n, event: 2, at: 0 }]) },
+      {
+        type: 'prepare',
+        from: 3,
+        epoch: 1,
+        seq: 1,
+        changes: encodeChanges([
+          {
+            kind: 'announce',
+            infoHash: Buffer.from(ih, 'hex'),
+            peerId: Buffer.from(ih, 'hex'),
+            ip: Buffer.from([127, 0, 0, 1]),
+            port: 1,
+            uploaded: 0n,
+            downloaded: 0n,
+            left: 0n,
+            event: 2,
+            at: 0,
+          },
+        ]),
+      },
       { type: 'commit', from: 3, epoch: 1, seq: 1 },
       { type: 'election', from: 99, epoch: 1000 },
     ];
@@ -70,8 +89,16 @@ test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret chan
     }
     // 5 forged messages × 2 (no tag, wrong tag) × 3 rounds reach every instance: each counts all 30, by reason.
     for (const n of ctx.nodes) {
-      assert.is(await metricValue(n, /^tracker_cluster_messages_rejected_total\{.*reason="bad_tag"/), 30, `instance ${n.id}: rejected as bad_tag`);
-      assert.is(await metricValue(n, /^tracker_cluster_messages_rejected_total\{.*reason="malformed"/), 0, `instance ${n.id}: nothing else rejected`);
+      assert.is(
+        await metricValue(n, /^tracker_cluster_messages_rejected_total\{.*reason="bad_tag"/),
+        30,
+        `instance ${n.id}: rejected as bad_tag`,
+      );
+      assert.is(
+        await metricValue(n, /^tracker_cluster_messages_rejected_total\{.*reason="malformed"/),
+        0,
+        `instance ${n.id}: nothing else rejected`,
+      );
     }
     const c = await openClient({ host: '127.0.0.1', port });
     assert.is((await c.announce({ infoHash: randomBytes(20) })).action, 'announce', 'the real Master still serves');

@@ -32,8 +32,17 @@ async function shows(re: RegExp): Promise<string> {
 test('renders the tabs in a terminal, follows the keys, lists announced swarms and quits with status 0', async (ctx) => {
   const port = await freeUdpPort();
   const db = join(ctx.dir.path, 'tui.sqlite');
-  tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40',
-    `${process.execPath} dist/main.js --id 8 --host 127.0.0.1 --port ${port} --db ${db}; echo "EXIT=$?"; sleep 60`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    '120',
+    '-y',
+    '40',
+    `${process.execPath} dist/main.js --id 8 --host 127.0.0.1 --port ${port} --db ${db}; echo "EXIT=$?"; sleep 60`,
+  );
   await shows(/tracker 8\s+1 Config\s+2 Trackers\s+3 Swarms\s+master/);
   await shows(/Instance ID\s+8/);
   const c = await openClient({ host: '127.0.0.1', port });

@@ -4,15 +4,30 @@ import { randomBytes } from 'node:crypto';
 import { decodeRequest } from '../../src/protocol/decode.js';
 import { decodeReply } from '../../src/protocol/decode-reply.js';
 import {
-  encodeAnnounceReply, encodeAnnounceRequest, encodeConnectReply, encodeConnectRequest, encodeErrorReply,
-  encodeScrapeReply, encodeScrapeRequest,
+  encodeAnnounceReply,
+  encodeAnnounceRequest,
+  encodeConnectReply,
+  encodeConnectRequest,
+  encodeErrorReply,
+  encodeScrapeReply,
+  encodeScrapeRequest,
 } from '../../src/protocol/encode.js';
 import { addressBytes, addressText, decodeCompactPeers, encodeCompactPeers } from '../../src/protocol/compact.js';
 import { PROTOCOL_ID } from '../../src/protocol/constants.js';
 
 const announce = {
-  connectionId: 0x0123456789abcdefn, transactionId: 0xdeadbeef, infoHash: Buffer.alloc(20, 0xaa), peerId: Buffer.alloc(20, 0xbb),
-  downloaded: 0xffffffffffffffffn, left: 1n << 40n, uploaded: 7n, event: 2 as const, ip: 0x01020304, key: 42, numWant: -1, port: 6881,
+  connectionId: 0x0123456789abcdefn,
+  transactionId: 0xdeadbeef,
+  infoHash: Buffer.alloc(20, 0xaa),
+  peerId: Buffer.alloc(20, 0xbb),
+  downloaded: 0xffffffffffffffffn,
+  left: 1n << 40n,
+  uploaded: 7n,
+  event: 2 as const,
+  ip: 0x01020304,
+  key: 42,
+  numWant: -1,
+  port: 6881,
 };
 
 test('connect request round-trips', () => {
@@ -40,18 +55,33 @@ test('scrape request round-trips up to 74 hashes, in order', () => {
 });
 
 test('replies round-trip: connect, announce, scrape, error', () => {
-  assert.equal(decodeReply(encodeConnectReply(7, 0xfedcba9876543210n)), { action: 'connect', transactionId: 7, connectionId: 0xfedcba9876543210n });
+  assert.equal(decodeReply(encodeConnectReply(7, 0xfedcba9876543210n)), {
+    action: 'connect',
+    transactionId: 7,
+    connectionId: 0xfedcba9876543210n,
+  });
   const peers = encodeCompactPeers([{ ip: Buffer.from([10, 0, 0, 1]), port: 6881 }], 4);
   assert.equal(decodeReply(encodeAnnounceReply({ transactionId: 8, interval: 1800, leechers: 3, seeders: 2, peers })), {
-    action: 'announce', transactionId: 8, interval: 1800, leechers: 3, seeders: 2, peers,
+    action: 'announce',
+    transactionId: 8,
+    interval: 1800,
+    leechers: 3,
+    seeders: 2,
+    peers,
   });
-  const entries = [{ seeders: 1, completed: 2, leechers: 3 }, { seeders: 0, completed: 0, leechers: 0 }];
+  const entries = [
+    { seeders: 1, completed: 2, leechers: 3 },
+    { seeders: 0, completed: 0, leechers: 0 },
+  ];
   assert.equal(decodeReply(encodeScrapeReply(9, entries)), { action: 'scrape', transactionId: 9, entries });
   assert.equal(decodeReply(encodeErrorReply(10, 'nope ü')), { action: 'error', transactionId: 10, message: 'nope ü' });
 });
 
 test('compact peers: 6 bytes per IPv4 peer, 18 per IPv6 peer', () => {
-  const v4 = [{ ip: Buffer.from([127, 0, 0, 1]), port: 1 }, { ip: Buffer.from([1, 2, 3, 4]), port: 65535 }];
+  const v4 = [
+    { ip: Buffer.from([127, 0, 0, 1]), port: 1 },
+    { ip: Buffer.from([1, 2, 3, 4]), port: 65535 },
+  ];
   const b4 = encodeCompactPeers(v4, 4);
   assert.is(b4.length, 12);
   assert.equal(decodeCompactPeers(b4, 4), v4);
@@ -93,10 +123,18 @@ test('unknown action, short announce, bad event, ragged or oversized scrape: err
   badEvent.writeUInt32BE(4, 80);
   const ragged = encodeScrapeRequest(1n, announce.transactionId, [Buffer.alloc(20)]).subarray(0, 30);
   const empty = encodeScrapeRequest(1n, announce.transactionId, []);
-  const tooMany = encodeScrapeRequest(1n, announce.transactionId, Array.from({ length: 75 }, () => Buffer.alloc(20)));
+  const tooMany = encodeScrapeRequest(
+    1n,
+    announce.transactionId,
+    Array.from({ length: 75 }, () => Buffer.alloc(20)),
+  );
   const cases: Array<[Buffer, number, RegExp]> = [
-    [unknown, 77, /unknown action/], [short, announce.transactionId, /shorter than 98/], [badEvent, announce.transactionId, /event/],
-    [ragged, announce.transactionId, /20-byte/], [empty, announce.transactionId, /without info hashes/], [tooMany, announce.transactionId, /too many/],
+    [unknown, 77, /unknown action/],
+    [short, announce.transactionId, /shorter than 98/],
+    [badEvent, announce.transactionId, /event/],
+    [ragged, announce.transactionId, /20-byte/],
+    [empty, announce.transactionId, /without info hashes/],
+    [tooMany, announce.transactionId, /too many/],
   ];
   for (const [buf, tid, msg] of cases) {
     const d = decodeRequest(buf);

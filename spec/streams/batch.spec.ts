@@ -15,10 +15,14 @@ function counting(ts: TestScheduler): { scheduler: SchedulerLike; fired: () => n
   const s: SchedulerLike = {
     now: () => ts.now(),
     schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay?: number, state?: T) {
-      return ts.schedule(function (this: SchedulerAction<T>, st?: T) {
-        fired++;
-        work.call(this, st);
-      }, delay, state);
+      return ts.schedule(
+        function (this: SchedulerAction<T>, st?: T) {
+          fired++;
+          work.call(this, st);
+        },
+        delay,
+        state,
+      );
     },
   };
   return { scheduler: s, fired: () => fired };
@@ -62,7 +66,7 @@ test('an error ends the output at once: the waiting batch is dropped and its tim
     expectObservable(e1.pipe(batch(5, 100, c.scheduler))).toBe(expected, { x: ['a', 'b'] });
     expectSubscriptions(e1.subscriptions).toBe(e1subs);
   });
-  assert.is(c.fired(), 1, 'only the first batch\'s timer ran');
+  assert.is(c.fired(), 1, "only the first batch's timer ran");
 });
 
 test('a source that errors at once errors at once', () => {
@@ -102,7 +106,7 @@ test('a source that never emits gives nothing and runs no timer', () => {
   assert.is(c.fired(), 0);
 });
 
-test('unsubscribing ends the source subscription and cancels the waiting batch\'s timer', () => {
+test("unsubscribing ends the source subscription and cancels the waiting batch's timer", () => {
   const ts = scheduler();
   const c = counting(ts);
   ts.run(({ hot, expectObservable, expectSubscriptions }) => {

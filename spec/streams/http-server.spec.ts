@@ -32,9 +32,10 @@ test.before.each(async (ctx) => {
     handle: async (req, from) => {
       ctx.seen.push({ req, from });
       if (ctx.fail) throw new Error('handler exploded');
-      const r = req.action === 'announce'
-        ? encodeBencode({ interval: 60, complete: 1, incomplete: 0, peers: Buffer.from([127, 0, 0, 1, 0x1a, 0xe1]) })
-        : encodeBencode({ files: new Map([[req.infoHashes[0] ?? Buffer.alloc(20), { complete: 0, downloaded: 0, incomplete: 0 }]]) });
+      const r =
+        req.action === 'announce'
+          ? encodeBencode({ interval: 60, complete: 1, incomplete: 0, peers: Buffer.from([127, 0, 0, 1, 0x1a, 0xe1]) })
+          : encodeBencode({ files: new Map([[req.infoHashes[0] ?? Buffer.alloc(20), { complete: 0, downloaded: 0, incomplete: 0 }]]) });
       return r.ok ? r.data : Buffer.alloc(0);
     },
   });
@@ -149,9 +150,14 @@ test('a target over 6 KB gets 414; oversized headers and garbage get 4xx from th
   const garbage = await raw(ctx.server.port, Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x0d, 0x0a, 0x0d, 0x0a]));
   assert.ok(garbage.startsWith('HTTP/1.1 400'), garbage.slice(0, 40));
   // raw bytes ≥ 0x80 in the target: node's parser refuses them (RFC 3986 wants them percent-encoded)
-  const unencoded = await raw(ctx.server.port, Buffer.concat([
-    Buffer.from('GET /announce?info_hash='), Buffer.alloc(20, 0x80), Buffer.from(`&peer_id=${'p'.repeat(20)}&port=1&uploaded=0&downloaded=0&left=0 HTTP/1.1\r\n\r\n`),
-  ]));
+  const unencoded = await raw(
+    ctx.server.port,
+    Buffer.concat([
+      Buffer.from('GET /announce?info_hash='),
+      Buffer.alloc(20, 0x80),
+      Buffer.from(`&peer_id=${'p'.repeat(20)}&port=1&uploaded=0&downloaded=0&left=0 HTTP/1.1\r\n\r\n`),
+    ]),
+  );
   assert.ok(unencoded.startsWith('HTTP/1.1 400'), unencoded.slice(0, 40));
   assert.is(ctx.seen.length, 0);
   // HTTP/1.0 without Host is served
@@ -160,7 +166,10 @@ test('a target over 6 KB gets 414; oversized headers and garbage get 4xx from th
   const last = ctx.seen.at(-1)!.req;
   assert.ok(last.action === 'announce' && last.infoHash.equals(HASH));
   // a chunked body on a GET is refused without being read
-  const chunked = await raw(ctx.server.port, `GET ${ANNOUNCE} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
+  const chunked = await raw(
+    ctx.server.port,
+    `GET ${ANNOUNCE} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+  );
   assert.ok(chunked.startsWith('HTTP/1.1 400'), chunked.slice(0, 40));
   assert.is(ctx.seen.length, 1);
   assert.is((await get(ctx.server.port, ANNOUNCE)).status, 200);
@@ -180,11 +189,13 @@ test('keep-alive: several requests on one connection', async (ctx) => {
   const sockets = new Set<unknown>();
   for (let i = 0; i < 3; i++) {
     await new Promise<void>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: ctx.server.port, path: ANNOUNCE, agent }, (res) => {
-        sockets.add(res.socket);
-        res.resume();
-        res.on('end', () => resolve());
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: ctx.server.port, path: ANNOUNCE, agent }, (res) => {
+          sockets.add(res.socket);
+          res.resume();
+          res.on('end', () => resolve());
+        })
+        .on('error', reject);
     });
   }
   assert.is(sockets.size, 1);
@@ -200,10 +211,22 @@ test('/metrics: Prometheus text with the metric names, after some traffic', asyn
   assert.is(r.status, 200);
   assert.ok(String(r.headers['content-type']).startsWith('text/plain'));
   const text = r.body.toString();
-  for (const name of ['tracker_requests_total', 'tracker_request_errors_total', 'tracker_swarms', 'tracker_peers', 'tracker_commit_latency_seconds_bucket']) {
+  for (const name of [
+    'tracker_requests_total',
+    'tracker_request_errors_total',
+    'tracker_swarms',
+    'tracker_peers',
+    'tracker_commit_latency_seconds_bucket',
+  ]) {
     assert.ok(text.includes(name), name);
   }
-  assert.ok(text.includes('tracker_requests_total{protocol="http",action="announce"} 2'), text.split('\n').filter((l) => l.startsWith('tracker_requests')).join('\n'));
+  assert.ok(
+    text.includes('tracker_requests_total{protocol="http",action="announce"} 2'),
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('tracker_requests'))
+      .join('\n'),
+  );
   assert.ok(text.includes('tracker_request_errors_total{protocol="http",action="announce"} 1'));
   assert.ok(text.includes('tracker_requests_total{protocol="http",action="scrape"} 1'));
   assert.ok(text.includes('tracker_swarms 2'));
@@ -225,7 +248,10 @@ more('a port in use is an error value; close twice is fine', async () => {
   assert.is((await get(a.server.port, '/metrics')).status, 404);
   await a.server.close();
   await a.server.close();
-  const again = await get(a.server.port, '/metrics').then(() => 'answered', () => 'refused');
+  const again = await get(a.server.port, '/metrics').then(
+    () => 'answered',
+    () => 'refused',
+  );
   assert.is(again, 'refused');
 });
 more('without handle: a metrics-only listener, /announce and /scrape are 404', async () => {
@@ -242,11 +268,16 @@ more('without handle: a metrics-only listener, /announce and /scrape are 404', a
 more('close() does not wait for idle keep-alive connections or pending handlers', async () => {
   let release: () => void = () => {};
   const r = await startHttpTracker({
-    host: '127.0.0.1', port: 0, log: () => {},
+    host: '127.0.0.1',
+    port: 0,
+    log: () => {},
     handle: () => new Promise<Buffer>((res) => (release = () => res(Buffer.from('de')))),
   });
   if (!r.ok) throw new Error(r.error);
-  const pending = get(r.server.port, ANNOUNCE).then(() => 'answered', () => 'cut');
+  const pending = get(r.server.port, ANNOUNCE).then(
+    () => 'answered',
+    () => 'cut',
+  );
   await new Promise((res) => setTimeout(res, 50));
   await r.server.close();
   assert.is(await pending, 'cut');

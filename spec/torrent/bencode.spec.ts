@@ -41,7 +41,11 @@ test('lists and dicts round-trip, nested', () => {
   roundTrip([], []);
   roundTrip({}, []);
   roundTrip([1, 'a', [2, []], { k: 'v' }], ['1n', { bytes: 'a' }, ['2n', []], [['k', { bytes: 'v' }]]]);
-  roundTrip({ b: 2, a: [1], c: { d: 'e' } }, [['a', ['1n']], ['b', '2n'], ['c', [['d', { bytes: 'e' }]]]]);
+  roundTrip({ b: 2, a: [1], c: { d: 'e' } }, [
+    ['a', ['1n']],
+    ['b', '2n'],
+    ['c', [['d', { bytes: 'e' }]]],
+  ]);
 });
 
 test('dict keys are latin1 strings, so binary keys are kept exactly', () => {
@@ -103,7 +107,10 @@ test(`nesting is capped at ${MAX_DEPTH}`, () => {
 test('unsorted and duplicate dict keys are accepted; the last duplicate wins', () => {
   const d = decode('d1:bi1e1:ai2e1:bi3ee');
   assert.ok(d.ok);
-  assert.equal(d.ok && plain(d.value), [['b', '3n'], ['a', '2n']]);
+  assert.equal(d.ok && plain(d.value), [
+    ['b', '3n'],
+    ['a', '2n'],
+  ]);
 });
 
 test('string lengths with leading zeros are accepted', () => {

@@ -57,7 +57,10 @@ test('a file given instead of a folder is one error, not a throw', () => {
     const file = join(tmp.path, 'x.torrent');
     writeFileSync(file, singleFile().buf);
     const r = loadTorrentDir(file);
-    assert.equal(r.errors.map((e) => e.file), [file]);
+    assert.equal(
+      r.errors.map((e) => e.file),
+      [file],
+    );
   } finally {
     tmp.remove();
   }

@@ -40,7 +40,11 @@ test('multi-file torrent: size is the sum of files[].length', () => {
 });
 
 test('info hash is over the raw bytes, not a re-encoding (non-canonical key order kept)', () => {
-  const info = new Map<string, Enc>([['pieces', pieces], ['name', 'x'], ['length', 1]]);
+  const info = new Map<string, Enc>([
+    ['pieces', pieces],
+    ['name', 'x'],
+    ['length', 1],
+  ]);
   const raw = bencode(info);
   const r = parseTorrent(withInfo(info));
   assert.ok(r.ok);
@@ -58,7 +62,9 @@ test('name is UTF-8, and name.utf-8 is preferred when present', () => {
 
 test('hybrid v1/v2 torrent uses the v1 info hash and v1 file list', () => {
   const info = {
-    ...base, 'meta version': 2, length: 77,
+    ...base,
+    'meta version': 2,
+    length: 77,
     'file tree': { n: { '': { length: 77, 'pieces root': Buffer.alloc(32) } } },
   };
   const r = parseTorrent(torrentWith(info, { 'piece layers': {} }));
@@ -91,7 +97,17 @@ const bad: Array<[string, Buffer, RegExp]> = [
   ['empty files', withInfo({ ...base, files: [] }), /files is empty/],
   ['file entry not a dict', withInfo({ ...base, files: [{ length: 1, path: ['a'] }, 'x'] }), /files\[1\] is not a dictionary/],
   ['file without length', withInfo({ ...base, files: [{ path: ['a'] }] }), /files\[0\]\.length is missing/],
-  ['negative file length', withInfo({ ...base, files: [{ length: 1, path: ['a'] }, { length: -5, path: ['b'] }] }), /files\[1\]\.length is negative/],
+  [
+    'negative file length',
+    withInfo({
+      ...base,
+      files: [
+        { length: 1, path: ['a'] },
+        { length: -5, path: ['b'] },
+      ],
+    }),
+    /files\[1\]\.length is negative/,
+  ],
   ['no pieces (v1)', withInfo({ name: 'n', length: 1 }), /no pieces/],
   ['pieces not a multiple of 20', withInfo({ ...base, pieces: Buffer.alloc(21), length: 1 }), /20-byte/],
   ['v2-only', withInfo({ name: 'n', 'piece length': 16384, 'meta version': 2, 'file tree': {} }), /v2-only.*not supported/],
@@ -115,28 +131,29 @@ test('2000 random buffers and 2000 mutations of a valid torrent never throw', ()
 // Total leaves skipped tests out, so a skip would come out as -1 failures there.
 const python = findLibtorrentPython();
 if (!python) console.log('metainfo.spec: python3-libtorrent not found, libtorrent cross-check not run');
-if (python) test('cross-check with torrents made by python3-libtorrent', () => {
-  const tmp = tempDir('lt-torrents');
-  try {
-    const made = makeLibtorrentTorrents(python!, tmp.path);
-    assert.is(made.length, 4);
-    for (const lt of made) {
-      const r = parseTorrent(readFileSync(lt.path));
-      if (lt.kind === 'v2') {
-        assert.is(lt.infoHash, null);
-        assert.is(!r.ok && /v2-only/.test(r.error), true, `${lt.path}: v2-only should be refused`);
-        continue;
+if (python)
+  test('cross-check with torrents made by python3-libtorrent', () => {
+    const tmp = tempDir('lt-torrents');
+    try {
+      const made = makeLibtorrentTorrents(python!, tmp.path);
+      assert.is(made.length, 4);
+      for (const lt of made) {
+        const r = parseTorrent(readFileSync(lt.path));
+        if (lt.kind === 'v2') {
+          assert.is(lt.infoHash, null);
+          assert.is(!r.ok && /v2-only/.test(r.error), true, `${lt.path}: v2-only should be refused`);
+          continue;
+        }
+        if (!r.ok) assert.unreachable(`${lt.path}: ${r.error}`);
+        else {
+          assert.is(r.torrent.infoHash.toString('hex'), lt.infoHash, lt.path);
+          assert.is(r.torrent.name, lt.name);
+          assert.is(r.torrent.size, BigInt(lt.size));
+        }
       }
-      if (!r.ok) assert.unreachable(`${lt.path}: ${r.error}`);
-      else {
-        assert.is(r.torrent.infoHash.toString('hex'), lt.infoHash, lt.path);
-        assert.is(r.torrent.name, lt.name);
-        assert.is(r.torrent.size, BigInt(lt.size));
-      }
+    } finally {
+      tmp.remove();
     }
-  } finally {
-    tmp.remove();
-  }
-});
+  });
 
 test.run();

@@ -58,7 +58,11 @@ function traffic(link: number, vlans: number[] = []): Case {
   let t = T;
   for (const fam of fams) {
     const [a, b] = fam === 4 ? [v4a, v4b] : [v6a, v6b];
-    for (const [src, dst, payload] of [[a, b, Buffer.from('request')], [b, a, Buffer.alloc(300, 7)], [a, b, Buffer.alloc(0)]] as const) {
+    for (const [src, dst, payload] of [
+      [a, b, Buffer.from('request')],
+      [b, a, Buffer.alloc(300, 7)],
+      [a, b, Buffer.alloc(0)],
+    ] as const) {
       t += 0.001001;
       udp.push({ t, src, dst, family: fam as 4 | 6, payload });
       frames.push({ t, data: linkFrame(link, ipPacket(src, dst, payload), { vlans }) });
@@ -115,7 +119,13 @@ test('pcapng, both byte orders, every link type, several time resolutions', () =
         const c = traffic(link);
         const precise = tsresol === 3 ? c.frames.map((f) => ({ ...f, t: Math.round(f.t * 1000) / 1000 })) : c.frames;
         const want = tsresol === 3 ? { ...c, udp: c.udp.map((u) => ({ ...u, t: Math.round(u.t * 1000) / 1000 })) } : c;
-        const buf = writePcapng([{ le, ifaces: [{ link, ...(tsresol === undefined ? {} : { tsresol }) }], blocks: precise.map((f) => ({ kind: 'epb', iface: 0, ...f })) }]);
+        const buf = writePcapng([
+          {
+            le,
+            ifaces: [{ link, ...(tsresol === undefined ? {} : { tsresol }) }],
+            blocks: precise.map((f) => ({ kind: 'epb', iface: 0, ...f })),
+          },
+        ]);
         same(read(buf), want, `pcapng le=${le} link=${link} tsresol=${tsresol}`);
       }
     }
@@ -152,10 +162,17 @@ test('pcapng: interfaces with their own link types and resolutions, offsets, SPB
   ]);
   const r = read(buf);
   assert.is(r.skipped, 0);
-  assert.equal(r.packets.map((p) => p.payload.toString()), ['eth', 'sll2', 'eth', 'eth', 'sll2']);
-  assert.equal(r.packets.map((p) => p.family), [4, 6, 4, 4, 6]);
+  assert.equal(
+    r.packets.map((p) => p.payload.toString()),
+    ['eth', 'sll2', 'eth', 'eth', 'sll2'],
+  );
+  assert.equal(
+    r.packets.map((p) => p.family),
+    [4, 6, 4, 4, 6],
+  );
   const times = r.packets.map((p) => p.t - T);
-  for (const [i, want] of [0, 1.000000001, 1.000000001, 2, 3.5].entries()) assert.ok(Math.abs(times[i]! - want) < 1e-6, `packet ${i}: ${times[i]}`);
+  for (const [i, want] of [0, 1.000000001, 1.000000001, 2, 3.5].entries())
+    assert.ok(Math.abs(times[i]! - want) < 1e-6, `packet ${i}: ${times[i]}`);
   assert.equal(r.packets[1]!.src, v6a);
   assert.equal(r.packets[1]!.dst, v6b);
 });
@@ -190,7 +207,9 @@ test('a truncated file is an error value; a cut between records is a shorter val
 
 test('garbage is an error value with a reason', () => {
   const ok = writePcap({ le: true, nano: false, link: 1 }, traffic(1).frames);
-  const ng = writePcapng([{ le: true, ifaces: [{ link: 1 }], blocks: [{ kind: 'epb', iface: 0, t: T, data: traffic(1).frames[0]!.data }] }]);
+  const ng = writePcapng([
+    { le: true, ifaces: [{ link: 1 }], blocks: [{ kind: 'epb', iface: 0, t: T, data: traffic(1).frames[0]!.data }] },
+  ]);
   const patched = (b: Buffer, at: number, v: number, le = true): Buffer => {
     const c = Buffer.from(b);
     if (le) c.writeUInt32LE(v, at);
@@ -220,11 +239,17 @@ test('random bytes and random edits of valid files never throw', () => {
   const seeds = [
     writePcap({ le: true, nano: false, link: 1 }, traffic(1).frames),
     writePcap({ le: false, nano: true, link: 276 }, traffic(276).frames),
-    writePcapng([{ le: false, ifaces: [{ link: 113, tsresol: 9 }, { link: 0 }], blocks: [
-      ...traffic(113).frames.map((f) => ({ kind: 'epb' as const, iface: 0, ...f })),
-      ...traffic(0).frames.map((f) => ({ kind: 'epb' as const, iface: 1, ...f })),
-      { kind: 'spb' as const, data: traffic(113).frames[0]!.data },
-    ] }]),
+    writePcapng([
+      {
+        le: false,
+        ifaces: [{ link: 113, tsresol: 9 }, { link: 0 }],
+        blocks: [
+          ...traffic(113).frames.map((f) => ({ kind: 'epb' as const, iface: 0, ...f })),
+          ...traffic(0).frames.map((f) => ({ kind: 'epb' as const, iface: 1, ...f })),
+          { kind: 'spb' as const, data: traffic(113).frames[0]!.data },
+        ],
+      },
+    ]),
   ];
   const magics = ['d4c3b2a1', 'a1b2c3d4', '4d3cb2a1', 'a1b23c4d', '0a0d0d0a'].map((h) => Buffer.from(h, 'hex'));
   let oks = 0;

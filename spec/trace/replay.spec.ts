@@ -33,7 +33,18 @@ test.after.each(async (ctx) => {
 /** A fresh tracker (empty swarms): the recorded counts start from nothing too. */
 async function tracker(ctx: Ctx, ...extra: string[]): Promise<number> {
   const port = await freeUdpPort();
-  const t = run(['--id', '9', '--host', '127.0.0.1', '--port', String(port), '--headless', '--db', join(ctx.dir.path, `t${ctx.trackers.length}.sqlite`), ...extra]);
+  const t = run([
+    '--id',
+    '9',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--headless',
+    '--db',
+    join(ctx.dir.path, `t${ctx.trackers.length}.sqlite`),
+    ...extra,
+  ]);
   ctx.trackers.push(t);
   await t.waitFor(/listening on udp:\/\//);
   return port;
@@ -74,7 +85,11 @@ test('the libtorrent recording replays with --check, at full speed and at 20× i
     const o = await replay([LIBTORRENT, '--target', `udp://127.0.0.1:${port}`, '--check', '--speed', speed, '--json']);
     assert.is(o.code, 0, o.out + o.err);
     const s = summary(o);
-    assert.equal([s.clients, s.requests, s.replies, s.timeouts, s.matches, s.mismatches, s.notDetermined], [2, 9, 9, 0, 9, [], 0], `speed ${speed}`);
+    assert.equal(
+      [s.clients, s.requests, s.replies, s.timeouts, s.matches, s.mismatches, s.notDetermined],
+      [2, 9, 9, 0, 9, [], 0],
+      `speed ${speed}`,
+    );
   }
 });
 
@@ -82,9 +97,17 @@ test('a trace that starts after the connects: the replayer connects for each cli
   const read = readPcap(readFileSync(SYNTHETIC));
   if (!read.ok) throw new Error(read.error);
   // Drop every connect request and reply (action 0 at offset 8 of a request, at offset 0 of a reply).
-  const kept = read.packets.filter((p) => !(p.payload.length >= 16 && (p.dst.port === 6969 ? p.payload.readUInt32BE(8) : p.payload.readUInt32BE(0)) === 0));
+  const kept = read.packets.filter(
+    (p) => !(p.payload.length >= 16 && (p.dst.port === 6969 ? p.payload.readUInt32BE(8) : p.payload.readUInt32BE(0)) === 0),
+  );
   const file = join(ctx.dir.path, 'no-connects.pcap');
-  writeFileSync(file, writePcap({ le: false, nano: true, link: 101 }, kept.map((p) => ({ t: p.t, data: ipPacket(p.src, p.dst, p.payload) }))));
+  writeFileSync(
+    file,
+    writePcap(
+      { le: false, nano: true, link: 101 },
+      kept.map((p) => ({ t: p.t, data: ipPacket(p.src, p.dst, p.payload) })),
+    ),
+  );
   const port = await tracker(ctx);
   const o = await replay([file, '--target', `udp://127.0.0.1:${port}`, '--check', '--speed', '0', '--json']);
   assert.is(o.code, 0, o.out + o.err);
@@ -117,7 +140,10 @@ test('a second replay into the same tracker finds the swarms already populated',
   assert.is((await replay([LIBTORRENT, '--target', `udp://127.0.0.1:${port}`, '--check', '--speed', '0'])).code, 0);
   const o = await replay([LIBTORRENT, '--target', `udp://127.0.0.1:${port}`, '--check', '--speed', '0', '--json']);
   assert.is(o.code, 1);
-  assert.ok((summary(o).mismatches as string[]).some((m) => /scrape/.test(m)), o.out);
+  assert.ok(
+    (summary(o).mismatches as string[]).some((m) => /scrape/.test(m)),
+    o.out,
+  );
 });
 
 test('bad usage exits 2; an unreadable trace exits 1 with the reason', async (ctx) => {

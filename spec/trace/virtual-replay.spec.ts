@@ -46,16 +46,26 @@ function runPipeline(deliveries: readonly Delivery[], key: Buffer, baseMs: numbe
     const clock: SchedulerLike = { now: () => baseMs + ts.now(), schedule: ts.schedule.bind(ts) };
     const repo = createRepository({ mirror: opened.store, log: () => {} });
     // One virtual timer per datagram; timers due at the same frame run in the order they were made.
-    const datagram$: Observable<Datagram> = merge(...deliveries.map((d) => timer(d.frame, ts).pipe(
-      map((): Datagram => ({ data: d.data, from: { ...d.from, family: addressBytes(d.from.address)!.family } })),
-    )));
+    const datagram$: Observable<Datagram> = merge(
+      ...deliveries.map((d) =>
+        timer(d.frame, ts).pipe(map((): Datagram => ({ data: d.data, from: { ...d.from, family: addressBytes(d.from.address)!.family } }))),
+      ),
+    );
     // A lone Master: the only voter, elected at once.
     const control$ = of<ConsensusInput<ClientProposal>[]>({ type: 'members', members: [1] }, { type: 'role', role: 'master', epoch: 1 });
     const plane$ = dataPlane(
       { datagram$, httpProposal$: NEVER, own$: NEVER, control$ },
       {
-        self: 1, scheduler: ts, clock, repo, intervalS: SYNTHETIC.intervalS, batchMs: SYNTHETIC.batchMs, voteTimeoutMs: 500, clusterSize: 0,
-        key: () => key, serving: () => true,
+        self: 1,
+        scheduler: ts,
+        clock,
+        repo,
+        intervalS: SYNTHETIC.intervalS,
+        batchMs: SYNTHETIC.batchMs,
+        voteTimeoutMs: 500,
+        clusterSize: 0,
+        key: () => key,
+        serving: () => true,
       },
     );
     plane$.subscribe((o) => {
@@ -101,7 +111,10 @@ test('recorded times, the recording key: the recorded replies, in order (connect
   const run = runPipeline(deliveriesOf(1), SYNTHETIC.key, startUs / 1000);
   assertSameReplies(run, true);
   const errors = run.replies.map((r) => decodeReply(r.data)).filter((r) => r.action === 'error');
-  assert.equal(errors.map((e) => e.action === 'error' && e.message), ['unknown action', 'too many info hashes (max 74)', 'connection ID expired']);
+  assert.equal(
+    errors.map((e) => e.action === 'error' && e.message),
+    ['unknown action', 'too many info hashes (max 74)', 'connection ID expired'],
+  );
 });
 
 test('announces within one batching window are committed in one round; replies leave at its close', () => {
@@ -119,9 +132,16 @@ test('announces within one batching window are committed in one round; replies l
     }
     windows.at(-1)!.push(f);
   }
-  assert.equal(run.rounds.map((r) => r.size), windows.map((w) => w.length));
-  assert.ok(windows.some((w) => w.length === 6), 'the trace has a burst of 6 announces');
-  for (const [i, r] of run.rounds.entries()) assert.ok(Math.abs(r.frame - (windows[i]![0]! + SYNTHETIC.batchMs)) < 1e-6, `round ${i} closes batchMs after its first announce`);
+  assert.equal(
+    run.rounds.map((r) => r.size),
+    windows.map((w) => w.length),
+  );
+  assert.ok(
+    windows.some((w) => w.length === 6),
+    'the trace has a burst of 6 announces',
+  );
+  for (const [i, r] of run.rounds.entries())
+    assert.ok(Math.abs(r.frame - (windows[i]![0]! + SYNTHETIC.batchMs)) < 1e-6, `round ${i} closes batchMs after its first announce`);
   const burst = run.rounds.find((r) => r.size === 6)!;
   const burstReplies = run.replies.filter((r) => r.frame === burst.frame);
   assert.is(burstReplies.length, 6);

@@ -18,8 +18,12 @@ test.before.each(async (ctx) => {
   ctx.dir = tempDir('tracker-http');
   const r = await startTracker(
     resolveConfig({
-      id: 1, network: { host: '127.0.0.1', port: 0 }, storage: { db: join(ctx.dir.path, 't.sqlite') }, policy: { intervalS: 60, peerTtlS: 120 },
-      cluster: { batchMs: 1 }, http: { port: 0, metricsPort: 0 },
+      id: 1,
+      network: { host: '127.0.0.1', port: 0 },
+      storage: { db: join(ctx.dir.path, 't.sqlite') },
+      policy: { intervalS: 60, peerTtlS: 120 },
+      cluster: { batchMs: 1 },
+      http: { port: 0, metricsPort: 0 },
     }),
     { scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log: () => {} },
   );
@@ -31,13 +35,16 @@ test.after.each(async (ctx) => {
   ctx.dir.remove();
 });
 
-const get = (port: number, path: string): Promise<{ status: number; body: Buffer }> => new Promise((resolve, reject) => {
-  http.get({ host: '127.0.0.1', port, path, agent: new http.Agent({ keepAlive: false }) }, (res) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-  }).on('error', reject);
-});
+const get = (port: number, path: string): Promise<{ status: number; body: Buffer }> =>
+  new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: new http.Agent({ keepAlive: false }) }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
+  });
 const dict = (b: Buffer): BDict => {
   const r = decodeBencode(b);
   if (!r.ok) throw new Error(`${r.error}: ${b.toString('latin1')}`);
@@ -59,7 +66,7 @@ test('announces commit and see each other; scrape; stopped; the UDP side sees HT
   assert.is(b.get('incomplete'), 1n);
   const peers = b.get('peers') as BValue[];
   assert.is(peers.length, 1);
-  assert.is(((peers[0] as BDict).get('port')), 7001n);
+  assert.is((peers[0] as BDict).get('port'), 7001n);
   assert.ok(((peers[0] as BDict).get('peer id') as Buffer).equals(Buffer.alloc(20, 1)));
   const s = dict((await get(port, `/scrape?info_hash=${enc(HASH)}`)).body);
   const f = (s.get('files') as BDict).get(HASH.toString('latin1')) as BDict;
@@ -67,7 +74,10 @@ test('announces commit and see each other; scrape; stopped; the UDP side sees HT
 
   // a UDP client in the same swarm gets both HTTP peers
   const c = await openClient({ host: '127.0.0.1', port: ctx.tracker.port });
-  const u = await c.announce({ infoHash: HASH, peerId: Buffer.alloc(20, 9), left: 5n, event: 2, port: 7009 }) as unknown as { seeders: number; leechers: number };
+  const u = (await c.announce({ infoHash: HASH, peerId: Buffer.alloc(20, 9), left: 5n, event: 2, port: 7009 })) as unknown as {
+    seeders: number;
+    leechers: number;
+  };
   assert.is(u.seeders, 1);
   assert.is(u.leechers, 2);
   await c.close();
@@ -81,13 +91,22 @@ test('announces commit and see each other; scrape; stopped; the UDP side sees HT
 test('bad queries are failures; /metrics on both listeners counts the traffic', async (ctx) => {
   const port = ctx.tracker.httpPort()!;
   const bad = dict((await get(port, '/announce?info_hash=short')).body);
-  assert.ok((bad.get('failure reason') as Buffer).toString().includes('missing') || (bad.get('failure reason') as Buffer).toString().includes('20 bytes'));
+  assert.ok(
+    (bad.get('failure reason') as Buffer).toString().includes('missing') ||
+      (bad.get('failure reason') as Buffer).toString().includes('20 bytes'),
+  );
   await get(port, announce(3));
   for (const p of [port, ctx.tracker.metricsPort!]) {
     const m = await get(p, '/metrics');
     assert.is(m.status, 200);
     const t = m.body.toString();
-    assert.ok(t.includes('tracker_requests_total{protocol="http",action="announce",tracker_id="1"} 2'), t.split('\n').filter((l) => l.includes('requests_total')).join('\n'));
+    assert.ok(
+      t.includes('tracker_requests_total{protocol="http",action="announce",tracker_id="1"} 2'),
+      t
+        .split('\n')
+        .filter((l) => l.includes('requests_total'))
+        .join('\n'),
+    );
     assert.ok(t.includes('tracker_request_errors_total{protocol="http",action="announce",tracker_id="1"} 1'));
     assert.ok(/tracker_consensus_rounds_total\{outcome="committed",tracker_id="1"\} [1-9]/.test(t));
     assert.ok(t.includes('tracker_peers{tracker_id="1"} 1'));

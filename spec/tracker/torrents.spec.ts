@@ -23,22 +23,34 @@ test('registered torrents are committed with name and size; a garbage file is lo
   const logs: string[] = [];
   const r = await startTracker(
     resolveConfig({
-      id: 1, network: { host: '127.0.0.1', port: 0 }, storage: { db: join(dir.path, 't.sqlite'), torrents: dir.path },
-      policy: { intervalS: 60, peerTtlS: 120 }, cluster: { batchMs: 1 },
+      id: 1,
+      network: { host: '127.0.0.1', port: 0 },
+      storage: { db: join(dir.path, 't.sqlite'), torrents: dir.path },
+      policy: { intervalS: 60, peerTtlS: 120 },
+      cluster: { batchMs: 1 },
     }),
     { scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log: (l) => logs.push(l) },
   );
   if (!r.ok) throw new Error(r.error);
   const t = r.tracker;
   try {
-    assert.ok(logs.some((l) => l.includes('broken.torrent') && l.startsWith('skipping')), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => l.includes('broken.torrent') && l.startsWith('skipping')),
+      logs.join('\n'),
+    );
     assert.ok(logs.includes(`registered 2 torrent(s) from ${dir.path}`));
     const c = await openClient({ host: '127.0.0.1', port: t.port });
     await c.announce({ infoHash: one.infoHash, left: 0n });
     await c.close();
     const row = swarmRow(t.repo.store, getSwarm(t.repo.store, one.infoHash)!);
     assert.equal([row.name, row.size, row.seeders], ['debian.iso', 658_505_728n, 1]);
-    assert.equal([swarmRow(t.repo.store, getSwarm(t.repo.store, two.infoHash)!).name, swarmRow(t.repo.store, getSwarm(t.repo.store, two.infoHash)!).size], ['album', two.size]);
+    assert.equal(
+      [
+        swarmRow(t.repo.store, getSwarm(t.repo.store, two.infoHash)!).name,
+        swarmRow(t.repo.store, getSwarm(t.repo.store, two.infoHash)!).size,
+      ],
+      ['album', two.size],
+    );
     await t.sqlite.flush();
     assert.equal((await t.sqlite.counts()).torrents, 2, 'registrations are persisted like any commit');
   } finally {

@@ -24,7 +24,10 @@ test.before.each(async (ctx) => {
   ctx.clients = [];
   const r = await startTracker(
     resolveConfig({
-      id: 1, network: { host: '127.0.0.1', port: 0 }, storage: { db: join(ctx.dir.path, 't.sqlite') }, policy: { intervalS: 60, peerTtlS: 120 },
+      id: 1,
+      network: { host: '127.0.0.1', port: 0 },
+      storage: { db: join(ctx.dir.path, 't.sqlite') },
+      policy: { intervalS: 60, peerTtlS: 120 },
       cluster: { batchMs: 1 },
     }),
     { scheduler: asyncScheduler, clock: ctx.clock, key: randomBytes(32), log: () => {} },
@@ -64,11 +67,16 @@ test('connect, announce and scrape; counts, compact peers without the requester'
   assert.ok(rc.action === 'announce');
   if (rc.action !== 'announce') return;
   assert.equal([rc.leechers, rc.seeders], [2, 1]);
-  const ports = decodeCompactPeers(rc.peers, 4).map((p) => p.port).sort();
+  const ports = decodeCompactPeers(rc.peers, 4)
+    .map((p) => p.port)
+    .sort();
   assert.equal(ports, [a.port, b.port].sort());
   assert.is(rc.peers.length, 12);
   const s = await a.scrape([ih, randomBytes(20)]);
-  assert.equal(s.action === 'scrape' && s.entries, [{ seeders: 1, completed: 0, leechers: 2 }, { seeders: 0, completed: 0, leechers: 0 }]);
+  assert.equal(s.action === 'scrape' && s.entries, [
+    { seeders: 1, completed: 0, leechers: 2 },
+    { seeders: 0, completed: 0, leechers: 0 },
+  ]);
 });
 
 test('every committed announce is in SQLite; stopped peers leave both stores; completed is counted', async (ctx) => {
@@ -125,10 +133,21 @@ test('bad input never crashes the tracker: each gets an error reply no larger th
     assert.ok(d.action === 'error', `${name}: got ${d.action}`);
     if (d.action === 'error') assert.match(d.message, want, name);
   };
-  const announceWith = (id: bigint): Buffer => encodeAnnounceRequest({
-    connectionId: id, transactionId: 1, infoHash: ih, peerId: randomBytes(20), downloaded: 0n, left: 0n, uploaded: 0n,
-    event: 2, ip: 0, key: 0, numWant: -1, port: 1,
-  });
+  const announceWith = (id: bigint): Buffer =>
+    encodeAnnounceRequest({
+      connectionId: id,
+      transactionId: 1,
+      infoHash: ih,
+      peerId: randomBytes(20),
+      downloaded: 0n,
+      left: 0n,
+      uploaded: 0n,
+      event: 2,
+      ip: 0,
+      key: 0,
+      numWant: -1,
+      port: 1,
+    });
   const unknownAction = encodeConnectRequest(5);
   unknownAction.writeBigUInt64BE(cid, 0);
   unknownAction.writeUInt32BE(7, 8);
@@ -140,7 +159,15 @@ test('bad input never crashes the tracker: each gets an error reply no larger th
   await expect('wrong magic', wrongMagic, null);
   await expect('forged connection ID', announceWith(cid ^ 0xffn), /connection ID invalid/);
   await expect('unknown action', unknownAction, /unknown action/);
-  await expect('200 scrape hashes', encodeScrapeRequest(cid, 9, Array.from({ length: 200 }, () => randomBytes(20))), /too many info hashes/);
+  await expect(
+    '200 scrape hashes',
+    encodeScrapeRequest(
+      cid,
+      9,
+      Array.from({ length: 200 }, () => randomBytes(20)),
+    ),
+    /too many info hashes/,
+  );
   for (let i = 0; i < 50; i++) {
     const junk = randomBytes(1400);
     const r = await a.raw(junk, 30);

@@ -11,7 +11,14 @@ import { resolveConfig } from '../../src/config/index.js';
 const config = resolveConfig({ id: 2, network: { host: '127.0.0.1' }, cluster: { broker: 'stomp://127.0.0.1:61613' } });
 const running: Status = { running: true, role: 'slave', epoch: 3, master: 3, cut: false, error: null };
 const entry = (id: number, role: InstanceRow['role'], lastSeen: number): InstanceRow => ({ id, role, epoch: 3, lastSeen });
-const swarm = (i: number): SwarmRow => ({ infoHash: i.toString(16).padStart(40, '0'), name: `content-${i}`, size: BigInt(i) * 1048576n, seeders: 1000 - i, leechers: i % 7, completed: i % 3 });
+const swarm = (i: number): SwarmRow => ({
+  infoHash: i.toString(16).padStart(40, '0'),
+  name: `content-${i}`,
+  size: BigInt(i) * 1048576n,
+  seeders: 1000 - i,
+  leechers: i % 7,
+  completed: i % 3,
+});
 // Let React apply state changes from input and streams before reading the frame.
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
@@ -25,10 +32,16 @@ function fixture(swarmCount = 3) {
   const commands: UiCommand[] = [];
   const asked: string[] = [];
   const source: UiSource = {
-    status$, live$, now$, swarms$, logs$: of(['12:00:00.000Z [tracker 2] role slave (epoch 3, master 3)']),
+    status$,
+    live$,
+    now$,
+    swarms$,
+    logs$: of(['12:00:00.000Z [tracker 2] role slave (epoch 3, master 3)']),
     peers$: (h) => {
       asked.push(h);
-      return of<PeerRow[]>([{ peerId: '-qB4650-abcdefghijkl', address: '10.0.0.7:51413', downloaded: 5n * 1048576n, left: 1024n, uploaded: 0n }]);
+      return of<PeerRow[]>([
+        { peerId: '-qB4650-abcdefghijkl', address: '10.0.0.7:51413', downloaded: 5n * 1048576n, left: 1024n, uploaded: 0n },
+      ]);
     },
     command: (c) => commands.push(c),
   };
@@ -40,7 +53,19 @@ test('Config tab: addresses, ports, ID, state, controls and the key legend', asy
   const { ui } = fixture();
   await settle();
   const f = ui.lastFrame()!;
-  for (const s of ['1 Config', 'Instance ID       2', '127.0.0.1:6969 (service address', '239.192.0.1:6969 on 127.0.0.1', 'stomp://127.0.0.1:61613', 'slave (epoch 3, master 3)', '[s] Stop the tracker', '[f] Simulate a lost connection', 'role slave (epoch 3', '1-3: tabs', 'q: quit']) {
+  for (const s of [
+    '1 Config',
+    'Instance ID       2',
+    '127.0.0.1:6969 (service address',
+    '239.192.0.1:6969 on 127.0.0.1',
+    'stomp://127.0.0.1:61613',
+    'slave (epoch 3, master 3)',
+    '[s] Stop the tracker',
+    '[f] Simulate a lost connection',
+    'role slave (epoch 3',
+    '1-3: tabs',
+    'q: quit',
+  ]) {
     assert.ok(f.includes(s), `missing "${s}" in\n${f}`);
   }
   ui.unmount();
@@ -81,7 +106,7 @@ test('Trackers tab: every live instance, the Master marked, keepalive ages that 
   ui.unmount();
 });
 
-test('Swarms tab: rows, selection, Enter lists the selected swarm\'s peers', async () => {
+test("Swarms tab: rows, selection, Enter lists the selected swarm's peers", async () => {
   const { ui, asked } = fixture();
   await settle();
   ui.stdin.write('3');
@@ -106,7 +131,13 @@ test('thousands of swarms are paged: PgDn moves a page, the counter follows', as
   ui.stdin.write('3');
   await settle();
   assert.match(ui.lastFrame()!, /swarm 1 of 5000, page 1 of 417/);
-  assert.is(ui.lastFrame()!.split('\n').filter((l) => l.includes('content-')).length, 12);
+  assert.is(
+    ui
+      .lastFrame()!
+      .split('\n')
+      .filter((l) => l.includes('content-')).length,
+    12,
+  );
   ui.stdin.write('\u001B[6~'); // page down
   await settle();
   assert.match(ui.lastFrame()!, /swarm 13 of 5000, page 2 of 417/);

@@ -33,5 +33,14 @@ export type LocalMessage =
 export type BusMessage = ClusterMessage | LocalMessage;
 
 export const CLUSTER_TYPES: ReadonlySet<string> = new Set([
-  'keepalive', 'election', 'answer', 'coordinator', 'prepare', 'vote', 'commit', 'abort', 'sync-request', 'snapshot',
+  'keepalive',
+  'election',
+  'answer',
+  'coordinator',
+  'prepare',
+  'vote',
+  'commit',
+  'abort',
+  'sync-request',
+  'snapshot',
 ]);

@@ -10,7 +10,8 @@ import type { ClusterMessage } from './messages.js';
  */
 export function routing(self: number): { selector: string; headers: (m: ClusterMessage) => Record<string, string> } {
   return {
-    selector: `(trackerFrom IS NULL OR trackerFrom <> '${self}' OR trackerType = 'keepalive')` +
+    selector:
+      `(trackerFrom IS NULL OR trackerFrom <> '${self}' OR trackerType = 'keepalive')` +
       ` AND (trackerTo IS NULL OR trackerTo = '${self}')`,
     headers: (m) => ({ trackerFrom: String(m.from), trackerType: m.type, ...('to' in m ? { trackerTo: String(m.to) } : {}) }),
   };

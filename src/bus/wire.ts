@@ -95,8 +95,16 @@ export function decodeChanges(text: unknown): Change[] | null {
       if (event > 3) return null;
       // Copies: the read model keeps IDs and addresses, not the whole message.
       out.push({
-        kind: 'announce', infoHash: Buffer.from(f.infoHash), peerId: Buffer.from(f.peerId), ip: Buffer.from(f.ip), port: f.port,
-        uploaded: f.uploaded, downloaded: f.downloaded, left: f.left, event: event as EventCode, at: when,
+        kind: 'announce',
+        infoHash: Buffer.from(f.infoHash),
+        peerId: Buffer.from(f.peerId),
+        ip: Buffer.from(f.ip),
+        port: f.port,
+        uploaded: f.uploaded,
+        downloaded: f.downloaded,
+        left: f.left,
+        event: event as EventCode,
+        at: when,
       });
     } else if (tag === EXPIRE) {
       if (!need(6)) return null;

@@ -80,7 +80,8 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
     return fail(`--broker must be a stomp://host:port or ws://host:port/path URL, got "${broker}"`);
   }
   if (iface !== undefined && isIP(iface) !== 4) return fail(`--iface must be an IPv4 address, got "${iface}"`);
-  if (group !== undefined && (!MULTICAST.test(group) || isIP(group) !== 4)) return fail(`--group must be an IPv4 multicast address, got "${group}"`);
+  if (group !== undefined && (!MULTICAST.test(group) || isIP(group) !== 4))
+    return fail(`--group must be an IPv4 multicast address, got "${group}"`);
   if (host !== undefined && isIP(host) === 0) return fail(`--host must be an IP address, got "${host}"`);
 
   const config = resolveConfig({
@@ -88,13 +89,23 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
     headless: values.headless === true || !isTty,
     network: { host, port: port.value, group, iface },
     cluster: {
-      broker, topic, heartbeatMs: heartbeatMs.value, voteTimeoutMs: voteTimeoutMs.value, clusterSize: clusterSize.value,
-      batchMs: batchMs.value, secretFile: values['secret-file'], brokerCredentials: values['broker-credentials'],
+      broker,
+      topic,
+      heartbeatMs: heartbeatMs.value,
+      voteTimeoutMs: voteTimeoutMs.value,
+      clusterSize: clusterSize.value,
+      batchMs: batchMs.value,
+      secretFile: values['secret-file'],
+      brokerCredentials: values['broker-credentials'],
     },
     storage: { db: values.db, torrents: values.torrents },
     policy: {
-      intervalS: intervalS.value, peerTtlS: peerTtlS.value, rateLimit: rateLimit.value, trustIpField: values['trust-ip-field'] === true,
-      allowList: values['allow-list'], denyList: values['deny-list'],
+      intervalS: intervalS.value,
+      peerTtlS: peerTtlS.value,
+      rateLimit: rateLimit.value,
+      trustIpField: values['trust-ip-field'] === true,
+      allowList: values['allow-list'],
+      denyList: values['deny-list'],
     },
     http: { port: httpPort.value, host: httpHost.value, metricsPort: metricsPort.value, metricsHost: metricsHost.value },
   });
@@ -104,7 +115,8 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
   if (cluster.broker && (network.host === '0.0.0.0' || network.host === '::')) {
     return fail('--host must be a unicast address in a cluster (the service address), not a wildcard');
   }
-  if (!cluster.broker && cluster.clusterSize > 1) return fail('--cluster-size above 1 needs --broker (a lone instance could never reach a majority)');
+  if (!cluster.broker && cluster.clusterSize > 1)
+    return fail('--cluster-size above 1 needs --broker (a lone instance could never reach a majority)');
   if (!TOPIC.test(cluster.topic)) return fail(`--topic must be letters, digits, '.', '-' or '_', got "${cluster.topic}"`);
   return { ok: true, config };
 }

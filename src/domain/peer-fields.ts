@@ -35,7 +35,13 @@ export function readPeerFields(b: Buffer, at: number): PeerFields & { readonly i
   const ip = b.subarray(at + 41, at + 41 + ipLen);
   const n = at + 41 + ipLen;
   return {
-    infoHash: b.subarray(at, at + 20), peerId: b.subarray(at + 20, at + 40), ip, port: b.readUInt16LE(n),
-    uploaded: b.readBigUInt64LE(n + 2), downloaded: b.readBigUInt64LE(n + 10), left: b.readBigUInt64LE(n + 18), end: n + 26,
+    infoHash: b.subarray(at, at + 20),
+    peerId: b.subarray(at + 20, at + 40),
+    ip,
+    port: b.readUInt16LE(n),
+    uploaded: b.readBigUInt64LE(n + 2),
+    downloaded: b.readBigUInt64LE(n + 10),
+    left: b.readBigUInt64LE(n + 18),
+    end: n + 26,
   };
 }

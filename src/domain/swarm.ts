@@ -6,8 +6,24 @@
 import { Event } from '../protocol/constants.js';
 import type { CompactPeer, ScrapeEntry } from '../protocol/types.js';
 import {
-  addPeer, createPeerPool, createPeerTable, findPeer, isSeederAt, OFF_DOWN, OFF_IP, OFF_LEFT, OFF_PORT, OFF_SEEN, OFF_UP, offsetOf,
-  releaseTable, removePeer, seenAt, slabOf, type PeerPool, type PeerTable,
+  addPeer,
+  createPeerPool,
+  createPeerTable,
+  findPeer,
+  isSeederAt,
+  OFF_DOWN,
+  OFF_IP,
+  OFF_LEFT,
+  OFF_PORT,
+  OFF_SEEN,
+  OFF_UP,
+  offsetOf,
+  releaseTable,
+  removePeer,
+  seenAt,
+  slabOf,
+  type PeerPool,
+  type PeerTable,
 } from './peer-table.js';
 import type { AnnounceChange, Change, PeerState, RowEffect, Swarm, SwarmStore } from './types.js';
 
@@ -68,7 +84,12 @@ export const leechers = (s: Swarm): number => peerCount(s) - s.seeders;
 
 /** Each of the swarm's tables with the pool its records live in. */
 function tables(store: SwarmStore, s: Swarm): Array<[PeerPool, PeerTable]> {
-  return s.v6 ? [[store.v4, s.v4], [store.v6, s.v6]] : [[store.v4, s.v4]];
+  return s.v6
+    ? [
+        [store.v4, s.v4],
+        [store.v6, s.v6],
+      ]
+    : [[store.v4, s.v4]];
 }
 
 export function peerAt(p: PeerPool, t: PeerTable, slot: number): PeerState {
@@ -141,8 +162,17 @@ function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[]): 
   c.ip.copy(d, at + OFF_IP, 0, pool.ipLen);
   if (c.left === 0n) s.seeders++;
   out.push({
-    kind: 'peer-upsert', infoHash: c.infoHash,
-    peer: { peerId: c.peerId, ip: c.ip, port: c.port, uploaded: c.uploaded, downloaded: c.downloaded, left: c.left, lastSeen: Math.floor(c.at / 1000) * 1000 },
+    kind: 'peer-upsert',
+    infoHash: c.infoHash,
+    peer: {
+      peerId: c.peerId,
+      ip: c.ip,
+      port: c.port,
+      uploaded: c.uploaded,
+      downloaded: c.downloaded,
+      left: c.left,
+      lastSeen: Math.floor(c.at / 1000) * 1000,
+    },
   });
 }
 
@@ -208,8 +238,14 @@ function sameBytes(a: Buffer, d: Buffer, at: number, len: number): boolean {
 }
 
 export function writePeers(
-  store: SwarmStore, s: Swarm | undefined, family: 4 | 6, self: { ip: Buffer; port: number }, count: number, offset: number,
-  out: Buffer, at: number,
+  store: SwarmStore,
+  s: Swarm | undefined,
+  family: 4 | 6,
+  self: { ip: Buffer; port: number },
+  count: number,
+  offset: number,
+  out: Buffer,
+  at: number,
 ): number {
   const t = s ? (family === 4 ? s.v4 : s.v6) : null;
   if (!t || count <= 0 || t.count === 0) return 0;
@@ -237,13 +273,19 @@ export function writePeers(
 
 /** The same selection as objects (tests, tools). */
 export function selectPeers(
-  store: SwarmStore, s: Swarm | undefined, family: 4 | 6, self: { ip: Buffer; port: number }, count: number, offset: number,
+  store: SwarmStore,
+  s: Swarm | undefined,
+  family: 4 | 6,
+  self: { ip: Buffer; port: number },
+  count: number,
+  offset: number,
 ): CompactPeer[] {
   const width = family === 4 ? 6 : 18;
   const buf = Buffer.alloc(Math.max(0, count) * width);
   const len = writePeers(store, s, family, self, count, offset, buf, 0);
   const peers: CompactPeer[] = [];
-  for (let at = 0; at < len; at += width) peers.push({ ip: Buffer.from(buf.subarray(at, at + width - 2)), port: buf.readUInt16BE(at + width - 2) });
+  for (let at = 0; at < len; at += width)
+    peers.push({ ip: Buffer.from(buf.subarray(at, at + width - 2)), port: buf.readUInt16BE(at + width - 2) });
   return peers;
 }
 

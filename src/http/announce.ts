@@ -43,12 +43,26 @@ export function httpAnnounceChange(req: HttpAnnounce, from: HttpFrom, nowMs: num
   return {
     ok: true,
     change: {
-      kind: 'announce', infoHash: req.infoHash, peerId: req.peerId, ip: addr.ip, port: req.port,
-      uploaded: req.uploaded, downloaded: req.downloaded, left: req.left, event: req.event, at,
+      kind: 'announce',
+      infoHash: req.infoHash,
+      peerId: req.peerId,
+      ip: addr.ip,
+      port: req.port,
+      uploaded: req.uploaded,
+      downloaded: req.downloaded,
+      left: req.left,
+      event: req.event,
+      at,
     },
     client: {
-      kind: 'http', numWant: req.numWant, ip: addr.ip, port: req.port, family: addr.family, compact: req.compact,
-      noPeerId: req.noPeerId, offset: from.port,
+      kind: 'http',
+      numWant: req.numWant,
+      ip: addr.ip,
+      port: req.port,
+      family: addr.family,
+      compact: req.compact,
+      noPeerId: req.noPeerId,
+      offset: from.port,
     },
   };
 }
@@ -63,7 +77,12 @@ export function httpNumWant(numWant: number): number {
  * the same selection as `writePeers` (UDP), which cannot give peer IDs for the dictionary model.
  */
 export function selectReplyPeers(
-  store: SwarmStore, infoHash: Buffer, family: 4 | 6, self: { ip: Buffer; port: number }, count: number, offset: number,
+  store: SwarmStore,
+  infoHash: Buffer,
+  family: 4 | 6,
+  self: { ip: Buffer; port: number },
+  count: number,
+  offset: number,
 ): ReplyPeer[] {
   const s = getSwarm(store, infoHash);
   const t = s ? (family === 4 ? s.v4 : s.v6) : null;
@@ -88,19 +107,30 @@ export function selectReplyPeers(
 }
 
 /** The announce reply for `client` from the store as it is after its change was applied. */
-export function httpAnnounceBody(store: SwarmStore, infoHash: Buffer, client: Omit<HttpClientRef, 'settle' | 'kind'>, intervalS: number): Buffer {
+export function httpAnnounceBody(
+  store: SwarmStore,
+  infoHash: Buffer,
+  client: Omit<HttpClientRef, 'settle' | 'kind'>,
+  intervalS: number,
+): Buffer {
   const s = getSwarm(store, infoHash);
   const peers = selectReplyPeers(store, infoHash, client.family, client, httpNumWant(client.numWant), client.offset);
   return announceReply({
-    interval: intervalS, complete: s ? s.seeders : 0, incomplete: s ? leechers(s) : 0, peers, compact: client.compact,
+    interval: intervalS,
+    complete: s ? s.seeders : 0,
+    incomplete: s ? leechers(s) : 0,
+    peers,
+    compact: client.compact,
     noPeerId: client.noPeerId,
   });
 }
 
 /** BEP 48 scrape from memory; unknown hashes count zero, as over UDP. */
 export function httpScrapeBody(store: SwarmStore, infoHashes: readonly Buffer[]): Buffer {
-  return scrapeReply(infoHashes.map((infoHash) => {
-    const e = scrapeEntry(store, infoHash);
-    return { infoHash, complete: e.seeders, downloaded: e.completed, incomplete: e.leechers };
-  }));
+  return scrapeReply(
+    infoHashes.map((infoHash) => {
+      const e = scrapeEntry(store, infoHash);
+      return { infoHash, complete: e.seeders, downloaded: e.completed, incomplete: e.leechers };
+    }),
+  );
 }

@@ -69,7 +69,8 @@ function write(v: BencodeValue, out: Buffer[], depth: number): Fail | null {
   for (let i = 0; i < entries.length; i++) {
     const [k, x] = entries[i]!;
     // A string key and a Buffer key can name the same bytes; a dict with a repeated key is not bencode.
-    if (i > 0 && k.equals(entries[i - 1]![0])) return { ok: false, error: `duplicate dictionary key ${JSON.stringify(k.toString('latin1'))}` };
+    if (i > 0 && k.equals(entries[i - 1]![0]))
+      return { ok: false, error: `duplicate dictionary key ${JSON.stringify(k.toString('latin1'))}` };
     byteString(k, out);
     const e = write(x, out, depth + 1);
     if (e) return e;

@@ -34,7 +34,8 @@ export function handleHttpRequest(req: HttpTrackerRequest, from: HttpFrom, deps:
   // Unlike UDP (silence, the client retries), a TCP client is waiting on an open connection: tell it.
   if (!deps.serving()) return { type: 'answer', body: failureReply(NOT_SERVING), outcome: 'not-serving' };
   const now = deps.clock.now();
-  if (deps.limiter && !deps.limiter.allow(from.address, now)) return { type: 'answer', body: failureReply(RATE_LIMITED), outcome: 'refused' };
+  if (deps.limiter && !deps.limiter.allow(from.address, now))
+    return { type: 'answer', body: failureReply(RATE_LIMITED), outcome: 'refused' };
   const policy = deps.hashes?.();
   const hashes = req.action === 'scrape' ? req.infoHashes : [req.infoHash];
   if (policy && hashes.some((h) => !hashAllowed(policy, h))) return { type: 'answer', body: failureReply(NOT_ALLOWED), outcome: 'refused' };

@@ -52,7 +52,11 @@ type Param = { readonly name: string; readonly raw: string };
 type Field<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const EVENTS: ReadonlyMap<string, EventCode> = new Map([
-  ['', Event.none], ['empty', Event.none], ['started', Event.started], ['completed', Event.completed], ['stopped', Event.stopped],
+  ['', Event.none],
+  ['empty', Event.none],
+  ['started', Event.started],
+  ['completed', Event.completed],
+  ['stopped', Event.stopped],
 ]);
 
 const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
@@ -191,9 +195,18 @@ function parseAnnounce(params: readonly Param[]): Field<HttpAnnounce> {
   return {
     ok: true,
     value: {
-      action: 'announce', infoHash: infoHash.value, peerId: peerId.value, port: Number(port.value),
-      uploaded: amounts[0]!, downloaded: amounts[1]!, left: amounts[2]!, event, numWant, compact: compact.value,
-      noPeerId: noPeerId.value, key,
+      action: 'announce',
+      infoHash: infoHash.value,
+      peerId: peerId.value,
+      port: Number(port.value),
+      uploaded: amounts[0]!,
+      downloaded: amounts[1]!,
+      left: amounts[2]!,
+      event,
+      numWant,
+      compact: compact.value,
+      noPeerId: noPeerId.value,
+      key,
     },
   };
 }

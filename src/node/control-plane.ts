@@ -35,7 +35,10 @@ export type ControlPlaneDeps = {
 };
 
 export type ControlPlane = {
-  readonly to: Senders<{ heartbeat: (i: Observable<HeartbeatInput>) => Observable<unknown>; election: (i: Observable<ElectionInput>) => Observable<unknown> }>;
+  readonly to: Senders<{
+    heartbeat: (i: Observable<HeartbeatInput>) => Observable<unknown>;
+    election: (i: Observable<ElectionInput>) => Observable<unknown>;
+  }>;
   readonly event$: Observable<ControlEvent>;
 };
 
@@ -44,12 +47,22 @@ export function controlPlane(deps: ControlPlaneDeps): ControlPlane {
   const wired = wireActors(
     {
       heartbeat: (in$: Observable<HeartbeatInput>) =>
-        heartbeatActor(in$, { config: { self, nonce: deps.nonce, startedAt: deps.startedAt, timing, watchEcho: deps.clustered }, scheduler }),
+        heartbeatActor(in$, {
+          config: { self, nonce: deps.nonce, startedAt: deps.startedAt, timing, watchEcho: deps.clustered },
+          scheduler,
+        }),
       election: (in$: Observable<ElectionInput>) =>
-        electionActor(in$, { config: {
-            self, discoveryMs: timing.discoveryMs, answerTimeoutMs: timing.answerTimeoutMs, coordinatorTimeoutMs: timing.coordinatorTimeoutMs,
-            syncTimeoutMs: timing.syncTimeoutMs, clusterSize: deps.clusterSize,
-          }, scheduler }),
+        electionActor(in$, {
+          config: {
+            self,
+            discoveryMs: timing.discoveryMs,
+            answerTimeoutMs: timing.answerTimeoutMs,
+            coordinatorTimeoutMs: timing.coordinatorTimeoutMs,
+            syncTimeoutMs: timing.syncTimeoutMs,
+            clusterSize: deps.clusterSize,
+          },
+          scheduler,
+        }),
     },
     {
       heartbeat: (o, to, emit: (e: ControlEvent) => void) => {
@@ -76,7 +89,11 @@ export function controlPlane(deps: ControlPlaneDeps): ControlPlane {
             return to.election({ type: 'rejoin' });
           case 'duplicate':
             if (!o.mine) return log(`warning: another instance is starting with our ID ${self}; it will refuse to run`);
-            return emit({ type: 'fatal', code: 3, reason: `ID ${self} is already used by a live instance (started ${new Date(o.other.startedAt).toISOString()}); choose another --id` });
+            return emit({
+              type: 'fatal',
+              code: 3,
+              reason: `ID ${self} is already used by a live instance (started ${new Date(o.other.startedAt).toISOString()}); choose another --id`,
+            });
         }
       },
       election: (o, _to, emit) => {

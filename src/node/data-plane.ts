@@ -66,8 +66,13 @@ export function dataPlane(inputs: DataPlaneInputs, deps: DataPlaneDeps): Observa
   );
   const batched$ = merge(udpProposal$, inputs.httpProposal$).pipe(batch(deps.batchMs, MAX_BATCH, scheduler));
   const propose$ = merge(batched$, inputs.own$).pipe(map((items): ConsensusInput<ClientProposal> => ({ type: 'propose', items })));
-  const consensus$ = consensusActor<ClientProposal>(merge(inputs.control$, propose$), { config: { self: deps.self, maxBatch: MAX_BATCH, maxQueue: MAX_QUEUE, voteTimeoutMs: deps.voteTimeoutMs, clusterSize: deps.clusterSize }, scheduler: scheduler }).pipe(share());
-  const decided$ = consensus$.pipe(filter((o): o is Extract<typeof o, { type: 'apply' | 'reject' }> => o.type === 'apply' || o.type === 'reject'));
+  const consensus$ = consensusActor<ClientProposal>(merge(inputs.control$, propose$), {
+    config: { self: deps.self, maxBatch: MAX_BATCH, maxQueue: MAX_QUEUE, voteTimeoutMs: deps.voteTimeoutMs, clusterSize: deps.clusterSize },
+    scheduler: scheduler,
+  }).pipe(share());
+  const decided$ = consensus$.pipe(
+    filter((o): o is Extract<typeof o, { type: 'apply' | 'reject' }> => o.type === 'apply' || o.type === 'reject'),
+  );
   // Order matters: a round's COMMIT goes out before its clients are answered (consensus emits it first).
   return merge(
     consensus$.pipe(filter((o): o is ClusterWork => o.type !== 'apply' && o.type !== 'reject')),

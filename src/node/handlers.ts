@@ -155,10 +155,19 @@ export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
       ctx.prepared.set(o.seq, ctx.deps.scheduler.now());
       metrics.batchSize.observe(o.items.length);
       // Alone there is nobody to tell: skip serialising the batch.
-      if (ctx.clustered) publish(ctx, { type: 'prepare', from, epoch: o.epoch, seq: o.seq, changes: encodeChanges(o.items.map((p) => p.change)) });
+      if (ctx.clustered)
+        publish(ctx, { type: 'prepare', from, epoch: o.epoch, seq: o.seq, changes: encodeChanges(o.items.map((p) => p.change)) });
       return;
     case 'send-vote':
-      publish(ctx, { type: 'vote', from, epoch: o.epoch, to: o.to, seq: o.seq, ok: o.ok, ...(o.error ? { reason: voteErrorText(o.error) } : {}) });
+      publish(ctx, {
+        type: 'vote',
+        from,
+        epoch: o.epoch,
+        to: o.to,
+        seq: o.seq,
+        ok: o.ok,
+        ...(o.error ? { reason: voteErrorText(o.error) } : {}),
+      });
       return;
     case 'send-commit': {
       publish(ctx, { type: 'commit', from, epoch: o.epoch, seq: o.seq });

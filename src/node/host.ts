@@ -33,7 +33,13 @@ export type SwarmRow = {
 /** One other live instance as the Trackers tab shows it. */
 export type InstanceRow = { readonly id: number; readonly role: Role; readonly epoch: number; readonly lastSeen: number };
 
-export type PeerRow = { readonly peerId: string; readonly address: string; readonly downloaded: bigint; readonly left: bigint; readonly uploaded: bigint };
+export type PeerRow = {
+  readonly peerId: string;
+  readonly address: string;
+  readonly downloaded: bigint;
+  readonly left: bigint;
+  readonly uploaded: bigint;
+};
 
 export type UiCommand = { type: 'start' } | { type: 'stop' } | { type: 'cut'; on: boolean } | { type: 'quit' };
 
@@ -54,8 +60,12 @@ export function swarmRow(store: SwarmStore, s: Swarm): SwarmRow {
   if (s.size === null) for (const p of peersOf(store, s)) if (p.downloaded + p.left > derived) derived = p.downloaded + p.left;
   const sized = s.size ?? (derived > 0n ? derived : null);
   return {
-    infoHash: s.infoHash.toString('hex'), name: s.name ?? s.infoHash.toString('hex'), size: sized,
-    seeders: s.seeders, leechers: leechers(s), completed: s.completed,
+    infoHash: s.infoHash.toString('hex'),
+    name: s.name ?? s.infoHash.toString('hex'),
+    size: sized,
+    seeders: s.seeders,
+    leechers: leechers(s),
+    completed: s.completed,
   };
 }
 
@@ -103,9 +113,15 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
       combineLatest([tracker$, tick$]).pipe(
         map(([t]) => {
           const s = t ? getSwarm(t.repo.store, Buffer.from(infoHash, 'hex')) : undefined;
-          return s && t ? peersOf(t.repo.store, s).map((p) => ({
-            peerId: printable(p.peerId), address: `${addressText(p.ip)}:${p.port}`, downloaded: p.downloaded, left: p.left, uploaded: p.uploaded,
-          })) : [];
+          return s && t
+            ? peersOf(t.repo.store, s).map((p) => ({
+                peerId: printable(p.peerId),
+                address: `${addressText(p.ip)}:${p.port}`,
+                downloaded: p.downloaded,
+                left: p.left,
+                uploaded: p.uploaded,
+              }))
+            : [];
         }),
       ),
     now$: tick$.pipe(map(() => deps.scheduler.now())),
@@ -139,7 +155,8 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
 
 const instanceRow = ({ id, role, epoch, lastSeen }: InstanceRow): InstanceRow => ({ id, role, epoch, lastSeen });
 
-const bySize = (a: SwarmRow, b: SwarmRow): number => b.seeders + b.leechers - (a.seeders + a.leechers) || (a.infoHash < b.infoHash ? -1 : 1);
+const bySize = (a: SwarmRow, b: SwarmRow): number =>
+  b.seeders + b.leechers - (a.seeders + a.leechers) || (a.infoHash < b.infoHash ? -1 : 1);
 
 /** Peer IDs usually start with a readable client tag (-qB4650-): show it, hex-escape the rest. */
 function printable(id: Buffer): string {

@@ -76,10 +76,12 @@ export function httpHolder(deps: HttpHolderDeps): HttpHolder {
   };
   const hold = (want: boolean): Promise<void> => {
     wanted = want;
-    steps = steps.then(async () => {
-      if (wanted && !server && !stopped) await take();
-      else if (!wanted && server) await release();
-    }).catch((e: unknown) => log(`HTTP tracker: ${e instanceof Error ? e.message : String(e)}`));
+    steps = steps
+      .then(async () => {
+        if (wanted && !server && !stopped) await take();
+        else if (!wanted && server) await release();
+      })
+      .catch((e: unknown) => log(`HTTP tracker: ${e instanceof Error ? e.message : String(e)}`));
     return steps;
   };
   return {

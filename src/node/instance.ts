@@ -5,7 +5,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import type dgram from 'node:dgram';
-import { BehaviorSubject, distinctUntilChanged, filter, firstValueFrom, interval, map, merge, Subject, type Subscription, timer } from 'rxjs';
+import {
+  BehaviorSubject,
+  distinctUntilChanged,
+  filter,
+  firstValueFrom,
+  interval,
+  map,
+  merge,
+  Subject,
+  type Subscription,
+  timer,
+} from 'rxjs';
 import type { ConsensusInput } from '../../actors/consensus.js';
 import type { LiveEntry } from '../../actors/heartbeat.js';
 import { createRepository } from '../../actors/repository.js';
@@ -35,7 +46,10 @@ export type Instance = Tracker & { attachMetrics(port: number, close: () => Prom
 const BROKER_START_TIMEOUT_MS = 10_000;
 
 export async function wireInstance(
-  cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sockets: StartSockets,
+  cfg: Config,
+  deps: TrackerDeps,
+  sqlite: SqliteStore,
+  sockets: StartSockets,
   hooks: { error: (e: string) => void; written: (s: number) => void },
 ): Promise<Instance> {
   const ctx = createContext(cfg, deps, sqlite, sockets);
@@ -50,9 +64,12 @@ export async function wireInstance(
   subs.push(ctx.transport.messages$.subscribe((raw) => handleInbound(raw, ctx)));
   subs.push(ctx.transport.connected$.pipe(distinctUntilChanged()).subscribe((up) => onConnected(up, ctx)));
   if (ctx.clustered) {
-    subs.push(timer(BROKER_START_TIMEOUT_MS, deps.scheduler).subscribe(() => {
-      if (!ctx.state.everConnected) ctx.fatal(1, `cannot reach the broker at ${cfg.cluster.broker} (tried for ${BROKER_START_TIMEOUT_MS / 1000} s)`);
-    }));
+    subs.push(
+      timer(BROKER_START_TIMEOUT_MS, deps.scheduler).subscribe(() => {
+        if (!ctx.state.everConnected)
+          ctx.fatal(1, `cannot reach the broker at ${cfg.cluster.broker} (tried for ${BROKER_START_TIMEOUT_MS / 1000} s)`);
+      }),
+    );
   }
   for (const s of [sockets.main, sockets.group]) if (s) subs.push(ingressFrom(s, ctx));
   // A lone instance elects itself at once: return only when it serves, so callers never race the first request.
@@ -82,7 +99,18 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
   const limiter = cfg.policy.rateLimit ? createRateLimiter(cfg.policy.rateLimit) : undefined;
   const subs: Subscription[] = [];
   const ctx: Ctx = {
-    cfg, deps, log, clustered, timing, repo, sqlite, metrics, role$, state, subs, limiter,
+    cfg,
+    deps,
+    log,
+    clustered,
+    timing,
+    repo,
+    sqlite,
+    metrics,
+    role$,
+    state,
+    subs,
+    limiter,
     live$: new BehaviorSubject<readonly LiveEntry[]>([]),
     signer: deps.secret ? createSigner(deps.secret) : openSigner,
     transport: clustered ? brokerTransport(cfg.cluster.broker!, cfg.cluster.topic, cfg.id, deps.brokerLogin, log) : localTransport(),
@@ -97,11 +125,24 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
     fatalPromise,
     fatal: (code, reason) => resolveFatal({ code, reason }),
     control: controlPlane({
-      self: cfg.id, nonce: randomBytes(8).toString('hex'), startedAt: deps.clock.now(), clustered, clusterSize: cfg.cluster.clusterSize, timing,
-      scheduler: deps.scheduler, role: () => role$.value.role, applied: () => state.applied, log,
+      self: cfg.id,
+      nonce: randomBytes(8).toString('hex'),
+      startedAt: deps.clock.now(),
+      clustered,
+      clusterSize: cfg.cluster.clusterSize,
+      timing,
+      scheduler: deps.scheduler,
+      role: () => role$.value.role,
+      applied: () => state.applied,
+      log,
     }),
     service: serviceAddress({
-      host: cfg.network.host, port: cfg.network.port, fenceMs: timing.fenceMs, scheduler: deps.scheduler, fixed: sockets.main, log,
+      host: cfg.network.host,
+      port: cfg.network.port,
+      fenceMs: timing.fenceMs,
+      scheduler: deps.scheduler,
+      fixed: sockets.main,
+      log,
       onBound: (socket) => subs.push(ingressFrom(socket, ctx)),
     }),
     http: null,
@@ -113,9 +154,16 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
 function startHttpHolder(ctx: Ctx, port: number) {
   const { deps, cfg } = ctx;
   return httpHolder({
-    host: cfg.http.host, port, scheduler: deps.scheduler, clock: deps.clock, metrics: ctx.metrics, log: ctx.log,
-    serving: () => !ctx.state.cut && ctx.role$.value.role === 'master', store: () => ctx.repo.store,
-    dropReason: () => dropReason(ctx), propose: (p) => ctx.httpProposal$.next(p),
+    host: cfg.http.host,
+    port,
+    scheduler: deps.scheduler,
+    clock: deps.clock,
+    metrics: ctx.metrics,
+    log: ctx.log,
+    serving: () => !ctx.state.cut && ctx.role$.value.role === 'master',
+    store: () => ctx.repo.store,
+    dropReason: () => dropReason(ctx),
+    propose: (p) => ctx.httpProposal$.next(p),
     ...(deps.hashes ? { hashes: deps.hashes } : {}),
     ...(ctx.limiter ? { limiter: ctx.limiter } : {}),
   });
@@ -133,9 +181,17 @@ function startDataPlane(ctx: Ctx) {
   return dataPlane(
     { datagram$: ctx.datagram$, httpProposal$: ctx.httpProposal$, own$: merge(expire$, ctx.torrents$), control$: ctx.consensus },
     {
-      self: cfg.id, scheduler: deps.scheduler, clock, repo: ctx.repo, intervalS: cfg.policy.intervalS, batchMs: cfg.cluster.batchMs,
-      voteTimeoutMs: ctx.timing.voteTimeoutMs, clusterSize: cfg.cluster.clusterSize,
-      key: () => ctx.state.key, idCache: ctx.idCache, observe: (d, o) => countUdp(d, o, ctx),
+      self: cfg.id,
+      scheduler: deps.scheduler,
+      clock,
+      repo: ctx.repo,
+      intervalS: cfg.policy.intervalS,
+      batchMs: cfg.cluster.batchMs,
+      voteTimeoutMs: ctx.timing.voteTimeoutMs,
+      clusterSize: cfg.cluster.clusterSize,
+      key: () => ctx.state.key,
+      idCache: ctx.idCache,
+      observe: (d, o) => countUdp(d, o, ctx),
       serving: () => !ctx.state.cut && ctx.role$.value.role === 'master' && ctx.service.current() !== null,
       ...(deps.hashes ? { hashes: deps.hashes } : {}),
       ...(ctx.limiter ? { limiter: ctx.limiter } : {}),
@@ -153,7 +209,12 @@ function instanceFace(ctx: Ctx, sockets: StartSockets): Instance {
   let metricsServer: { port: number; close: () => Promise<void> } | null = null;
   const address = sockets.main ? sockets.main.address() : { address: cfg.network.host, port: cfg.network.port };
   return {
-    id: cfg.id, address: address.address, port: address.port, repo: ctx.repo, sqlite: ctx.sqlite, metrics: ctx.metrics,
+    id: cfg.id,
+    address: address.address,
+    port: address.port,
+    repo: ctx.repo,
+    sqlite: ctx.sqlite,
+    metrics: ctx.metrics,
     get metricsPort() {
       return metricsServer?.port ?? null;
     },

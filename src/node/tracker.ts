@@ -66,7 +66,11 @@ export type StartSockets = { readonly main: dgram.Socket | null; readonly group:
 export async function startTracker(cfg: Config, deps: TrackerDeps): Promise<Started> {
   // The mirror is written by a worker thread; its failures arrive later (the instance then votes ERROR).
   const hooks = { error: (e: string) => deps.log(`SQLite write failed: ${e}`), written: (_s: number) => {} };
-  const opened = await openWorkerStore(cfg.storage.db, (e) => hooks.error(e), (s) => hooks.written(s));
+  const opened = await openWorkerStore(
+    cfg.storage.db,
+    (e) => hooks.error(e),
+    (s) => hooks.written(s),
+  );
   if (!opened.ok) return opened;
   const sqlite = opened.store;
   sqlite.clear(); // a crashed earlier run may have left rows behind: start from an empty repository

@@ -20,9 +20,21 @@ export function localTransport(): Transport {
   return { messages$: NEVER, connected$: of(true), publish: () => {}, close: async () => {} };
 }
 
-export function brokerTransport(url: string, topic: string, self: number, login: BrokerLogin | undefined, log: (s: string) => void): Transport {
+export function brokerTransport(
+  url: string,
+  topic: string,
+  self: number,
+  login: BrokerLogin | undefined,
+  log: (s: string) => void,
+): Transport {
   const route = routing(self);
-  const bridge = connectBroker({ url, topic, log, selector: route.selector, ...(login ? { login: login.login, passcode: login.passcode } : {}) });
+  const bridge = connectBroker({
+    url,
+    topic,
+    log,
+    selector: route.selector,
+    ...(login ? { login: login.login, passcode: login.passcode } : {}),
+  });
   return {
     messages$: bridge.messages$,
     connected$: bridge.connected$,

@@ -5,8 +5,12 @@ import type { ScrapeEntry } from './types.js';
 export type Reply =
   | { readonly action: 'connect'; readonly transactionId: number; readonly connectionId: bigint }
   | {
-      readonly action: 'announce'; readonly transactionId: number; readonly interval: number;
-      readonly leechers: number; readonly seeders: number; readonly peers: Buffer;
+      readonly action: 'announce';
+      readonly transactionId: number;
+      readonly interval: number;
+      readonly leechers: number;
+      readonly seeders: number;
+      readonly peers: Buffer;
     }
   | { readonly action: 'scrape'; readonly transactionId: number; readonly entries: readonly ScrapeEntry[] }
   | { readonly action: 'error'; readonly transactionId: number; readonly message: string };
@@ -22,8 +26,12 @@ export function decodeReply(buf: Buffer): Reply | { readonly action: 'invalid'; 
     case Action.announce:
       if (buf.length < ANNOUNCE_REPLY_HEADER_LEN) return { action: 'invalid', reason: 'short announce reply' };
       return {
-        action: 'announce', transactionId, interval: buf.readUInt32BE(8), leechers: buf.readUInt32BE(12),
-        seeders: buf.readUInt32BE(16), peers: buf.subarray(ANNOUNCE_REPLY_HEADER_LEN),
+        action: 'announce',
+        transactionId,
+        interval: buf.readUInt32BE(8),
+        leechers: buf.readUInt32BE(12),
+        seeders: buf.readUInt32BE(16),
+        peers: buf.subarray(ANNOUNCE_REPLY_HEADER_LEN),
       };
     case Action.scrape: {
       if ((buf.length - 8) % SCRAPE_REPLY_ENTRY_LEN !== 0) return { action: 'invalid', reason: 'ragged scrape reply' };

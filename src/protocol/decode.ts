@@ -1,14 +1,32 @@
 /** Pure BEP 15 request decoder: bytes in, a typed request or an error value out. Never throws. */
 import {
-  Action, ANNOUNCE_LEN, HASH_LEN, HEADER_LEN, MAX_SCRAPE_HASHES, OFF_ACTION, OFF_CONNECTION_ID, OFF_DOWNLOADED,
-  OFF_EVENT, OFF_INFO_HASH, OFF_IP, OFF_KEY, OFF_LEFT, OFF_NUM_WANT, OFF_PEER_ID, OFF_PORT, OFF_TRANSACTION_ID,
-  OFF_UPLOADED, PROTOCOL_ID, type EventCode,
+  Action,
+  ANNOUNCE_LEN,
+  HASH_LEN,
+  HEADER_LEN,
+  MAX_SCRAPE_HASHES,
+  OFF_ACTION,
+  OFF_CONNECTION_ID,
+  OFF_DOWNLOADED,
+  OFF_EVENT,
+  OFF_INFO_HASH,
+  OFF_IP,
+  OFF_KEY,
+  OFF_LEFT,
+  OFF_NUM_WANT,
+  OFF_PEER_ID,
+  OFF_PORT,
+  OFF_TRANSACTION_ID,
+  OFF_UPLOADED,
+  PROTOCOL_ID,
+  type EventCode,
 } from './constants.js';
 import type { DecodeDrop, Decoded } from './types.js';
 
 const drop = (reason: DecodeDrop): Decoded => ({ ok: false, error: { kind: 'drop', reason } });
 const refuse = (transactionId: number, message: string): Decoded => ({
-  ok: false, error: { kind: 'reply', transactionId, message },
+  ok: false,
+  error: { kind: 'reply', transactionId, message },
 });
 
 export function decodeRequest(buf: Buffer): Decoded {

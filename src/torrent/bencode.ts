@@ -21,9 +21,7 @@ export type BDict = Map<string, BValue>;
 /** A byte range of the input: `buf.subarray(start, end)`. */
 export type Span = { start: number; end: number };
 
-export type DecodeResult =
-  | { ok: true; value: BValue; end: number; spans: Map<string, Span> }
-  | { ok: false; error: string };
+export type DecodeResult = { ok: true; value: BValue; end: number; spans: Map<string, Span> } | { ok: false; error: string };
 
 export const MAX_DEPTH = 100;
 /** Longer integers mean nothing in a torrent and would make BigInt parsing slow on hostile input. */

@@ -68,7 +68,7 @@ function readClassic(buf: Buffer, le: boolean, nano: boolean): PcapRead {
   // The upper bits of the link-type field may carry FCS information; the type is the low 16 bits.
   const link = r.u32(20) & 0xffff;
   const out: Sink = { packets: [], skipped: 0 };
-  for (let at = 24; at < buf.length;) {
+  for (let at = 24; at < buf.length; ) {
     if (at + 16 > buf.length) return fail(`truncated pcap record header at byte ${at}`);
     const caplen = r.u32(at + 8);
     if (caplen > MAX_RECORD) return fail(`implausible pcap record length ${caplen} at byte ${at}`);
@@ -88,7 +88,7 @@ function readPcapng(buf: Buffer): PcapRead {
   let ifaces: Iface[] = [];
   // A Simple Packet Block carries no time stamp: it inherits the last one seen, so order is kept.
   let lastT = 0;
-  for (let at = 0; at < buf.length;) {
+  for (let at = 0; at < buf.length; ) {
     if (at + 12 > buf.length) return fail(`truncated pcapng block at byte ${at}`);
     const type = buf.readUInt32BE(at);
     if (type === PCAPNG_SHB) {
@@ -142,7 +142,7 @@ function readPcapng(buf: Buffer): PcapRead {
 function readIdbOptions(buf: Buffer, r: Reader, from: number, end: number): { units: bigint; offsetS: number } | null {
   let units = 1_000_000n;
   let offsetS = 0;
-  for (let at = from; at + 4 <= end;) {
+  for (let at = from; at + 4 <= end; ) {
     const code = r.u16(at);
     const len = r.u16(at + 2);
     if (code === 0) break;
@@ -193,15 +193,16 @@ function decodeLink(link: number, f: Buffer): Buffer | null {
       return f.length < 16 ? null : byEthertype(f.readUInt16BE(14), f.subarray(16));
     case LinkType.sll2:
       return f.length < 20 ? null : byEthertype(f.readUInt16BE(0), f.subarray(20));
-    case LinkType.raw: case LinkType.ipv4: case LinkType.ipv6:
+    case LinkType.raw:
+    case LinkType.ipv4:
+    case LinkType.ipv6:
       return f;
     default:
       return null;
   }
 }
 
-const byEthertype = (type: number, rest: Buffer): Buffer | null =>
-  type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? rest : null;
+const byEthertype = (type: number, rest: Buffer): Buffer | null => (type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? rest : null);
 
 type Udp = Omit<UdpPacket, 't'>;
 const UDP = 17;

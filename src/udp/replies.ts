@@ -34,7 +34,13 @@ export function udpAnnounceReply(store: SwarmStore, s: Swarm | undefined, client
 }
 
 export function udpScrapeReply(store: SwarmStore, to: Endpoint, transactionId: number, infoHashes: readonly Buffer[]): UdpReply {
-  return { to, data: encodeScrapeReply(transactionId, infoHashes.map((h) => scrapeEntry(store, h))) };
+  return {
+    to,
+    data: encodeScrapeReply(
+      transactionId,
+      infoHashes.map((h) => scrapeEntry(store, h)),
+    ),
+  };
 }
 
 export function udpErrorReply(client: { readonly to: Endpoint; readonly transactionId: number }, text: string): UdpReply {

@@ -31,10 +31,16 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
   const now = useObservable(source.now$, 0);
   const logs = useObservable(source.logs$, []);
   // Swarms are sampled only while their tab is shown: other tabs cost the tracker nothing.
-  const swarms = useObservable(useMemo(() => (tab === 2 ? source.swarms$ : EMPTY), [tab, source]), []);
+  const swarms = useObservable(
+    useMemo(() => (tab === 2 ? source.swarms$ : EMPTY), [tab, source]),
+    [],
+  );
   const chosen = swarms[Math.min(selected, swarms.length - 1)];
   const chosenHash = chosen?.infoHash;
-  const peers = useObservable(useMemo(() => (tab === 2 && open && chosenHash ? source.peers$(chosenHash) : EMPTY), [tab, open, chosenHash, source]), []);
+  const peers = useObservable(
+    useMemo(() => (tab === 2 && open && chosenHash ? source.peers$(chosenHash) : EMPTY), [tab, open, chosenHash, source]),
+    [],
+  );
 
   useInput((input, key) => {
     if (input === 'q' || (key.ctrl && input === 'c')) {
@@ -57,7 +63,12 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
     }
   });
 
-  const legend = ['←/→ or 1-3: tabs', tab === 0 ? 's: start/stop · f: simulate failure' : '', tab === 2 ? '↑/↓ PgUp/PgDn: select · Enter: peers' : '', 'q: quit']
+  const legend = [
+    '←/→ or 1-3: tabs',
+    tab === 0 ? 's: start/stop · f: simulate failure' : '',
+    tab === 2 ? '↑/↓ PgUp/PgDn: select · Enter: peers' : '',
+    'q: quit',
+  ]
     .filter(Boolean)
     .join(' · ');
   return (
@@ -67,12 +78,17 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
         {TABS.map((name, i) => (
           <Text key={name} inverse={i === tab}>{` ${i + 1} ${name} `}</Text>
         ))}
-        <Text color={status.role === 'master' ? 'green' : 'yellow'}>  {status.running ? (status.cut ? 'cut off' : status.role) : 'stopped'}</Text>
+        <Text color={status.role === 'master' ? 'green' : 'yellow'}>
+          {' '}
+          {status.running ? (status.cut ? 'cut off' : status.role) : 'stopped'}
+        </Text>
       </Box>
       <Box marginY={1} flexDirection="column">
         {tab === 0 ? <ConfigTab config={config} status={status} logs={logs} /> : null}
         {tab === 1 ? <TrackersTab self={config.id} status={status} live={live} now={now} /> : null}
-        {tab === 2 ? <SwarmsTab swarms={swarms} selected={Math.min(selected, Math.max(0, swarms.length - 1))} peers={peers} open={open} /> : null}
+        {tab === 2 ? (
+          <SwarmsTab swarms={swarms} selected={Math.min(selected, Math.max(0, swarms.length - 1))} peers={peers} open={open} />
+        ) : null}
       </Box>
       <Text color="gray">{legend}</Text>
     </Box>

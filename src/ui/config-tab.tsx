@@ -38,14 +38,17 @@ export function ConfigTab({ config, status, logs }: { config: UiConfig; status: 
       {status.error ? row('Error', status.error) : null}
       <Box marginTop={1} flexDirection="column">
         <Text>
-          [s] {status.running ? 'Stop' : 'Start'} the tracker   [f] {status.cut ? 'End simulated failure (reconnect)' : 'Simulate a lost connection'}
+          [s] {status.running ? 'Stop' : 'Start'} the tracker [f]{' '}
+          {status.cut ? 'End simulated failure (reconnect)' : 'Simulate a lost connection'}
         </Text>
       </Box>
       <Box marginTop={1} flexDirection="column">
         <Text color="gray">Recent log</Text>
         {logs.map((l, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: the list is replaced whole on every line; lines have no identity
-          <Text key={i} wrap="truncate-end">{l}</Text>
+          <Text key={i} wrap="truncate-end">
+            {l}
+          </Text>
         ))}
       </Box>
     </Box>

@@ -7,7 +7,12 @@ import { App } from './app.js';
 
 export function startUi(config: Config, host: Host, logs$: Observable<readonly string[]>, onQuit: () => void): () => void {
   const source = {
-    status$: host.status$, live$: host.live$, swarms$: host.swarms$, peers$: host.peers$, now$: host.now$, logs$,
+    status$: host.status$,
+    live$: host.live$,
+    swarms$: host.swarms$,
+    peers$: host.peers$,
+    now$: host.now$,
+    logs$,
     // Quitting goes through the process's own shutdown so the repository is emptied exactly once.
     command: (c: Parameters<Host['command']>[0]) => (c.type === 'quit' ? onQuit() : host.command(c)),
   };

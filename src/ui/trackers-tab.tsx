@@ -10,7 +10,11 @@ export function TrackersTab({ self, status, live, now }: { self: number; status:
   ].sort((a, b) => a.id - b.id);
   return (
     <Box flexDirection="column">
-      <Text bold>{'ID'.padEnd(8)}{'Role'.padEnd(12)}{'Epoch'.padEnd(8)}Last keepalive</Text>
+      <Text bold>
+        {'ID'.padEnd(8)}
+        {'Role'.padEnd(12)}
+        {'Epoch'.padEnd(8)}Last keepalive
+      </Text>
       {rows.length === 0 ? <Text color="gray">no live instance (the tracker is stopped)</Text> : null}
       {rows.map((r) => (
         <Text key={r.id} color={r.role === 'master' ? 'green' : undefined}>

@@ -110,7 +110,8 @@ export class NetStompSocket implements IStompSocket {
     if (this.pending.length > 0 || this.socket.writableNeedDrain) {
       this.pending.push(bytes);
       this.pendingBytes += bytes.length;
-      if (this.bufferedAmount > this.maxBufferedBytes) this.fail(new Error(`peer not reading: over ${this.maxBufferedBytes} bytes buffered`));
+      if (this.bufferedAmount > this.maxBufferedBytes)
+        this.fail(new Error(`peer not reading: over ${this.maxBufferedBytes} bytes buffered`));
       return;
     }
     // Frames sent in the same tick leave in one write (fewer syscalls under load); net also queues

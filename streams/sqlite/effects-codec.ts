@@ -21,10 +21,14 @@ export type PackedEffect =
 
 function sizeOf(e: RowEffect): number {
   switch (e.kind) {
-    case 'peer-upsert': return 1 + peerFieldsLength(e.peer.ip.length) + 8;
-    case 'peer-delete': return 1 + 20 + 20;
-    case 'torrent-upsert': return 1 + 20 + 4 + 1 + 8 + 4 + Buffer.byteLength(e.swarm.name ?? '');
-    case 'torrent-delete': return 1 + 20;
+    case 'peer-upsert':
+      return 1 + peerFieldsLength(e.peer.ip.length) + 8;
+    case 'peer-delete':
+      return 1 + 20 + 20;
+    case 'torrent-upsert':
+      return 1 + 20 + 4 + 1 + 8 + 4 + Buffer.byteLength(e.swarm.name ?? '');
+    case 'torrent-delete':
+      return 1 + 20;
   }
 }
 

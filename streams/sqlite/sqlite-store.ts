@@ -97,24 +97,25 @@ export function openSqliteStore(path: string): { ok: true; store: DirectSqliteSt
     ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
 
   const write = db.transaction((batches: readonly CommittedBatch[]) => {
-    for (const { effects } of batches) for (const e of effects) {
-      switch (e.kind) {
-        case 'peer-upsert': {
-          const p = e.peer;
-          upsertPeer.run(e.infoHash, p.peerId, addressText(p.ip), p.port, i64(p.uploaded), i64(p.downloaded), i64(p.left), p.lastSeen);
-          break;
+    for (const { effects } of batches)
+      for (const e of effects) {
+        switch (e.kind) {
+          case 'peer-upsert': {
+            const p = e.peer;
+            upsertPeer.run(e.infoHash, p.peerId, addressText(p.ip), p.port, i64(p.uploaded), i64(p.downloaded), i64(p.left), p.lastSeen);
+            break;
+          }
+          case 'peer-delete':
+            deletePeer.run(e.infoHash, e.peerId);
+            break;
+          case 'torrent-upsert':
+            upsertTorrent.run(e.swarm.infoHash, e.swarm.name, e.swarm.size === null ? null : i64(e.swarm.size), e.swarm.completed);
+            break;
+          case 'torrent-delete':
+            deleteTorrent.run(e.infoHash);
+            break;
         }
-        case 'peer-delete':
-          deletePeer.run(e.infoHash, e.peerId);
-          break;
-        case 'torrent-upsert':
-          upsertTorrent.run(e.swarm.infoHash, e.swarm.name, e.swarm.size === null ? null : i64(e.swarm.size), e.swarm.completed);
-          break;
-        case 'torrent-delete':
-          deleteTorrent.run(e.infoHash);
-          break;
       }
-    }
     if (batches.length > 0) setSeq.run(batches[batches.length - 1]!.seq);
   });
 

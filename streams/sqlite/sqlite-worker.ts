@@ -19,7 +19,11 @@ export type WorkerRequest =
   | { op: 'close'; id: number };
 export type WorkerReply = {
   /** Everything up to and including `id` is done (`ok` false: request `id` failed, with `error`). */
-  op: 'done'; id: number; ok: boolean; error?: string; counts?: { torrents: number; peers: number; lastSeq: number };
+  op: 'done';
+  id: number;
+  ok: boolean;
+  error?: string;
+  counts?: { torrents: number; peers: number; lastSeq: number };
   /** How long the write transactions took, seconds each (the tracker_sqlite_write_seconds metric). */
   seconds?: number[];
 };

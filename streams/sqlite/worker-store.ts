@@ -21,7 +21,9 @@ export type WorkerStore = SqliteStore;
 const RING_BYTES = 2 * 1024 * 1024;
 
 export async function openWorkerStore(
-  path: string, onError: (e: string) => void, onWritten?: (seconds: number) => void,
+  path: string,
+  onError: (e: string) => void,
+  onWritten?: (seconds: number) => void,
 ): Promise<{ ok: true; store: WorkerStore } | { ok: false; error: string }> {
   const ringBuffer = createRingBuffer(RING_BYTES);
   const ring = ringWriter(ringBuffer);
@@ -29,7 +31,8 @@ export async function openWorkerStore(
   // The worker's garbage is short-lived unpacked rows: a small young generation is enough, and V8 would
   // otherwise grow it (and RSS) to tens of MB under a burst of writes.
   const worker = new Worker(new URL('./sqlite-worker.js', import.meta.url), {
-    workerData: { path, ring: ringBuffer }, resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    workerData: { path, ring: ringBuffer },
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });
   /** Requests answered one by one (start-up, clear, counts, close). */
   const waiting = new Map<number, (r: WorkerReply) => void>();

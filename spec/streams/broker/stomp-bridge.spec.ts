@@ -139,7 +139,13 @@ test('a JSON message published by one bridge arrives at the other', async () => 
 test('with the cluster routing selector, ActiveMQ leaves out own echoes and messages addressed to others', async () => {
   const a = ctx.bridges[0]!;
   const me = routing(2);
-  const mine = connectBroker({ url: `stomp://127.0.0.1:${ctx.port}`, topic, selector: me.selector, reconnectDelayMs: 100, log: (s) => ctx.log.push(`sel: ${s}`) });
+  const mine = connectBroker({
+    url: `stomp://127.0.0.1:${ctx.port}`,
+    topic,
+    selector: me.selector,
+    reconnectDelayMs: 100,
+    log: (s) => ctx.log.push(`sel: ${s}`),
+  });
   ctx.bridges.push(mine);
   await state(mine, true);
   const seen: string[] = [];
@@ -223,17 +229,30 @@ async function serve(onConn: (s: Socket) => void): Promise<{ port: number; stop:
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  const stop = () => new Promise<void>((r) => {
-    for (const c of conns) c.destroy();
-    server.close(() => r());
-  });
+  const stop = () =>
+    new Promise<void>((r) => {
+      for (const c of conns) c.destroy();
+      server.close(() => r());
+    });
   return { port, stop };
 }
 
 const open = (s: NetStompSocket): Promise<void> =>
-  within(new Promise<void>((r) => { s.onopen = () => r(); }), 5_000, 'onopen');
+  within(
+    new Promise<void>((r) => {
+      s.onopen = () => r();
+    }),
+    5_000,
+    'onopen',
+  );
 const closed = (s: NetStompSocket): Promise<{ code: number; wasClean: boolean }> =>
-  within(new Promise((r) => { s.onclose = (ev: { code: number; wasClean: boolean }) => r(ev); }), 5_000, 'onclose');
+  within(
+    new Promise((r) => {
+      s.onclose = (ev: { code: number; wasClean: boolean }) => r(ev);
+    }),
+    5_000,
+    'onclose',
+  );
 
 net('parseBrokerUrl returns errors as values', () => {
   assert.equal(parseBrokerUrl('stomp://127.0.0.1:1234'), { ok: true, kind: 'tcp', host: '127.0.0.1', port: 1234 });
@@ -300,13 +319,17 @@ net('a peer that stops reading: data is buffered, then delivered whole and in or
     await new Promise((r) => setTimeout(r, 50));
     assert.ok(sock.bufferedAmount > 0, 'something is held back');
     peer!.resume();
-    await within(new Promise<void>((r) => {
-      const t = setInterval(() => {
-        if (received.reduce((n, b) => n + b.length, 0) < total) return;
-        clearInterval(t);
-        r();
-      }, 5);
-    }), 10_000, 'all bytes at the server');
+    await within(
+      new Promise<void>((r) => {
+        const t = setInterval(() => {
+          if (received.reduce((n, b) => n + b.length, 0) < total) return;
+          clearInterval(t);
+          r();
+        }, 5);
+      }),
+      10_000,
+      'all bytes at the server',
+    );
     assert.is(createHash('sha256').update(Buffer.concat(received)).digest('hex'), sent.digest('hex'));
     const done = closed(sock);
     sock.close();
@@ -342,7 +365,9 @@ net('connection refused: error then close, never a throw', async () => {
   await srv.stop(); // nothing listens here now
   const sock = new NetStompSocket('tcp://test', '127.0.0.1', port);
   let error = '';
-  sock.onerror = (ev: { message: string }) => { error = ev.message; };
+  sock.onerror = (ev: { message: string }) => {
+    error = ev.message;
+  };
   const ev = await closed(sock);
   assert.match(error, /ECONNREFUSED/);
   assert.is(ev.wasClean, false);

@@ -8,11 +8,21 @@ import type { RowEffect } from '../../../src/domain/types.js';
 import { tempDir } from '../../helpers/temp.js';
 
 const peer = (n: number): RowEffect => ({
-  kind: 'peer-upsert', infoHash: Buffer.alloc(20, 1),
-  peer: { peerId: Buffer.alloc(20, n), ip: Buffer.from([127, 0, 0, 1]), port: 6881, uploaded: 0n, downloaded: 0n, left: BigInt(n), lastSeen: 1000 },
+  kind: 'peer-upsert',
+  infoHash: Buffer.alloc(20, 1),
+  peer: {
+    peerId: Buffer.alloc(20, n),
+    ip: Buffer.from([127, 0, 0, 1]),
+    port: 6881,
+    uploaded: 0n,
+    downloaded: 0n,
+    left: BigInt(n),
+    lastSeen: 1000,
+  },
 });
 const torrent = (n: number): RowEffect => ({
-  kind: 'torrent-upsert', swarm: { infoHash: Buffer.alloc(20, n), name: `t${n}`, size: 10n, completed: n } as never,
+  kind: 'torrent-upsert',
+  swarm: { infoHash: Buffer.alloc(20, n), name: `t${n}`, size: 10n, completed: n } as never,
 });
 
 function open(): { store: DirectSqliteStore; remove: () => void } {
@@ -24,7 +34,13 @@ function open(): { store: DirectSqliteStore; remove: () => void } {
 
 test('consecutive batches written together: every row, and the last sequence number', async () => {
   const { store, remove } = open();
-  assert.ok(store.writeBatches([{ seq: 1, effects: [peer(1), torrent(1)] }, { seq: 2, effects: [peer(2)] }, { seq: 3, effects: [peer(1)] }]).ok);
+  assert.ok(
+    store.writeBatches([
+      { seq: 1, effects: [peer(1), torrent(1)] },
+      { seq: 2, effects: [peer(2)] },
+      { seq: 3, effects: [peer(1)] },
+    ]).ok,
+  );
   assert.equal(await store.counts(), { torrents: 1, peers: 2, lastSeq: 3 });
   store.close();
   remove();
@@ -37,7 +53,10 @@ test('a run of batches is all or none: a failure in the last one leaves the file
   const other = new Database(store.path);
   other.exec('DROP TABLE torrents');
   other.close();
-  const r = store.writeBatches([{ seq: 2, effects: [peer(2)] }, { seq: 3, effects: [torrent(3)] }]);
+  const r = store.writeBatches([
+    { seq: 2, effects: [peer(2)] },
+    { seq: 3, effects: [torrent(3)] },
+  ]);
   assert.not.ok(r.ok);
   if (!r.ok) assert.match(r.error, /torrents/);
   const d = new Database(store.path, { readonly: true });

@@ -10,8 +10,17 @@ import { tempDir } from '../../helpers/temp.js';
 
 const hash = (n: number): Buffer => Buffer.alloc(20, n & 0xff);
 const peer = (n: number, left: bigint): RowEffect => ({
-  kind: 'peer-upsert', infoHash: hash(n % 7),
-  peer: { peerId: Buffer.from(n.toString(16).padStart(40, '0'), 'hex'), ip: Buffer.from([127, 0, 0, 1]), port: 1000 + (n % 50000), uploaded: 0n, downloaded: 0n, left, lastSeen: 1000 },
+  kind: 'peer-upsert',
+  infoHash: hash(n % 7),
+  peer: {
+    peerId: Buffer.from(n.toString(16).padStart(40, '0'), 'hex'),
+    ip: Buffer.from([127, 0, 0, 1]),
+    port: 1000 + (n % 50000),
+    uploaded: 0n,
+    downloaded: 0n,
+    left,
+    lastSeen: 1000,
+  },
 });
 const rows = (path: string): Array<{ p: string; left: number }> => {
   const d = new Database(path, { readonly: true });
@@ -26,14 +35,22 @@ test('thousands of batches (overflowing the ring) and a batch too big for it are
   const dir = tempDir('worker-store');
   const written: number[] = [];
   const errors: string[] = [];
-  const opened = await openWorkerStore(join(dir.path, 's.sqlite'), (e) => errors.push(e), (s) => written.push(s));
+  const opened = await openWorkerStore(
+    join(dir.path, 's.sqlite'),
+    (e) => errors.push(e),
+    (s) => written.push(s),
+  );
   assert.ok(opened.ok);
   if (!opened.ok) return;
   const store = opened.store;
   // The same peers rewritten batch after batch: only the last value of each survives if order holds.
   let seq = 0;
   for (let round = 0; round < 40; round++) {
-    for (let b = 0; b < 50; b++) store.writeBatch(++seq, Array.from({ length: 40 }, (_, i) => peer(b * 40 + i, BigInt(round))));
+    for (let b = 0; b < 50; b++)
+      store.writeBatch(
+        ++seq,
+        Array.from({ length: 40 }, (_, i) => peer(b * 40 + i, BigInt(round))),
+      );
   }
   // A single batch far bigger than the 2 MiB ring (a state transfer): it travels as a message, in turn.
   const big = Array.from({ length: 150_000 }, (_, i) => peer(i, 77n));
