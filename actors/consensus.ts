@@ -63,10 +63,12 @@ export type ConsensusOutput<T> =
   /** Cluster traffic to publish. */
   | { type: 'send-prepare'; epoch: number; seq: number; items: readonly T[] }
   | { type: 'send-vote'; epoch: number; to: number; seq: number; ok: boolean; error?: VoteError }
-  | { type: 'send-commit'; epoch: number; seq: number }
+  /** `again`: a COMMIT sent once more after a broker switch (its round was applied already). */
+  | { type: 'send-commit'; epoch: number; seq: number; again?: boolean }
   | { type: 'send-abort'; epoch: number; seq: number }
   /** Persist and apply these items as sequence `seq` (both roles). */
-  | { type: 'apply'; seq: number; items: readonly T[] }
+  /** `lead`: this instance led the round (its clients are waiting on it); false for a Slave's COMMIT. */
+  | { type: 'apply'; seq: number; items: readonly T[]; lead: boolean }
   /** These items will not be stored: answer their clients with an error. */
   | { type: 'reject'; items: readonly T[]; reason: RejectReason }
   /** A gap or unknown outcome: this Slave needs the Master's state. */
@@ -107,7 +109,7 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
       // COMMIT leaves before the batch is applied (and its clients answered): if this process dies in between,
       // the Slaves still learn the outcome of a round a client may have seen acknowledged.
       out.push({ type: 'send-commit', epoch: s.epoch, seq: r.seq });
-      out.push({ type: 'apply', seq: r.seq, items: r.items });
+      out.push({ type: 'apply', seq: r.seq, items: r.items, lead: true });
       return startRound({ ...s, applied: r.seq, round: null }, out);
     }
     // Abort as soon as even every outstanding vote could not make a majority. With a configured size, members
@@ -127,6 +129,21 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
     const pending = [...(s.round ? s.round.items : []), ...s.queue];
     if (pending.length > 0) out.push({ type: 'reject', items: pending, reason: 'failover' });
     return { ...s, round: null, queue: [] };
+  };
+
+  /**
+   * Becoming Master. Back in the same epoch (a broker switch, nobody else took over): send our last COMMIT again,
+   * so Slaves that staged that round but lost its COMMIT with the old broker apply it. In a new epoch: a round we
+   * staged whose outcome we never learnt may have been acknowledged by the old Master (it answers only once the
+   * broker holds the COMMIT, and a majority staged it): commit it again first, instead of dropping it.
+   */
+  const takeOver = (s: ConsensusState<T>, epoch: number, out: Effect<T>[]): ConsensusState<T> => {
+    if (epoch === s.epoch) {
+      if (s.applied > 0) out.push({ type: 'send-commit', epoch, seq: s.applied, again: true });
+      return s;
+    }
+    if (!s.staged || s.staged.seq !== s.applied + 1) return { ...s, staged: null };
+    return { ...s, queue: [...s.staged.items, ...s.queue], staged: null };
   };
 
   return (s: ConsensusState<T>, input: ConsensusInput<T>): Step<T> => {
@@ -154,8 +171,10 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
       case 'role': {
         let next: ConsensusState<T> = s;
         if (s.role === 'master' && (input.role !== 'master' || input.epoch !== s.epoch)) next = dropMasterWork(s, out);
-        next = { ...next, role: input.role, epoch: input.epoch, staged: null };
-        return [startRound(next, out), out];
+        if (input.role === 'master' && s.role !== 'master') next = takeOver(next, input.epoch, out);
+        // A staged round survives other role changes: its COMMIT may still come (a Master resuming after a broker
+        // switch sends its last one again), and a PREPARE of the same or the next number replaces it.
+        return [startRound({ ...next, role: input.role, epoch: input.epoch }, out), out];
       }
       case 'prepare': {
         if (s.role !== 'slave' || input.epoch < s.epoch) return [s, out];
@@ -195,12 +214,13 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
         return [decide(s, out, true), out];
       }
       case 'commit': {
-        if (s.role !== 'slave' || input.epoch < s.epoch) return [s, out];
+        // Also while off (resuming after a broker switch): a COMMIT of the round we staged is its outcome.
+        if (s.role === 'master' || input.epoch < s.epoch) return [s, out];
         if (!s.staged || s.staged.seq !== input.seq || s.staged.epoch !== input.epoch) {
           if (input.seq > s.applied) out.push({ type: 'resync', reason: { kind: 'commit-without-prepare', seq: input.seq } });
           return [s, out];
         }
-        out.push({ type: 'apply', seq: input.seq, items: s.staged.items });
+        out.push({ type: 'apply', seq: input.seq, items: s.staged.items, lead: false });
         return [{ ...s, applied: input.seq, staged: null }, out];
       }
       case 'abort': {

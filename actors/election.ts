@@ -18,6 +18,8 @@ export type ElectionConfig = {
   readonly answerTimeoutMs: number;
   readonly coordinatorTimeoutMs: number;
   readonly syncTimeoutMs: number;
+  /** After a broker switch: how long to listen before taking the former role back. */
+  readonly resumeMs: number;
   /**
    * Instances the cluster is built for (0 or absent: no quorum). When set, an instance only makes itself Master
    * while it hears more than half of them (itself included): one cut off with a minority waits instead of
@@ -35,7 +37,11 @@ export type ElectionState = {
   readonly synced: boolean;
   /** Increments with every election attempt, so stale timers are ignored. */
   readonly attempt: number;
+  /** The role held when the broker was lost: taken back after the switch if nothing else changed. */
+  readonly held?: Held | null;
 };
+
+export type Held = { readonly role: 'master' | 'slave'; readonly epoch: number; readonly master: number };
 
 export type ElectionInput =
   | { type: 'start' }
@@ -56,7 +62,11 @@ export type ElectionInput =
   | { type: 'resync' }
   /** Cut off (lost broker, simulated failure) or back. */
   | { type: 'isolate' }
-  | { type: 'rejoin' };
+  | { type: 'rejoin' }
+  /** The broker connection was lost (`suspend`) and is back (`resume`, maybe on another broker of the list). */
+  | { type: 'suspend' }
+  | { type: 'resume' }
+  | { type: 'resume-check'; attempt: number };
 
 export type ElectionOutput =
   | { type: 'send-election'; epoch: number }
@@ -129,6 +139,33 @@ export function electionTransition(cfg: ElectionConfig) {
     out.push({ type: 'send-election', epoch: maxEpoch(s) });
     out.push({ type: 'timer', after: cfg.answerTimeoutMs, input: { type: 'answer-timeout', attempt } });
     return announce({ ...s, role: 'electing', master: null, attempt }, out);
+  };
+
+  /**
+   * After a broker switch, with what was heard during the resume window: a Master of a newer epoch is joined as a
+   * newcomer (our data may be stale); otherwise a Master takes its role back in the same epoch (if it hears a
+   * quorum), a Slave follows its Master again (if it is back, or coming back), and anything else elects.
+   */
+  const resumeHeld = (s: ElectionState, held: Held, out: Effect[]): ElectionState => {
+    const newer = s.live.find((e) => e.epoch > held.epoch && e.role === 'master');
+    if (newer) return sync({ ...s, epoch: newer.epoch }, newer.id, out);
+    if (held.role === 'master' && !s.live.some((e) => e.epoch > held.epoch) && quorate(s)) {
+      return announce({ ...s, role: 'master', epoch: held.epoch, master: cfg.self }, out);
+    }
+    const back = s.live.find((e) => e.id === held.master && e.epoch === held.epoch && (e.role === 'master' || e.role === 'resuming'));
+    if (held.role === 'slave' && back) {
+      const attempt = s.attempt + 1;
+      out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'master-check', attempt } });
+      return announce({ ...s, role: 'slave', epoch: held.epoch, master: held.master, attempt }, out);
+    }
+    return elect({ ...s, epoch: Math.max(s.epoch, held.epoch), master: null }, out);
+  };
+
+  const rejoin = (s: ElectionState, out: Effect[]): readonly [ElectionState, Effect[]] => {
+    // Our repository may be stale after being cut off: come back as a newcomer.
+    const attempt = s.attempt + 1;
+    out.push({ type: 'timer', after: cfg.discoveryMs, input: { type: 'discovered', attempt } });
+    return [announce({ ...s, role: 'starting', synced: false, master: null, attempt, held: null }, out), out];
   };
 
   return (s: ElectionState, input: ElectionInput): readonly [ElectionState, Effect[]] => {
@@ -230,13 +267,28 @@ export function electionTransition(cfg: ElectionConfig) {
         // The live set is kept: the Heartbeat actor empties it itself when it is muted (lost broker), and keeps
         // it current when only our echo stopped; a rejoin needs it to find the Master.
         return [announce({ ...s, role: 'isolated', master: null, attempt: s.attempt + 1 }, out), out];
-      case 'rejoin': {
-        if (s.role !== 'isolated') return [s, out];
-        // Our repository may be stale after being cut off: come back as a newcomer.
-        const attempt = s.attempt + 1;
-        out.push({ type: 'timer', after: cfg.discoveryMs, input: { type: 'discovered', attempt } });
-        return [announce({ ...s, role: 'starting', synced: false, master: null, attempt }, out), out];
+      case 'suspend': {
+        if (cut) return [s, out];
+        const holds = s.synced && (s.role === 'master' || s.role === 'slave') && s.master !== null;
+        const held: Held | null = holds
+          ? { role: s.role as Held['role'], epoch: s.epoch, master: s.master! }
+          : s.role === 'resuming'
+            ? (s.held ?? null)
+            : null;
+        return [announce({ ...s, role: 'isolated', master: null, attempt: s.attempt + 1, held }, out), out];
       }
+      case 'resume': {
+        if (s.role !== 'isolated') return [s, out];
+        if (!s.held) return rejoin(s, out);
+        const attempt = s.attempt + 1;
+        out.push({ type: 'timer', after: cfg.resumeMs, input: { type: 'resume-check', attempt } });
+        return [announce({ ...s, role: 'resuming', attempt }, out), out];
+      }
+      case 'resume-check':
+        if (s.role !== 'resuming' || input.attempt !== s.attempt || !s.held) return [s, out];
+        return [resumeHeld({ ...s, held: null }, s.held, out), out];
+      case 'rejoin':
+        return s.role === 'isolated' ? rejoin(s, out) : [s, out];
     }
   };
 }

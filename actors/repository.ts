@@ -119,7 +119,12 @@ function digestOf(store: SwarmStore): string {
 }
 
 export type RepositoryInput<C> =
-  | { type: 'apply'; seq: number; items: readonly Proposal<C>[] }
+  /**
+   * `confirmed: false`: a round this instance led whose COMMIT the broker never confirmed. Its outcome is
+   * unknown to the cluster but may be known to some Slaves: apply it (a resumed Master sends its COMMIT again, a
+   * new Master commits what it staged), and tell its clients to retry rather than acknowledge them.
+   */
+  | { type: 'apply'; seq: number; items: readonly Proposal<C>[]; confirmed?: boolean }
   | { type: 'reject'; items: readonly Proposal<C>[]; reason: RejectReason };
 
 /**
@@ -141,14 +146,19 @@ export function repositoryActor<C>(
   return new Observable<RepositoryOutput<C>>((sub) =>
     input$.subscribe({
       next: (msg) => {
-        if (msg.type === 'apply') {
+        if (msg.type === 'reject') {
+          for (const { client } of msg.items) if (client !== null) sub.next({ type: 'rejected', client, reason: msg.reason });
+          return;
+        }
+        if (msg.confirmed === false) {
+          repo.apply(msg.seq, msg.items);
+          for (const { client } of msg.items) if (client !== null) sub.next({ type: 'rejected', client, reason: 'failover' });
+        } else {
           repo.apply(msg.seq, msg.items, (client, infoHash, swarm) =>
             sub.next({ type: 'announced', client, store: repo.store, infoHash, swarm }),
           );
-          sub.next({ type: 'stored', seq: msg.seq, size: msg.items.length, healthy: repo.healthy() });
-          return;
         }
-        for (const { client } of msg.items) if (client !== null) sub.next({ type: 'rejected', client, reason: msg.reason });
+        sub.next({ type: 'stored', seq: msg.seq, size: msg.items.length, healthy: repo.healthy() });
       },
       error: (e) => sub.error(e),
       complete: () => sub.complete(),

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Start/stop a private ActiveMQ (Debian package) for this project: STOMP only, loopback only,
-# non-persistent, with a config written into DIR so it never touches /etc/activemq or a system broker.
+# Start/stop a private ActiveMQ (Debian package) for this project: STOMP only, loopback only, with a config
+# written into DIR so it never touches /etc/activemq or a system broker. Alone it is non-persistent; a pair is
+# ActiveMQ's shared-storage master/slave: two brokers on one KahaDB directory, the one holding its lock serves,
+# the other waits and takes over within about a second when the first dies (../shared/notes/broker-pair.md).
 #
 #   scripts/broker.sh ensure-installed
-#   scripts/broker.sh start [--port P] [--dir DIR]   # P=0 picks a free port; prints the port last
+#   scripts/broker.sh start [--port P] [--dir DIR]            # P=0 picks a free port; prints the port last
 #   scripts/broker.sh stop  [--dir DIR]
+#   scripts/broker.sh start-pair [--ports P1,P2] [--dir DIR]  # 0,0 picks free ports; prints P1,P2 last
+#   scripts/broker.sh stop-pair [--dir DIR]
+#   scripts/broker.sh start --port P --dir DIR/a --shared DIR/shared   # one half of a pair again, after it died
 set -euo pipefail
 
 readonly AMQ_HOME=/usr/share/activemq
@@ -18,7 +23,7 @@ die() { echo "broker.sh: $*" >&2; exit 1; }
 say() { echo "broker.sh: $*" >&2; }  # progress goes to stderr: stdout carries only the port
 
 usage() {
-  echo "usage: $0 start [--port P] [--dir DIR] | stop [--dir DIR] | ensure-installed" >&2
+  echo "usage: $0 start [--port P] [--dir DIR] | stop [--dir DIR] | start-pair [--ports P1,P2] [--dir DIR] | stop-pair [--dir DIR] | ensure-installed" >&2
   exit 2
 }
 
@@ -62,8 +67,23 @@ free_port() {  # stdout.write, not console.log: FORCE_COLOR (set by uvu) would c
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(s.address().port+"\n");s.close()})'
 }
 
+# One broker of a pair: persistent (the lock lives in the persistence adapter; topic frames sent without
+# persistent:true are still never written) on the shared KahaDB directory, retrying its lock every 200 ms.
+persistence_xml() {
+  local shared=$1
+  [[ -z $shared ]] && return 0
+  cat <<EOF
+    <persistenceAdapter>
+      <kahaDB directory="$shared" lockKeepAlivePeriod="500">
+        <locker><shared-file-locker lockAcquireSleepInterval="200"/></locker>
+      </kahaDB>
+    </persistenceAdapter>
+EOF
+}
+
 write_config() {
-  local dir=$1 port=$2
+  local dir=$1 port=$2 shared=${3:-} persistent=false name=udp-tracker-bus
+  if [[ -n $shared ]]; then persistent=true; name=udp-tracker-bus-$(basename "$dir"); fi
   mkdir -p "$dir/conf" "$dir/data"
   # Topic policy: a slow subscriber loses its oldest pending messages rather than stalling every
   # publisher (the cluster protocol detects gaps by sequence number and re-syncs).
@@ -73,13 +93,14 @@ write_config() {
        xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans.xsd
          http://activemq.apache.org/schema/core http://activemq.apache.org/schema/core/activemq-core.xsd">
   <broker xmlns="http://activemq.apache.org/schema/core"
-          brokerName="udp-tracker-bus"
-          persistent="false"
+          brokerName="$name"
+          persistent="$persistent"
           useJmx="false"
           advisorySupport="false"
           schedulerSupport="false"
           useShutdownHook="true"
           dataDirectory="$dir/data">
+$(persistence_xml "$shared")
     <destinationPolicy>
       <policyMap>
         <policyEntries>
@@ -118,7 +139,7 @@ EOF
 }
 
 start() {
-  local dir=$1 port=$2 pid
+  local dir=$1 port=$2 shared=${3:-} wait_open=${4:-yes} pid
   [[ -f $AMQ_JAR ]] || die "ActiveMQ is not installed; run: $0 ensure-installed"
   command -v java >/dev/null || die "java is not installed; run: $0 ensure-installed"
 
@@ -139,7 +160,7 @@ start() {
   [[ $port =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "bad port: $port"
   port_open "$port" && die "port $port on $HOST is already in use"
 
-  write_config "$dir" "$port"
+  write_config "$dir" "$port" "$shared"
   # Settings measured in shared/notes/broker.md: small heap, fast start-up.
   nohup java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     "-Dlog4j.configuration=file:$dir/conf/log4j.properties" \
@@ -152,6 +173,12 @@ start() {
 
   local i
   for ((i = 0; i < 300; i++)); do
+    # The waiting half of a pair opens its port only once it holds the lock: alive after a second is enough.
+    if [[ $wait_open == no ]] && ((i >= 10)) && kill -0 "$pid" 2>/dev/null; then
+      say "started pid $pid for $HOST:$port, waiting for the shared lock (log: $dir/broker.log)"
+      echo "$port"
+      return 0
+    fi
     if port_open "$port"; then
       say "started pid $pid on $HOST:$port (log: $dir/broker.log)"
       echo "$port"
@@ -189,25 +216,56 @@ stop() {
   rm -f "$dir/broker.pid"
 }
 
+# The pair: a/ serves first (its port is open when this returns), b/ waits on the lock in shared/.
+start_pair() {
+  local dir=$1 ports=$2 p1 p2
+  [[ $ports =~ ^([0-9]+),([0-9]+)$ ]] || die "bad ports: $ports (want P1,P2)"
+  p1=${BASH_REMATCH[1]} p2=${BASH_REMATCH[2]}
+  [[ $p1 == 0 ]] && p1=$(free_port)
+  if [[ $p2 == 0 ]]; then
+    p2=$(free_port)
+    while [[ $p2 == "$p1" ]]; do p2=$(free_port); done
+  fi
+  mkdir -p "$dir/a" "$dir/b" "$dir/shared"
+  p1=$(start "$dir/a" "$p1" "$dir/shared" yes | tail -n 1)
+  p2=$(start "$dir/b" "$p2" "$dir/shared" no | tail -n 1)
+  echo "$p1,$p2"
+}
+
+stop_pair() {
+  local dir=$1
+  # The waiting one first: stopping the serving one first would hand it the lock for nothing.
+  stop "$dir/b"
+  stop "$dir/a"
+}
+
 main() {
   (($# >= 1)) || usage
-  local cmd=$1 port=61613 dir=$REPO_ROOT/.broker
+  local cmd=$1 port=61613 ports=61613,61614 dir=$REPO_ROOT/.broker shared=
   shift
   while (($#)); do
     case $1 in
       --port) (($# >= 2)) || usage; port=$2; shift 2 ;;
+      --ports) (($# >= 2)) || usage; ports=$2; shift 2 ;;
+      --shared) (($# >= 2)) || usage; shared=$(cd "$2" && pwd -P); shift 2 ;;
       --dir) (($# >= 2)) || usage; dir=$2; shift 2 ;;
       *) usage ;;
     esac
   done
   case $cmd in
     ensure-installed) ensure_installed ;;
-    start)
+    start)  # --shared S: one half of a pair again (it waits for the lock in S)
       mkdir -p "$dir"
-      start "$(cd "$dir" && pwd -P)" "$port" ;;  # absolute: java and the pid check both need it
+      start "$(cd "$dir" && pwd -P)" "$port" "$shared" "$([[ -n $shared ]] && echo no || echo yes)" ;;  # absolute: java and the pid check both need it
     stop)
       [[ -d $dir ]] || { say "no $dir; nothing to stop"; return 0; }
       stop "$(cd "$dir" && pwd -P)" ;;
+    start-pair)
+      mkdir -p "$dir"
+      start_pair "$(cd "$dir" && pwd -P)" "$ports" ;;
+    stop-pair)
+      [[ -d $dir ]] || { say "no $dir; nothing to stop"; return 0; }
+      stop_pair "$(cd "$dir" && pwd -P)" ;;
     *) usage ;;
   esac
 }

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TestScheduler } from 'rxjs/testing';
-import { consensusActor, type ConsensusInput } from '../../actors/consensus.js';
+import { consensusActor, consensusTransition, initialConsensus, type ConsensusInput } from '../../actors/consensus.js';
 
 const cfg = { self: 1, maxBatch: 3, maxQueue: 5, voteTimeoutMs: 10 };
 const ts = (): TestScheduler => new TestScheduler((a, b) => assert.equal(a, b));
@@ -23,10 +23,10 @@ test('a lone master commits each batch at once, in sequence', () => {
     expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----(pca)-(qdb)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x', 'y'] },
       c: { type: 'send-commit', epoch: 4, seq: 1 },
-      a: { type: 'apply', seq: 1, items: ['x', 'y'] },
+      a: { type: 'apply', seq: 1, items: ['x', 'y'], lead: true },
       q: { type: 'send-prepare', epoch: 4, seq: 2, items: ['z'] },
       d: { type: 'send-commit', epoch: 4, seq: 2 },
-      b: { type: 'apply', seq: 2, items: ['z'] },
+      b: { type: 'apply', seq: 2, items: ['z'], lead: true },
     });
   });
 });
@@ -41,7 +41,7 @@ test('three members: prepare, then commit on the second OK (a majority), before 
     });
     expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----p--(ca)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
-      a: { type: 'apply', seq: 1, items: ['x'] },
+      a: { type: 'apply', seq: 1, items: ['x'], lead: true },
       c: { type: 'send-commit', epoch: 4, seq: 1 },
     });
   });
@@ -90,7 +90,7 @@ test('while a round is in flight, proposals queue into the next round (batched),
     expectObservable(consensusActor(input, { config: cfg, scheduler: s })).toBe('-----a---j-(cxp) 5ms (bkq) 5ms (dl)', {
       a: { type: 'send-prepare', epoch: 4, seq: 1, items: ['1'] },
       j: { type: 'reject', items: ['7'], reason: 'busy' },
-      x: { type: 'apply', seq: 1, items: ['1'] },
+      x: { type: 'apply', seq: 1, items: ['1'], lead: true },
       c: { type: 'send-commit', epoch: 4, seq: 1 },
       p: { type: 'send-prepare', epoch: 4, seq: 2, items: ['2', '3', '4'] },
       b: { type: 'send-abort', epoch: 4, seq: 2 },
@@ -112,7 +112,7 @@ test('a slave stages on PREPARE, votes OK, and persists only on COMMIT', () => {
     });
     expectObservable(consensusActor(input, { config: { ...cfg, self: 2 }, scheduler: s })).toBe('--v--a', {
       v: { type: 'send-vote', epoch: 4, to: 9, seq: 1, ok: true },
-      a: { type: 'apply', seq: 1, items: ['x'] },
+      a: { type: 'apply', seq: 1, items: ['x'], lead: false },
     });
   });
 });
@@ -173,7 +173,7 @@ test('with a configured cluster size, a Master left with a minority aborts at th
     expectObservable(consensusActor(input, { config: { ...cfg, clusterSize: 3 }, scheduler: s2 })).toBe('-----p--(ca)', {
       p: { type: 'send-prepare', epoch: 4, seq: 1, items: ['x'] },
       c: { type: 'send-commit', epoch: 4, seq: 1 },
-      a: { type: 'apply', seq: 1, items: ['x'] },
+      a: { type: 'apply', seq: 1, items: ['x'], lead: true },
     });
   });
   const s3 = ts();
@@ -191,6 +191,37 @@ test('with a configured cluster size, a Master left with a minority aborts at th
       j: { type: 'reject', items: ['x'], reason: 'not-committed' },
     });
   });
+});
+
+
+test('broker switch: a Master back in its own epoch sends its last COMMIT again; a COMMIT reaches a resuming Slave', () => {
+  const t = consensusTransition<string>(cfg);
+  let master = t(t(initialConsensus<string>(), { type: 'members', members: [1] })[0], { type: 'role', role: 'master', epoch: 4 })[0];
+  master = t(master, { type: 'propose', items: ['x'] })[0];
+  assert.is(master.applied, 1);
+  const off = t(master, { type: 'role', role: 'off', epoch: 4 })[0];
+  assert.equal(t(off, { type: 'role', role: 'master', epoch: 4 })[1], [{ type: 'send-commit', epoch: 4, seq: 1, again: true }]);
+
+  const slave = consensusTransition<string>({ ...cfg, self: 2 });
+  let s = slave(initialConsensus<string>(), { type: 'role', role: 'slave', epoch: 4 })[0];
+  s = slave(s, { type: 'prepare', from: 1, epoch: 4, seq: 1, items: ['x'] })[0];
+  s = slave(s, { type: 'role', role: 'off', epoch: 4 })[0];
+  assert.equal(s.staged, { epoch: 4, seq: 1, items: ['x'] }, 'the staged round survives the switch');
+  assert.equal(slave(s, { type: 'commit', from: 1, epoch: 4, seq: 1 })[1], [{ type: 'apply', seq: 1, items: ['x'], lead: false }]);
+});
+
+test('a new Master commits first the round it staged and never learnt the outcome of', () => {
+  const t = consensusTransition<string>({ ...cfg, self: 2 });
+  let s = t(initialConsensus<string>(), { type: 'role', role: 'slave', epoch: 4 })[0];
+  s = t(s, { type: 'prepare', from: 3, epoch: 4, seq: 1, items: ['acked?'] })[0];
+  s = t(s, { type: 'members', members: [2] })[0];
+  const [after, out] = t(s, { type: 'role', role: 'master', epoch: 5 });
+  assert.equal(out.slice(0, 1), [{ type: 'send-prepare', epoch: 5, seq: 1, items: ['acked?'] }]);
+  assert.equal(after.applied, 1, 'alone it commits at once');
+  // A staged round that is not the next one (older than what is applied) is dropped, not replayed.
+  let stale = t(initialConsensus<string>(), { type: 'role', role: 'slave', epoch: 4 })[0];
+  stale = { ...stale, applied: 3, staged: { epoch: 4, seq: 2, items: ['old'] } };
+  assert.equal(t(stale, { type: 'role', role: 'master', epoch: 5 })[1], []);
 });
 
 test.run();

@@ -16,7 +16,14 @@ import type { Role } from '../../src/bus/messages.js';
 import { clusterTiming } from '../../src/domain/timing.js';
 
 // One marble frame is 1 ms.
-const cfg: ElectionConfig = { self: 2, discoveryMs: 100, answerTimeoutMs: 50, coordinatorTimeoutMs: 200, syncTimeoutMs: 300 };
+const cfg: ElectionConfig = {
+  self: 2,
+  discoveryMs: 100,
+  answerTimeoutMs: 50,
+  coordinatorTimeoutMs: 200,
+  syncTimeoutMs: 300,
+  resumeMs: 120,
+};
 const ts = (): TestScheduler => new TestScheduler((a, b) => assert.equal(a, b));
 type In = ElectionInput;
 type Out = ElectionOutput;
@@ -85,6 +92,7 @@ test("with the tracker's timings (clusterTiming): clustered, the first election 
       answerTimeoutMs: t.answerTimeoutMs,
       coordinatorTimeoutMs: t.coordinatorTimeoutMs,
       syncTimeoutMs: t.syncTimeoutMs,
+      resumeMs: t.resumeMs,
     };
     const s = ts();
     s.run(({ hot, expectObservable }) => {
@@ -686,6 +694,66 @@ test('regression: a Master followed on its COORDINATOR but never heard from is g
   // Heard in the meantime: nothing happens.
   const heard = t(slave, { type: 'live', live: [live(1, 'slave', true, 1), live(3, 'master', true, 1)] })[0];
   assert.equal(t(heard, (check as { input: ElectionInput }).input), [heard, []]);
+});
+
+
+// After a broker switch (suspend, then resume): the former role comes back after the resume window when nothing
+// changed, and a newer Master found meanwhile is joined as a newcomer.
+const suspendResume = (st: ElectionState, heard: readonly LiveEntry[]) => {
+  const t = electionTransition(cfg);
+  const [suspended, o1] = t(st, { type: 'suspend' });
+  const [resuming, o2] = t({ ...suspended, live: [...heard] }, { type: 'resume' });
+  const [after, o3] = t(resuming, { type: 'resume-check', attempt: resuming.attempt });
+  return { suspended, resuming, after, out: [...o1, ...o2, ...o3] };
+};
+
+test('broker switch: a Master that hears no newer epoch takes its role back in the same epoch, without an election', () => {
+  const master: ElectionState = { role: 'master', epoch: 4, master: 2, live: [], synced: true, attempt: 1 };
+  const r = suspendResume(master, [live(1, 'resuming', true, 4)]);
+  assert.is(r.suspended.role, 'isolated');
+  assert.equal(r.resuming.role, 'resuming');
+  assert.equal([r.after.role, r.after.epoch, r.after.master], ['master', 4, 2]);
+  assert.equal(
+    r.out.filter((o) => o.type !== 'timer'),
+    [role('isolated', 4, null), role('resuming', 4, null), role('master', 4, 2)],
+  );
+  assert.ok(
+    r.out.some((o) => o.type === 'timer' && o.after === cfg.resumeMs),
+    'the decision waits one resume window',
+  );
+});
+
+test('broker switch: a Slave follows its Master again when it is back or coming back; else it elects', () => {
+  const slave: ElectionState = { role: 'slave', epoch: 4, master: 3, live: [], synced: true, attempt: 1 };
+  assert.equal(suspendResume(slave, [live(3, 'resuming', true, 4)]).after.role, 'slave');
+  assert.equal(suspendResume(slave, [live(3, 'master', true, 4)]).after.master, 3);
+  const alone = suspendResume(slave, [live(1, 'slave', true, 4)]).after;
+  assert.is(alone.role, 'master', 'nobody above it is heard: it takes over (a new epoch)');
+  assert.is(alone.epoch, 5);
+});
+
+test('broker switch: a Master elected meanwhile (a newer epoch) is joined with a state transfer', () => {
+  const master: ElectionState = { role: 'master', epoch: 4, master: 2, live: [], synced: true, attempt: 1 };
+  const r = suspendResume(master, [live(3, 'master', true, 5)]);
+  assert.equal([r.after.role, r.after.master, r.after.epoch], ['syncing', 3, 5]);
+  assert.ok(r.out.some((o) => o.type === 'send-sync-request' && o.to === 3));
+});
+
+test('broker switch: with a cluster size, a Master without a quorum does not take its role back', () => {
+  const t = electionTransition({ ...cfg, clusterSize: 3 });
+  const master: ElectionState = { role: 'master', epoch: 4, master: 2, live: [], synced: true, attempt: 1 };
+  const [resuming] = t(t(master, { type: 'suspend' })[0], { type: 'resume' });
+  const [after] = t(resuming, { type: 'resume-check', attempt: resuming.attempt });
+  assert.is.not(after.role, 'master');
+  // A stale check (an older attempt) changes nothing.
+  assert.equal(t(resuming, { type: 'resume-check', attempt: resuming.attempt - 1 }), [resuming, []]);
+});
+
+test('broker switch: an instance that held no role (a newcomer) comes back as a newcomer', () => {
+  const t = electionTransition(cfg);
+  const starting: ElectionState = { ...initialElection(), attempt: 1 };
+  const [back] = t(t(starting, { type: 'suspend' })[0], { type: 'resume' });
+  assert.is(back.role, 'starting');
 });
 
 test.run();

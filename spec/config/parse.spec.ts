@@ -10,6 +10,7 @@ type Expected = { readonly [section: string]: unknown };
 /** The part of `actual` with the shape of `expected` (sections and fields it names), to compare whole. */
 function pick(actual: unknown, expected: unknown): unknown {
   if (typeof expected !== 'object' || expected === null || typeof actual !== 'object' || actual === null) return actual;
+  if (Array.isArray(expected)) return actual;
   return Object.fromEntries(Object.keys(expected).map((k) => [k, pick(Reflect.get(actual, k), Reflect.get(expected, k))]));
 }
 
@@ -24,7 +25,14 @@ const accepted: Array<[string, Expected]> = [
   ['--id 3 --batch-ms 0', { cluster: { batchMs: 0 } }],
   [
     '--id 3 --broker stomp://127.0.0.1:61613',
-    { network: { host: '127.0.0.1', group: '239.192.0.1', iface: '127.0.0.1' }, cluster: { broker: 'stomp://127.0.0.1:61613' } },
+    {
+      network: { host: '127.0.0.1', group: '239.192.0.1', iface: '127.0.0.1' },
+      cluster: { broker: 'stomp://127.0.0.1:61613', brokers: ['stomp://127.0.0.1:61613'] },
+    },
+  ],
+  [
+    '--id 3 --broker stomp://127.0.0.1:61691,stomp://127.0.0.1:61692',
+    { cluster: { brokers: ['stomp://127.0.0.1:61691', 'stomp://127.0.0.1:61692'] } },
   ],
   [
     '--id 3 --broker ws://b:1/stomp --iface 10.0.0.2',
@@ -77,7 +85,18 @@ const refused: Array<[string, string]> = [
   ['--id 3 --metrics-port 65536', '--metrics-port must be between 0 and 65535, got 65536'],
   ['--id 3 --http-host localhost', '--http-host must be an IP address, got "localhost"'],
   ['--id 3 --metrics-host x', '--metrics-host must be an IP address, got "x"'],
-  ['--id 3 --broker http://b:1', '--broker must be a stomp://host:port or ws://host:port/path URL, got "http://b:1"'],
+  [
+    '--id 3 --broker http://b:1',
+    '--broker must be stomp://host:port or ws://host:port/path URLs separated by commas (unsupported scheme http: in http://b:1 (use stomp://, tcp://, ws:// or wss://)), got "http://b:1"',
+  ],
+  [
+    '--id 3 --broker stomp://127.0.0.1:61691,stomp//127.0.0.1:61692',
+    '--broker must be stomp://host:port or ws://host:port/path URLs separated by commas (not a URL: stomp//127.0.0.1:61692), got "stomp://127.0.0.1:61691,stomp//127.0.0.1:61692"',
+  ],
+  [
+    '--id 3 --broker stomp://a:1,',
+    '--broker must be stomp://host:port or ws://host:port/path URLs separated by commas (an empty entry in the list), got "stomp://a:1,"',
+  ],
   ['--id 3 --iface ::1', '--iface must be an IPv4 address, got "::1"'],
   ['--id 3 --group 10.0.0.1', '--group must be an IPv4 multicast address, got "10.0.0.1"'],
   ['--id 3 --group 239.1.1', '--group must be an IPv4 multicast address, got "239.1.1"'],
@@ -113,6 +132,7 @@ test('defaults: every field of a bare --id, each default taken from the option t
     network: { host: OPTIONS.host.fallback, port: OPTIONS.port.fallback, group: undefined, iface: OPTIONS.iface.fallback },
     cluster: {
       broker: undefined,
+      brokers: [],
       topic: OPTIONS.topic.fallback,
       heartbeatMs: OPTIONS.heartbeat.fallback,
       voteTimeoutMs: OPTIONS['vote-timeout'].fallback,

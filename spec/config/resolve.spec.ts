@@ -10,6 +10,7 @@ test('an ID alone: a single instance on 0.0.0.0:6969, no group, no HTTP, db name
     network: { host: '0.0.0.0', port: 6969, group: undefined, iface: '127.0.0.1' },
     cluster: {
       broker: undefined,
+      brokers: [],
       topic: 'udp-tracker',
       heartbeatMs: 1000,
       voteTimeoutMs: 500,

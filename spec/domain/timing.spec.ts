@@ -21,6 +21,7 @@ test('durations for a 1000 ms heartbeat (the default), and alone', () => {
     echoTimeoutMs: 400,
     fenceMs: 250,
     discoveryMs: 2500,
+    resumeMs: 1250,
     answerTimeoutMs: 500,
     coordinatorTimeoutMs: 2000,
     syncTimeoutMs: 10_000,
@@ -38,6 +39,7 @@ test('durations at the ends of the flag range and for the 250 ms the process spe
     echoTimeoutMs: 8,
     fenceMs: 5,
     discoveryMs: 50,
+    resumeMs: 25,
     answerTimeoutMs: 50,
     coordinatorTimeoutMs: 40,
     syncTimeoutMs: 10_000,
@@ -50,6 +52,7 @@ test('durations at the ends of the flag range and for the 250 ms the process spe
     echoTimeoutMs: 100,
     fenceMs: 62.5,
     discoveryMs: 625,
+    resumeMs: 312.5,
     answerTimeoutMs: 125,
     coordinatorTimeoutMs: 500,
     syncTimeoutMs: 10_000,
@@ -62,6 +65,7 @@ test('durations at the ends of the flag range and for the 250 ms the process spe
     echoTimeoutMs: 24_000,
     fenceMs: 15_000,
     discoveryMs: 150_000,
+    resumeMs: 75_000,
     answerTimeoutMs: 30_000,
     coordinatorTimeoutMs: 120_000,
     syncTimeoutMs: 600_000,
@@ -81,6 +85,7 @@ test('the safety margins at 1000 ms', () => {
     cutOffBeforeTakeover: { latestMs: 1525, earliestMs: 2250, marginMs: 725 },
     echoWatchFires: { latestMs: 525, earliestMs: 1000, marginMs: 475 },
     discoveryHearsMaster: { latestMs: 1000, earliestMs: 2500, marginMs: 1500 },
+    resumeHearsMaster: { latestMs: 1000, earliestMs: 1250, marginMs: 250 },
   });
   assert.is(safetyMargins(clusterTiming({ heartbeatMs: 1000, voteTimeoutMs: 500, clustered: false })).discoveryHearsMaster, null);
 });
@@ -103,6 +108,7 @@ test('a broken derivation is caught by the rules', () => {
   assert.equal(unsafeRules({ ...t, echoTimeoutMs: 2.5 * t.heartbeatMs }), ['cutOffBeforeTakeover', 'echoWatchFires']);
   assert.equal(unsafeRules({ ...t, fenceMs: 0, downAfterMs: 1.5 * t.heartbeatMs }), ['cutOffBeforeTakeover']);
   assert.equal(unsafeRules({ ...t, checkEveryMs: t.heartbeatMs }), ['cutOffBeforeTakeover', 'echoWatchFires']);
+  assert.equal(unsafeRules({ ...t, resumeMs: t.heartbeatMs }), ['resumeHearsMaster']);
   assert.equal(unsafeRules({ ...t, discoveryMs: t.heartbeatMs }), ['discoveryHearsMaster']);
   // Equal is not enough: the rule is strict.
   assert.equal(unsafeRules({ ...t, fenceMs: 1525 - 2000 }), ['cutOffBeforeTakeover']);
@@ -163,6 +169,7 @@ function cutOffCluster(t: ClusterTiming, s: TestScheduler, sc: Scenario): Observ
           discoveryMs: t.discoveryMs,
           answerTimeoutMs: t.answerTimeoutMs,
           coordinatorTimeoutMs: t.coordinatorTimeoutMs,
+          resumeMs: t.resumeMs,
           syncTimeoutMs: t.syncTimeoutMs,
         }),
         elIn$,

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite, type Test } from 'uvu';
@@ -145,6 +146,47 @@ export function ownBroker(dir: string) {
     },
     stop: () => sh('stop', '--dir', dir).catch(() => ''),
   };
+}
+
+/**
+ * A shared-storage broker pair of our own (scripts/broker.sh start-pair): `a` serves first, `b` waits on the lock.
+ * `killServing` SIGKILLs whichever serves now (its STOMP port is open) and says which it was.
+ */
+export function ownBrokerPair(dir: string) {
+  const sh = (...args: string[]): Promise<string> =>
+    new Promise((resolve, reject) =>
+      execFile('bash', [script(), ...args], { timeout: 60_000 }, (e, out, err) =>
+        e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out),
+      ),
+    );
+  const ports: number[] = [];
+  const pidOf = (half: string): number => Number(readFileSync(join(dir, half, 'broker.pid'), 'utf8').trim());
+  return {
+    async start(): Promise<string> {
+      const out = (await sh('start-pair', '--ports', '0,0', '--dir', dir)).trim().split('\n').pop()!;
+      ports.splice(0, 2, ...out.split(',').map(Number));
+      return ports.map((p) => `stomp://127.0.0.1:${p}`).join(',');
+    },
+    async killServing(): Promise<'a' | 'b'> {
+      const half = (await portOpen(ports[0]!)) ? 'a' : 'b';
+      process.kill(pidOf(half), 'SIGKILL');
+      return half;
+    },
+    /** Start the half that died again: it waits on the lock and takes over at the next failure. */
+    restart: (half: 'a' | 'b') =>
+      sh('start', '--port', String(ports[half === 'a' ? 0 : 1]), '--dir', join(dir, half), '--shared', join(dir, 'shared')),
+    stop: () => sh('stop-pair', '--dir', dir).catch(() => ''),
+  };
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
 }
 
 /** The Master logs this once it holds the service address (a quarter keepalive after its election): it answers from then on. */

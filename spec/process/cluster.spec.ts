@@ -242,7 +242,7 @@ test('broker killed and restarted: the cluster stops answering, then recovers wi
     if ((await c.announce({ infoHash: randomBytes(20), peerId: pid })).action === 'announce') acked.push(pid.toString('hex'));
   }
   b.kill9();
-  await Promise.all(ctx.nodes.map((n) => n.proc.waitFor(/broker connection lost: isolated/, 10_000)));
+  await Promise.all(ctx.nodes.map((n) => n.proc.waitFor(/broker connection lost: suspended/, 10_000)));
   assert.is(await c.raw(encodeConnectRequest(1), 800), null, 'no answers while cut off from the broker');
   await b.start();
   await eventually(

@@ -5,106 +5,24 @@
  * acknowledging would otherwise lose nothing and pass.
  */
 import * as assert from 'uvu/assert';
-import { randomBytes } from 'node:crypto';
 import {
   ackedBeyond,
   brokerUrl,
   eventually,
-  holdsAll,
   newTopic,
-  peerIdsIn,
-  settled,
   startNode,
   type ClusterOpts,
-  type Node,
   SERVING,
   startThree,
   clusterSuite,
-  type ClusterCtx,
 } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
-import { openClient } from '../helpers/udp-client.js';
+import { alive, consistent, lastRole, load } from '../helpers/load.js';
 
-type Ctx = ClusterCtx;
 const test = clusterSuite('faults', 'faults');
 
-const alive = (n: Node): boolean => n.proc.child.exitCode === null && n.proc.child.signalCode === null;
-/** The role an instance last logged. */
-const lastRole = (n: Node): string => [...n.proc.stderr().matchAll(/role (\w+)/g)].pop()?.[1] ?? 'none';
 /** New announces each stretch between faults must see acknowledged (about 0.3 s of this load when healthy). */
 const ACKS_BETWEEN_FAULTS = 20;
-
-/**
- * Load: clients announcing new peers, retrying until acknowledged; every acknowledged peer ID is recorded.
- * `pause` lets the in-flight announces finish and holds the clients, so the repositories can be compared at rest.
- */
-function load(ctx: Ctx, port: number, acked: string[]) {
-  let stop = false;
-  let paused = false;
-  let busy = 0;
-  const ih = randomBytes(20);
-  const idle = async (): Promise<void> => {
-    while (paused && !stop) await new Promise((r) => setTimeout(r, 20));
-  };
-  const run = (async () => {
-    const clients = await Promise.all(Array.from({ length: 4 }, () => openClient({ host: '127.0.0.1', port }, '127.0.0.1', 250)));
-    ctx.clients.push(...clients);
-    await Promise.all(
-      clients.map(async (c) => {
-        while (!stop) {
-          await idle();
-          busy++;
-          const pid = randomBytes(20);
-          for (let tries = 0; tries < 200 && !stop; tries++) {
-            try {
-              if ((await c.announce({ infoHash: ih, peerId: pid })).action === 'announce') {
-                acked.push(pid.toString('hex'));
-                break;
-              }
-            } catch {
-              await new Promise((r) => setTimeout(r, 50));
-            }
-          }
-          busy--;
-        }
-      }),
-    );
-  })();
-  return {
-    async pause(): Promise<void> {
-      paused = true;
-      while (busy > 0) await new Promise((r) => setTimeout(r, 20));
-    },
-    resume(): void {
-      paused = false;
-    },
-    stop: async () => {
-      stop = true;
-      await run;
-    },
-  };
-}
-
-async function consistent(nodes: Node[], acked: readonly string[], what: string): Promise<void> {
-  const live = nodes.filter(alive);
-  const digests = await settled(live, holdsAll(acked));
-  assert.ok(
-    digests.every((d) => d === digests[0]),
-    `${what}: live repositories differ`,
-  );
-  const held = peerIdsIn(live[0]!.db);
-  assert.equal(
-    acked.filter((p) => !held.has(p)),
-    [],
-    `${what}: acknowledged announces lost`,
-  );
-  const masters = await eventually(
-    () => live.filter((n) => lastRole(n) === 'master').length,
-    (m) => m === 1,
-    10_000,
-  );
-  assert.is(masters, 1, `${what}: exactly one Master`);
-}
 
 test('10 successive Master kills under load, then a Slave killed and restarted: nothing acknowledged is lost', async (ctx) => {
   const port = await freeUdpPort();

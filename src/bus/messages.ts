@@ -7,7 +7,7 @@ import type { Endpoint } from '../protocol/types.js';
 
 export type { Endpoint };
 
-export type Role = 'starting' | 'syncing' | 'electing' | 'master' | 'slave' | 'isolated' | 'stopped';
+export type Role = 'starting' | 'syncing' | 'electing' | 'master' | 'slave' | 'isolated' | 'resuming' | 'stopped';
 
 /** Changes as they travel between instances: packed records in base64 (encodeChanges in wire.ts). */
 export type WireChanges = string;

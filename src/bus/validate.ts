@@ -4,7 +4,7 @@
  */
 import type { ClusterMessage } from './messages.js';
 
-const ROLES = new Set(['starting', 'syncing', 'electing', 'master', 'slave', 'isolated', 'stopped']);
+const ROLES = new Set(['starting', 'syncing', 'electing', 'master', 'slave', 'isolated', 'resuming', 'stopped']);
 const int = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
 const str = (v: unknown): boolean => typeof v === 'string';
 

@@ -37,8 +37,8 @@ export const OPTIONS = {
   'batch-ms': { type: 'string', arg: 'MS', text: 'longest wait to group announces into one commit', range: [0, 1000], fallback: 2 },
   broker: {
     type: 'string',
-    arg: 'URL',
-    text: 'join a cluster through this broker (stomp://127.0.0.1:61613, or ws://…); without it the instance runs alone on the in-process bus',
+    arg: 'URLS',
+    text: 'join a cluster through this broker (stomp://127.0.0.1:61613, or ws://…), or several separated by commas in failover order (the next is tried at once when one is lost); without it the instance runs alone on the in-process bus',
   },
   group: {
     type: 'string',

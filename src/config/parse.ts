@@ -1,4 +1,5 @@
 /** Command-line flags → a frozen Config, or one clear error line. Nothing here throws. */
+import { parseBrokerList } from '../bus/broker-url.js';
 import { parseArgs } from 'node:util';
 import { isIP } from 'node:net';
 import { OPTIONS, type IntFlag } from './options.js';
@@ -40,7 +41,6 @@ function address(name: 'http-host' | 'metrics-host', raw: string | undefined): C
 }
 
 const MULTICAST = /^2(2[4-9]|3\d)\./;
-const BROKER_URL = /^(stomp|tcp|ws|wss):\/\/[^/\s]+/;
 const TOPIC = /^[\w.-]{1,100}$/;
 
 export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResult {
@@ -76,8 +76,9 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
   const metricsHost = address('metrics-host', values['metrics-host']);
   if (!metricsHost.ok) return metricsHost;
   const { broker, iface, group, host, topic } = values;
-  if (broker !== undefined && !BROKER_URL.test(broker)) {
-    return fail(`--broker must be a stomp://host:port or ws://host:port/path URL, got "${broker}"`);
+  const brokers = broker === undefined ? undefined : parseBrokerList(broker);
+  if (brokers && !brokers.ok) {
+    return fail(`--broker must be stomp://host:port or ws://host:port/path URLs separated by commas (${brokers.error}), got "${broker}"`);
   }
   if (iface !== undefined && isIP(iface) !== 4) return fail(`--iface must be an IPv4 address, got "${iface}"`);
   if (group !== undefined && (!MULTICAST.test(group) || isIP(group) !== 4))

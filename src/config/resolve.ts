@@ -27,6 +27,7 @@ export function resolveConfig(input: ConfigInput): Config {
     }),
     cluster: Object.freeze({
       broker,
+      brokers: broker === undefined ? [] : broker.split(',').map((u) => u.trim()),
       topic: cluster.topic ?? OPTIONS.topic.fallback,
       heartbeatMs: cluster.heartbeatMs ?? OPTIONS.heartbeat.fallback,
       voteTimeoutMs: cluster.voteTimeoutMs ?? OPTIONS['vote-timeout'].fallback,

@@ -15,6 +15,8 @@ export type NetworkConfig = {
 export type ClusterConfig = {
   /** Broker URL (stomp://host:port or ws://…); absent = a lone instance on the in-process bus. */
   readonly broker: string | undefined;
+  /** The same as a failover list, in order (empty alone). */
+  readonly brokers: readonly string[];
   readonly topic: string;
   readonly heartbeatMs: number;
   readonly voteTimeoutMs: number;

@@ -24,6 +24,11 @@ const ECHO_TIMEOUT_INTERVALS = 0.4;
 const FENCE_INTERVALS = 0.25;
 /** A starting instance listens this long before its first election (more than one interval: it hears everyone). */
 const DISCOVERY_INTERVALS = 2.5;
+/**
+ * After a broker switch an instance listens this long before it takes its former role back (more than one
+ * interval: it hears every live instance, a Master of a newer epoch included, before it answers again).
+ */
+const RESUME_INTERVALS = 1.25;
 
 export type ClusterTiming = {
   /** Keepalive period (`--heartbeat`). */
@@ -38,6 +43,8 @@ export type ClusterTiming = {
   readonly fenceMs: number;
   /** Listening at start before the first election (0 when alone). */
   readonly discoveryMs: number;
+  /** Listening after a broker switch before taking the former role back. */
+  readonly resumeMs: number;
   /** Bully: an ELECTION sent, no ANSWER within this → we are Master. */
   readonly answerTimeoutMs: number;
   /** Bully: an ANSWER received, no COORDINATOR within this → elect again; also how soon a followed Master is looked for. */
@@ -57,6 +64,7 @@ export function clusterTiming(o: { heartbeatMs: number; voteTimeoutMs: number; c
     echoTimeoutMs: ECHO_TIMEOUT_INTERVALS * hb,
     fenceMs: FENCE_INTERVALS * hb,
     discoveryMs: o.clustered ? DISCOVERY_INTERVALS * hb : 0,
+    resumeMs: RESUME_INTERVALS * hb,
     answerTimeoutMs: Math.max(50, hb / 2),
     coordinatorTimeoutMs: 2 * hb,
     syncTimeoutMs: Math.max(10_000, 10 * hb),
@@ -92,6 +100,11 @@ export type SafetyMargins = {
    * At 1000 ms: 1000 < 2500 (1500 ms). Null alone (no broker): there is nobody to hear.
    */
   readonly discoveryHearsMaster: Inequality | null;
+  /**
+   * A Master resuming after a broker switch hears a Master of a newer epoch (one elected while it was away)
+   * before it answers again: every live instance beats each interval. At 1000 ms: 1000 < 1250 (250 ms).
+   */
+  readonly resumeHearsMaster: Inequality;
 };
 
 const inequality = (latestMs: number, earliestMs: number): Inequality => ({ latestMs, earliestMs, marginMs: earliestMs - latestMs });
@@ -101,6 +114,7 @@ export function safetyMargins(t: ClusterTiming): SafetyMargins {
     cutOffBeforeTakeover: inequality(t.heartbeatMs + t.echoTimeoutMs + t.checkEveryMs, t.downAfterMs + t.fenceMs),
     echoWatchFires: inequality(t.echoTimeoutMs + t.checkEveryMs, t.heartbeatMs),
     discoveryHearsMaster: t.discoveryMs > 0 ? inequality(t.heartbeatMs, t.discoveryMs) : null,
+    resumeHearsMaster: inequality(t.heartbeatMs, t.resumeMs),
   };
 }
 

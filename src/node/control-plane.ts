@@ -59,6 +59,7 @@ export function controlPlane(deps: ControlPlaneDeps): ControlPlane {
             answerTimeoutMs: timing.answerTimeoutMs,
             coordinatorTimeoutMs: timing.coordinatorTimeoutMs,
             syncTimeoutMs: timing.syncTimeoutMs,
+            resumeMs: timing.resumeMs,
             clusterSize: deps.clusterSize,
           },
           scheduler,

@@ -6,9 +6,9 @@
  * body to hand over, a resync) come out. No sockets, no timers of its own: time comes from the injected
  * schedulers, so specs drive it in virtual time.
  */
-import { filter, map, merge, mergeMap, type Observable, type SchedulerLike, share } from 'rxjs';
+import { concatMap, filter, from, map, merge, mergeMap, type Observable, of, type SchedulerLike, share } from 'rxjs';
 import { type ConsensusInput, type ConsensusOutput, consensusActor } from '../../actors/consensus.js';
-import { repositoryActor, type Repository, type RepositoryOutput } from '../../actors/repository.js';
+import { repositoryActor, type Repository, type RepositoryInput, type RepositoryOutput } from '../../actors/repository.js';
 import type { Proposal } from '../../actors/types.js';
 import { type IngressDeps, type IngressOutput, udpIngress } from '../../actors/udp-ingress.js';
 import { batch } from '../../streams/batch.js';
@@ -38,6 +38,11 @@ export type DataPlaneDeps = Omit<IngressDeps, 'clock'> & {
   readonly batchMs: number;
   readonly voteTimeoutMs: number;
   readonly clusterSize: number;
+  /**
+   * In a cluster: whether the broker confirmed the COMMIT of a round this instance led. Its clients are answered
+   * only once it did (never while the COMMIT is only queued locally). Absent alone: answered at once.
+   */
+  readonly commitConfirmed?: (seq: number) => Promise<boolean>;
 };
 
 export type DataPlaneInputs = {
@@ -71,7 +76,8 @@ export function dataPlane(inputs: DataPlaneInputs, deps: DataPlaneDeps): Observa
     scheduler: scheduler,
   }).pipe(share());
   const decided$ = consensus$.pipe(
-    filter((o): o is Extract<typeof o, { type: 'apply' | 'reject' }> => o.type === 'apply' || o.type === 'reject'),
+    filter((o): o is Decided => o.type === 'apply' || o.type === 'reject'),
+    concatMap((o) => afterConfirmation(o, deps.commitConfirmed)),
   );
   // Order matters: a round's COMMIT goes out before its clients are answered (consensus emits it first).
   return merge(
@@ -79,6 +85,14 @@ export function dataPlane(inputs: DataPlaneInputs, deps: DataPlaneDeps): Observa
     repositoryActor(decided$, { repo: deps.repo }).pipe(map((o) => answer(o, deps.intervalS))),
     ingress$.pipe(mergeMap((o) => direct(o, deps.repo))),
   );
+}
+
+type Decided = Extract<ConsensusOutput<ClientProposal>, { type: 'apply' | 'reject' }>;
+
+/** A round this instance led waits for the broker's receipt of its COMMIT; everything after it keeps its order. */
+function afterConfirmation(o: Decided, confirmed: DataPlaneDeps['commitConfirmed']): Observable<RepositoryInput<Client>> {
+  if (o.type !== 'apply' || !o.lead || !confirmed) return of(o);
+  return from(confirmed(o.seq)).pipe(map((ok) => (ok ? o : { ...o, confirmed: false })));
 }
 
 /** Each frontend encodes its own reply from the repository's outcome. */

@@ -54,6 +54,8 @@ export type Ctx = {
   readonly sync: StateSync;
   /** Master: when each round in flight was prepared (scheduler time), for the commit latency. */
   readonly prepared: Map<number, number>;
+  /** Master: the broker's confirmation of each COMMIT sent, until the data plane takes it. */
+  readonly commits: Map<number, Promise<boolean>>;
   readonly state: { key: ConnectionIdKey; applied: number; synced: boolean; cut: boolean; stopping: boolean; everConnected: boolean };
   readonly subs: Subscription[];
   readonly limiter: RateLimiter | undefined;
@@ -73,6 +75,13 @@ const status = (ctx: Ctx): void => {
   const { role, epoch } = ctx.role$.value;
   ctx.control.to.heartbeat({ type: 'status', status: { role, synced: ctx.state.synced, epoch, applied: ctx.state.applied } });
 };
+
+/** The broker's confirmation of a round's COMMIT, handed over once (a COMMIT never sent counts as unconfirmed). */
+export function commitConfirmed(seq: number, ctx: Ctx): Promise<boolean> {
+  const confirmed = ctx.commits.get(seq) ?? Promise.resolve(false);
+  ctx.commits.delete(seq);
+  return confirmed;
+}
 
 export const dropReason = (ctx: Ctx): DropReason => (ctx.role$.value.role === 'electing' ? 'election' : 'not_serving');
 
@@ -110,14 +119,16 @@ function changeRole(next: RoleInfo, ctx: Ctx): void {
   if (next.epoch > prev.epoch) metrics.elections.inc(); // a new epoch is a finished election (won or seen)
   if (next.role !== 'master') ctx.prepared.clear();
   if (next.role === 'master') state.synced = true;
-  else if (ctx.clustered && (next.role === 'syncing' || next.role === 'starting' || next.role === 'isolated')) state.synced = false;
+  // A newcomer holds nothing yet; an instance cut off or resuming keeps what it holds (a gap is found by sequence).
+  else if (ctx.clustered && (next.role === 'syncing' || next.role === 'starting')) state.synced = false;
   if (prev.role !== next.role || prev.epoch !== next.epoch || prev.master !== next.master) {
     ctx.log(`role ${next.role} (epoch ${next.epoch}${next.master !== null ? `, master ${next.master}` : ''})`);
   }
   const consensusRole = next.role === 'master' ? 'master' : next.role === 'slave' ? 'slave' : 'off';
   ctx.consensus.next({ type: 'role', role: consensusRole, epoch: next.epoch });
   if (next.role === 'master' && (prev.role !== 'master' || prev.epoch !== next.epoch)) proposeTorrents(ctx);
-  void ctx.service.hold(next.role === 'master');
+  const resumed = prev.role === 'resuming' && next.role === 'master' && next.epoch === prev.epoch;
+  void ctx.service.hold(next.role === 'master', !resumed);
   void ctx.http?.hold(next.role === 'master');
   status(ctx);
 }
@@ -170,7 +181,13 @@ export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
       });
       return;
     case 'send-commit': {
-      publish(ctx, { type: 'commit', from, epoch: o.epoch, seq: o.seq });
+      const commit: ClusterMessage = { type: 'commit', from, epoch: o.epoch, seq: o.seq };
+      if (o.again) {
+        publish(ctx, commit);
+        return;
+      }
+      // Its clients are answered once the broker confirms it (data plane: commitConfirmed).
+      ctx.commits.set(o.seq, ctx.state.cut ? Promise.resolve(false) : ctx.transport.publishConfirmed(ctx.signer.sign(commit)));
       const at = ctx.prepared.get(o.seq);
       ctx.prepared.delete(o.seq);
       metrics.consensusRounds.inc({ outcome: 'committed' });
@@ -262,7 +279,11 @@ function toConsensus(m: RoundMessage, ctx: Ctx): void {
   ctx.consensus.next({ type: 'prepare', from: m.from, epoch: m.epoch, seq: m.seq, items });
 }
 
-/** The first connection starts the instance; later losses isolate it until the broker is back. */
+/**
+ * The first connection starts the instance. A lost broker suspends it (it stops answering at once: it cannot know
+ * whether it is still Master); when a broker is back (the same or the next of the list) it resumes its former
+ * role if nothing else changed meanwhile (actors/election.ts), without a newcomer's discovery and state transfer.
+ */
 export function onConnected(up: boolean, ctx: Ctx): void {
   const { state, control, log } = ctx;
   if (state.cut) return;
@@ -272,9 +293,9 @@ export function onConnected(up: boolean, ctx: Ctx): void {
     control.to.election({ type: 'start' });
     return;
   }
-  log(up ? 'broker connection back: rejoining' : 'broker connection lost: isolated, not answering peers');
+  log(up ? 'broker connection back: resuming' : 'broker connection lost: suspended, not answering peers');
   control.to.heartbeat({ type: 'mute', muted: !up });
-  control.to.election({ type: up ? 'rejoin' : 'isolate' });
+  control.to.election({ type: up ? 'resume' : 'suspend' });
 }
 
 /** Per-datagram counts by action and by what became of it (plain counters: no allocation on this path). */

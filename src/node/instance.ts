@@ -33,7 +33,7 @@ import type { Datagram } from '../protocol/types.js';
 import { loadTorrentDir } from '../torrent/load-dir.js';
 import { controlPlane, type RoleInfo } from './control-plane.js';
 import { type ClientProposal, dataPlane } from './data-plane.js';
-import { type Ctx, countUdp, dropReason, handleControl, handleData, handleInbound, onConnected } from './handlers.js';
+import { commitConfirmed, type Ctx, countUdp, dropReason, handleControl, handleData, handleInbound, onConnected } from './handlers.js';
 import { httpHolder } from './http-holder.js';
 import { serviceAddress } from './service-address.js';
 import { createStateSync } from './state-sync.js';
@@ -113,7 +113,7 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
     limiter,
     live$: new BehaviorSubject<readonly LiveEntry[]>([]),
     signer: deps.secret ? createSigner(deps.secret) : openSigner,
-    transport: clustered ? brokerTransport(cfg.cluster.broker!, cfg.cluster.topic, cfg.id, deps.brokerLogin, log) : localTransport(),
+    transport: clustered ? brokerTransport(cfg.cluster.brokers, cfg.cluster.topic, cfg.id, deps.brokerLogin, log) : localTransport(),
     consensus: new Subject<ConsensusInput<ClientProposal>>(),
     datagram$: new Subject<Datagram>(),
     httpProposal$: new Subject<ClientProposal>(),
@@ -122,6 +122,7 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
     idCache: createConnectionIdCache(),
     sync: createStateSync(repo),
     prepared: new Map(),
+    commits: new Map(),
     fatalPromise,
     fatal: (code, reason) => resolveFatal({ code, reason }),
     control: controlPlane({
@@ -190,6 +191,7 @@ function startDataPlane(ctx: Ctx) {
       voteTimeoutMs: ctx.timing.voteTimeoutMs,
       clusterSize: cfg.cluster.clusterSize,
       key: () => ctx.state.key,
+      ...(ctx.clustered ? { commitConfirmed: (seq: number) => commitConfirmed(seq, ctx) } : {}),
       idCache: ctx.idCache,
       observe: (d, o) => countUdp(d, o, ctx),
       serving: () => !ctx.state.cut && ctx.role$.value.role === 'master' && ctx.service.current() !== null,

@@ -10,7 +10,11 @@ import { bindUdp } from '../../streams/udp-socket.js';
 export type ServiceAddress = {
   /** The socket replies leave from, or null while this instance does not hold the address. */
   current(): dgram.Socket | null;
-  hold(want: boolean): Promise<void>;
+  /**
+   * Take or release the address. `fenced: false` skips the fence: for a Master taking its role back in the same
+   * epoch after a broker switch, having heard for a whole resume window that nobody else took over.
+   */
+  hold(want: boolean, fenced?: boolean): Promise<void>;
 };
 
 export type ServiceAddressDeps = {
@@ -28,8 +32,8 @@ export type ServiceAddressDeps = {
 export function serviceAddress(deps: ServiceAddressDeps): ServiceAddress {
   let socket = deps.fixed;
   let wanted = false;
-  const take = async (): Promise<void> => {
-    await firstValueFrom(timer(deps.fenceMs, deps.scheduler));
+  const take = async (fenced: boolean): Promise<void> => {
+    if (fenced) await firstValueFrom(timer(deps.fenceMs, deps.scheduler));
     if (!wanted || socket) return;
     const b = await bindUdp({ host: deps.host, port: deps.port, reuseAddr: true });
     if (!b.ok) return deps.log(`cannot take the service address: ${b.error}`);
@@ -40,10 +44,10 @@ export function serviceAddress(deps: ServiceAddressDeps): ServiceAddress {
   };
   return {
     current: () => socket,
-    async hold(want) {
+    async hold(want, fenced = true) {
       if (deps.fixed) return;
       wanted = want;
-      if (want && !socket) return take();
+      if (want && !socket) return take(fenced);
       if (!want && socket) {
         const s = socket;
         socket = null;

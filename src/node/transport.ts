@@ -10,18 +10,29 @@ import { routing } from '../bus/routing.js';
 export type Transport = {
   readonly messages$: Observable<unknown>;
   readonly connected$: Observable<boolean>;
+  /** The broker in use (null while down, and alone). */
+  readonly serving$: Observable<string | null>;
   publish(m: ClusterMessage & { tag: string }): void;
+  /** Resolves true once the broker holds the message (a receipt); false if the connection dropped first. */
+  publishConfirmed(m: ClusterMessage & { tag: string }): Promise<boolean>;
   close(): Promise<void>;
 };
 
 export type BrokerLogin = { readonly login: string; readonly passcode: string };
 
 export function localTransport(): Transport {
-  return { messages$: NEVER, connected$: of(true), publish: () => {}, close: async () => {} };
+  return {
+    messages$: NEVER,
+    connected$: of(true),
+    serving$: of(null),
+    publish: () => {},
+    publishConfirmed: () => Promise.resolve(true),
+    close: async () => {},
+  };
 }
 
 export function brokerTransport(
-  url: string,
+  urls: readonly string[],
   topic: string,
   self: number,
   login: BrokerLogin | undefined,
@@ -29,7 +40,7 @@ export function brokerTransport(
 ): Transport {
   const route = routing(self);
   const bridge = connectBroker({
-    url,
+    url: urls,
     topic,
     log,
     selector: route.selector,
@@ -38,7 +49,9 @@ export function brokerTransport(
   return {
     messages$: bridge.messages$,
     connected$: bridge.connected$,
+    serving$: bridge.serving$,
     publish: (m) => void bridge.publish(m, route.headers(m)),
+    publishConfirmed: (m) => bridge.publishConfirmed(m, route.headers(m)),
     close: () => bridge.close(),
   };
 }

@@ -11,8 +11,11 @@ import { RxStomp, RxStompState, type IMessage, type StompHeaders } from '@stomp/
 import { socketFactoryFor } from './stomp-socket.js';
 
 export type BrokerBridgeOptions = {
-  /** stomp://host:port (or tcp://, ws://, wss://) */
-  readonly url: string;
+  /**
+   * stomp://host:port (or tcp://, ws://, wss://), or several (an array, or one string separated by commas) in
+   * failover order: a lost connection tries the next at once, cycling, with a growing pause after each full cycle.
+   */
+  readonly url: string | readonly string[];
   /** Published to and read from `/topic/<topic>`. */
   readonly topic: string;
   readonly reconnectDelayMs?: number;
@@ -42,12 +45,19 @@ export type BrokerBridge = {
   readonly messages$: Observable<unknown>;
   /** True once the broker has acknowledged our subscription (messages will reach us); false while down. */
   readonly connected$: Observable<boolean>;
+  /** The broker we are subscribed on, null while down. */
+  readonly serving$: Observable<string | null>;
   readonly stats: Readonly<BridgeStats>;
   /**
    * JSON.stringify to the topic, with extra headers (for selectors). Returns false (and counts `dropped`)
    * instead of throwing or queueing.
    */
   publish(body: unknown, headers?: Readonly<Record<string, string>>): boolean;
+  /**
+   * Like publish, but resolves true only once the broker has confirmed the frame (a STOMP receipt); false when
+   * it could not be sent or the connection dropped before the receipt came.
+   */
+  publishConfirmed(body: unknown, headers?: Readonly<Record<string, string>>): Promise<boolean>;
   /** Disconnects gracefully, forcing the socket shut if the broker does not answer in time. */
   close(): Promise<void>;
 };
@@ -55,12 +65,18 @@ export type BrokerBridge = {
 const HEARTBEAT_MS = 1000; // with stompjs' tolerance x2, a silent broker is noticed within about 2 s
 const CONNECT_TIMEOUT_MS = 3000; // TCP up but no CONNECTED frame: give up and retry
 const CLOSE_TIMEOUT_MS = 2000;
+/** After every broker of the list failed once in a row: pause before the next cycle, growing to the maximum. */
+const CYCLE_PAUSE_MS = 100;
+const CYCLE_PAUSE_MAX_MS = 1000;
+const BRIEF_CYCLES = 5;
 
 /**
  * Throws only for a URL scheme it cannot serve (a wiring error); everything at run time is a value.
  */
 export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
   const destination = `/topic/${opts.topic}`;
+  const urls = typeof opts.url === 'string' ? opts.url.split(',').map((u) => u.trim()) : opts.url;
+  const failover = failoverCycle(urls);
   const stats: BridgeStats = { received: 0, malformed: 0, published: 0, dropped: 0 };
   const messages = new Subject<unknown>();
   const connected = new BehaviorSubject<boolean>(false);
@@ -71,9 +87,10 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
   if (opts.passcode !== undefined) connectHeaders.passcode = opts.passcode;
 
   rx.configure({
-    webSocketFactory: socketFactoryFor(opts.url),
+    webSocketFactory: () => socketFactoryFor(failover.url())(),
+    beforeConnect: () => failover.next(),
     connectHeaders,
-    reconnectDelay: opts.reconnectDelayMs ?? 250,
+    reconnectDelay: opts.reconnectDelayMs ?? (urls.length > 1 ? 50 : 250),
     heartbeatIncoming: HEARTBEAT_MS,
     heartbeatOutgoing: HEARTBEAT_MS,
     connectionTimeout: CONNECT_TIMEOUT_MS,
@@ -91,25 +108,30 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
   };
 
   let lastError = '';
+  const serving = new BehaviorSubject<string | null>(null);
+  const receipts = pendingReceipts();
   const subs: Subscription[] = [
     rx.connectionState$.subscribe((state) => {
-      if (state === RxStompState.OPEN) return;
-      if (connected.value) opts.log(`broker ${opts.url}: disconnected (${RxStompState[state]})`);
+      if (state === RxStompState.OPEN) return failover.opened();
+      if (connected.value) opts.log(`broker ${failover.url()}: disconnected (${RxStompState[state]})`);
       connected.next(false);
+      serving.next(null);
+      receipts.failAll();
     }),
     rx.unhandledReceipts$.subscribe((frame) => {
       if (frame.headers['receipt-id'] !== expectedReceipt || !rx.connected()) return;
       lastError = '';
-      opts.log(`broker ${opts.url}: subscribed to ${destination}`);
+      opts.log(`broker ${failover.url()}: subscribed to ${destination}`);
       connected.next(true);
+      serving.next(failover.url());
     }),
     // Repeated identical errors (a retry loop against a stopped broker) are logged once.
     rx.webSocketErrors$.subscribe((ev) => {
       const text = errorText(ev);
-      if (text !== lastError) opts.log(`broker ${opts.url}: socket error: ${text}`);
+      if (text !== lastError) opts.log(`broker ${failover.url()}: socket error: ${text}`);
       lastError = text;
     }),
-    rx.stompErrors$.subscribe((frame) => opts.log(`broker ${opts.url}: STOMP ERROR ${frame.headers.message ?? ''} ${frame.body}`)),
+    rx.stompErrors$.subscribe((frame) => opts.log(`broker ${failover.url()}: STOMP ERROR ${frame.headers.message ?? ''} ${frame.body}`)),
     rx.watch({ destination, subHeaders }).subscribe((message: IMessage) => {
       stats.received++;
       const parsed = parseJson(message.body);
@@ -125,10 +147,12 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
     closing ??= (async () => {
       for (const s of subs) s.unsubscribe(); // the watch teardown sends UNSUBSCRIBE while still connected
       connected.next(false);
+      receipts.failAll();
       const graceful = await withTimeout(rx.deactivate(), CLOSE_TIMEOUT_MS);
       if (!graceful) await rx.deactivate({ force: true });
       messages.complete();
       connected.complete();
+      serving.complete();
     })();
     return closing;
   };
@@ -151,7 +175,24 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
     return true;
   };
 
-  return { messages$: messages.asObservable(), connected$: connected.pipe(distinctUntilChanged()), stats, publish, close };
+  let receiptIds = 0;
+  const publishConfirmed = (body: unknown, headers?: Readonly<Record<string, string>>): Promise<boolean> => {
+    const receipt = `c-${++receiptIds}`;
+    const confirmed = receipts.wait(receipt);
+    rx.watchForReceipt(receipt, () => receipts.confirm(receipt));
+    if (!publish(body, { ...headers, receipt })) receipts.fail(receipt);
+    return confirmed;
+  };
+
+  return {
+    messages$: messages.asObservable(),
+    connected$: connected.pipe(distinctUntilChanged()),
+    serving$: serving.pipe(distinctUntilChanged()),
+    stats,
+    publish,
+    publishConfirmed,
+    close,
+  };
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
@@ -198,3 +239,50 @@ async function withTimeout(p: Promise<void>, ms: number): Promise<boolean> {
     clearTimeout(timer);
   }
 }
+
+/**
+ * Which broker of the list to dial: called before every connection attempt. After a connection that opened
+ * and dropped, the next broker is tried at once; after every broker failed in a row, pause a little longer each
+ * cycle (so a standby that takes a second to open is not hammered, and a dead list costs little).
+ */
+function failoverCycle(urls: readonly string[]) {
+  let index = 0;
+  let attempts = 0;
+  let failedInARow = 0;
+  let openedSinceLast = false;
+  return {
+    url: (): string => urls[index]!,
+    opened(): void {
+      openedSinceLast = true;
+    },
+    async next(): Promise<void> {
+      if (attempts++ === 0) return;
+      failedInARow = openedSinceLast ? 0 : failedInARow + 1;
+      openedSinceLast = false;
+      index = (index + 1) % urls.length;
+      // A standby broker takes about a second to open: the first cycles pause briefly, later ones longer.
+      const cycles = Math.floor(failedInARow / urls.length);
+      if (cycles > 0) await sleep(Math.min(CYCLE_PAUSE_MAX_MS, CYCLE_PAUSE_MS * 2 ** Math.max(0, cycles - BRIEF_CYCLES)));
+    },
+  };
+}
+
+/** Receipts awaited by publishConfirmed: each settles once, true on its receipt, false on a drop or close. */
+function pendingReceipts() {
+  const waiting = new Map<string, (ok: boolean) => void>();
+  const settle = (id: string, ok: boolean): void => {
+    const resolve = waiting.get(id);
+    waiting.delete(id);
+    resolve?.(ok);
+  };
+  return {
+    wait: (id: string): Promise<boolean> => new Promise<boolean>((resolve) => waiting.set(id, resolve)),
+    confirm: (id: string): void => settle(id, true),
+    fail: (id: string): void => settle(id, false),
+    failAll(): void {
+      for (const id of [...waiting.keys()]) settle(id, false);
+    },
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

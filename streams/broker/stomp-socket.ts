@@ -7,37 +7,9 @@ import { connect, type Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import WebSocket from 'ws';
 import { StompSocketState, Versions, type IStompSocket } from '@stomp/rx-stomp';
+import { parseBrokerUrl } from '../../src/bus/broker-url.js';
 
-export type BrokerAddress =
-  | { readonly ok: true; readonly kind: 'tcp'; readonly host: string; readonly port: number }
-  | { readonly ok: true; readonly kind: 'ws'; readonly url: string }
-  | { readonly ok: false; readonly error: string };
-
-export const DEFAULT_STOMP_PORT = 61613;
-
-/** Parse a broker URL without throwing, so config validation can report it as a value. */
-export function parseBrokerUrl(url: string): BrokerAddress {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return { ok: false, error: `not a URL: ${url}` };
-  }
-  switch (u.protocol) {
-    case 'ws:':
-    case 'wss:':
-      return { ok: true, kind: 'ws', url };
-    case 'stomp:':
-    case 'tcp:': {
-      const host = u.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
-      const port = u.port === '' ? DEFAULT_STOMP_PORT : Number(u.port);
-      if (host === '') return { ok: false, error: `no host in ${url}` };
-      return { ok: true, kind: 'tcp', host, port };
-    }
-    default:
-      return { ok: false, error: `unsupported scheme ${u.protocol} in ${url} (use stomp://, tcp://, ws:// or wss://)` };
-  }
-}
+export { type BrokerAddress, parseBrokerUrl } from '../../src/bus/broker-url.js';
 
 export type NetStompSocketOptions = {
   /**
