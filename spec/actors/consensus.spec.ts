@@ -193,7 +193,6 @@ test('with a configured cluster size, a Master left with a minority aborts at th
   });
 });
 
-
 test('broker switch: a Master back in its own epoch sends its last COMMIT again; a COMMIT reaches a resuming Slave', () => {
   const t = consensusTransition<string>(cfg);
   let master = t(t(initialConsensus<string>(), { type: 'members', members: [1] })[0], { type: 'role', role: 'master', epoch: 4 })[0];

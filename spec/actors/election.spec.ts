@@ -696,7 +696,6 @@ test('regression: a Master followed on its COORDINATOR but never heard from is g
   assert.equal(t(heard, (check as { input: ElectionInput }).input), [heard, []]);
 });
 
-
 // After a broker switch (suspend, then resume): the former role comes back after the resume window when nothing
 // changed, and a newer Master found meanwhile is joined as a newcomer.
 const suspendResume = (st: ElectionState, heard: readonly LiveEntry[]) => {
