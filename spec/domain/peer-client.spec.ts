@@ -1,7 +1,7 @@
 /** The peer-ID decoder: one row per convention and per client whose version is written its own way. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { clientBreakdown, peerClient, peerClientText } from '../../src/domain/peer-client.js';
+import { clientBreakdown, clientFamily, peerClient, peerClientText } from '../../src/domain/peer-client.js';
 
 /** A 20-byte ID: the given prefix, then bytes that are not printable (as real clients' random tails often are). */
 const id = (prefix: string, tail = 0x8f): Buffer => Buffer.concat([Buffer.from(prefix, 'latin1'), Buffer.alloc(20 - prefix.length, tail)]);
@@ -59,7 +59,9 @@ test('a printable tail does not change the result; unknown IDs are marked unknow
 });
 
 test('the breakdown counts each client once per peer, most first, unknown ones as other', () => {
-  const peers = ['-qB4650-', '-TR4060-', '-qB4630-', '-LT2080-', '-qB5010-', '-TR4060-', '-XX0001-', ''].map((p) => peerClient(id(p)));
+  const peers = ['-qB4650-', '-TR4060-', '-qB4630-', '-LT2080-', '-qB5010-', '-TR4060-', '-XX0001-', ''].map((p) =>
+    clientFamily(peerClient(id(p))),
+  );
   assert.equal(clientBreakdown(peers), [
     { name: 'qBittorrent', count: 3 },
     { name: 'Transmission', count: 2 },

@@ -125,13 +125,13 @@ export function peerClientText(id: Uint8Array): string {
   return c.version ? `${c.name} ${c.version}` : c.name;
 }
 
-/** How many peers each client has, most first, ties by name; unknown clients are counted together as `other`. */
-export function clientBreakdown(clients: readonly PeerClient[]): { readonly name: string; readonly count: number }[] {
+/** The name a breakdown counts a peer under: the client's name, or `other` when it is not known. */
+export const clientFamily = (c: PeerClient): string => (c.known ? c.name : 'other');
+
+/** How many peers each client family has, most first, ties by name. */
+export function clientBreakdown(families: readonly string[]): { readonly name: string; readonly count: number }[] {
   const counts = new Map<string, number>();
-  for (const c of clients) {
-    const key = c.known ? c.name : 'other';
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
+  for (const f of families) counts.set(f, (counts.get(f) ?? 0) + 1);
   return [...counts]
     .map(([name, count]) => ({ name, count }))
     .sort((a, b) => b.count - a.count || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
