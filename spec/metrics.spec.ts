@@ -170,4 +170,18 @@ test('udpRequestAction reads the BEP 15 action', () => {
   assert.is(udpRequestAction(Buffer.alloc(0)), 'other');
 });
 
+test('totals: the plain request tallies by protocol and the commits, as the UI charts read them', async () => {
+  const m = createMetrics();
+  assert.equal(m.totals(), { udp: 0, http: 0, commits: 0, commitSeconds: 0 });
+  m.countRequest('udp', 'connect');
+  m.countRequest('udp', 'announce');
+  m.countRequest('udp', 'other');
+  m.countRequest('http', 'scrape');
+  m.observeCommit(0.002);
+  m.observeCommit(0.004);
+  assert.equal(m.totals(), { udp: 3, http: 1, commits: 2, commitSeconds: 0.006 });
+  // observeCommit also feeds the histogram the scrape shows.
+  assert.is(line(await m.text(), 'tracker_commit_latency_seconds_count'), 'tracker_commit_latency_seconds_count 2');
+});
+
 test.run();

@@ -15,6 +15,14 @@ export type RequestAction = 'connect' | 'announce' | 'scrape' | 'other';
 export type DropReason = 'election' | 'not_serving';
 export type RoundOutcome = 'committed' | 'aborted';
 export type SwarmStats = { readonly swarms: number; readonly peers: number };
+/** Running totals for the terminal UI's charts: plain numbers, read without touching prom-client. */
+export type RequestTotals = {
+  readonly udp: number;
+  readonly http: number;
+  /** Rounds observed through `observeCommit`, and their summed latency in seconds. */
+  readonly commits: number;
+  readonly commitSeconds: number;
+};
 
 export type MetricsOptions = {
   /** Prepended to every metric name; default `tracker_`. */
@@ -39,8 +47,12 @@ export type Metrics = {
   readonly consensusRounds: Counter<'outcome'>;
   /** Changes per consensus round. */
   readonly batchSize: Histogram;
-  /** From PREPARE to COMMIT of a round, seconds. */
+  /** From PREPARE to COMMIT of a round, seconds. Observe through `observeCommit` so the UI's totals see it too. */
   readonly commitLatency: Histogram;
+  /** One committed round's latency, seconds: the histogram plus the plain totals. */
+  observeCommit(seconds: number): void;
+  /** The plain per-request tallies (all actions) and commit totals: a few additions, no allocation of series. */
+  totals(): RequestTotals;
   readonly elections: Counter;
   readonly epoch: Gauge;
   readonly liveInstances: Gauge;
@@ -107,6 +119,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
         const i = index.get(v);
         if (i !== undefined) counts[(protocol === 'udp' ? 0 : 1) * values.length + i]++;
       },
+      /** Everything counted for one protocol, all labels together. */
+      total: (protocol: Protocol): number => {
+        let n = 0;
+        const from = (protocol === 'udp' ? 0 : 1) * values.length;
+        for (let i = from; i < from + values.length; i++) n += counts[i]!;
+        return n;
+      },
       flush: (): void => {
         for (let i = 0; i < counts.length; i++) {
           if (counts[i]! > told[i]!) children[i]!.inc(counts[i]! - told[i]!);
@@ -152,6 +171,15 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   });
   for (const reason of CLUSTER_REJECTS) clusterRejected.inc({ reason: metricLabel(reason) }, 0);
 
+  const commitLatency = new Histogram({
+    name: `${p}commit_latency_seconds`,
+    help: 'Time from PREPARE to COMMIT of a round.',
+    buckets: COMMIT_BUCKETS,
+    registers,
+  });
+  let commits = 0;
+  let commitSeconds = 0;
+
   const m: Metrics = {
     registry,
     requests,
@@ -167,12 +195,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       registers,
     }),
     batchSize: new Histogram({ name: `${p}batch_size`, help: 'Changes per consensus round.', buckets: BATCH_BUCKETS, registers }),
-    commitLatency: new Histogram({
-      name: `${p}commit_latency_seconds`,
-      help: 'Time from PREPARE to COMMIT of a round.',
-      buckets: COMMIT_BUCKETS,
-      registers,
-    }),
+    commitLatency,
+    observeCommit: (seconds) => {
+      commitLatency.observe(seconds);
+      commits++;
+      commitSeconds += seconds;
+    },
+    totals: () => ({ udp: requestTally.total('udp'), http: requestTally.total('http'), commits, commitSeconds }),
     elections: new Counter({
       name: `${p}elections_total`,
       help: 'Elections observed: each new Master epoch this instance adopted.',

@@ -60,4 +60,34 @@ test('f cuts the tracker off (no replies, role isolated) and f again brings it b
   }
 });
 
+test('the charts sample a real tracker: UDP requests per second, commit latency, one live instance; peers get client names', async () => {
+  const dir = tempDir('ui-host-charts');
+  const port = await freeUdpPort();
+  const cfg = resolveConfig({
+    id: 5,
+    network: { host: '127.0.0.1', port },
+    storage: { db: join(dir.path, 'charts.sqlite') },
+    policy: { intervalS: 60, peerTtlS: 120 },
+    cluster: { batchMs: 1 },
+  });
+  const host = createHost(cfg, { scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log: () => {}, sampleMs: 100 });
+  await host.command({ type: 'start' });
+  const client = await openClient({ host: '127.0.0.1', port }, '127.0.0.1', 300);
+  try {
+    const infoHash = randomBytes(20);
+    await client.announce({ infoHash, peerId: Buffer.from('-qB4650-abcdefghijkl') });
+    await client.announce({ infoHash, peerId: Buffer.from('-TR4060-abcdefghijkl') });
+    const samples = await firstValueFrom(
+      host.charts$.pipe(filter((ss) => ss.some((x) => x.udp > 0) && ss.some((x) => x.commitMs !== null))),
+    );
+    assert.ok(samples.every((x) => x.live === 1 && x.http === 0));
+    const peers = await firstValueFrom(host.peers$(infoHash.toString('hex')).pipe(filter((p) => p.length === 2)));
+    assert.equal(peers.map((p) => `${p.client}/${p.family}`).sort(), ['Transmission 4.0.6/Transmission', 'qBittorrent 4.6.5/qBittorrent']);
+  } finally {
+    await client.close();
+    await host.command({ type: 'stop' });
+    dir.remove();
+  }
+});
+
 test.run();

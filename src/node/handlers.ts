@@ -191,7 +191,7 @@ export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
       const at = ctx.prepared.get(o.seq);
       ctx.prepared.delete(o.seq);
       metrics.consensusRounds.inc({ outcome: 'committed' });
-      if (at !== undefined) metrics.commitLatency.observe((ctx.deps.scheduler.now() - at) / 1000);
+      if (at !== undefined) metrics.observeCommit((ctx.deps.scheduler.now() - at) / 1000);
       return;
     }
     case 'send-abort':

@@ -3,8 +3,23 @@
  * instances, sampled swarms) whether or not an instance is running. The UI reads these and sends commands;
  * it never touches actor internals.
  */
-import { BehaviorSubject, combineLatest, map, type Observable, of, share, switchMap, timer } from 'rxjs';
+import {
+  BehaviorSubject,
+  combineLatest,
+  map,
+  type Observable,
+  of,
+  type SchedulerLike,
+  Subscription,
+  scan,
+  share,
+  switchMap,
+  timer,
+} from 'rxjs';
 import type { Role } from '../bus/messages.js';
+import { type Member, trackMembers } from '../domain/members.js';
+import { clientFamily, peerClient } from '../domain/peer-client.js';
+import { CHART_SAMPLES, EMPTY_HISTORY, type History, rebase, record, type Sample, type Totals } from '../domain/rates.js';
 import { getSwarm, leechers, peersOf } from '../domain/swarm.js';
 import type { Swarm, SwarmStore } from '../domain/types.js';
 import { addressText } from '../protocol/compact.js';
@@ -30,11 +45,19 @@ export type SwarmRow = {
   readonly completed: number;
 };
 
-/** One other live instance as the Trackers tab shows it. */
-export type InstanceRow = { readonly id: number; readonly role: Role; readonly epoch: number; readonly lastSeen: number };
+/**
+ * One other instance as the Trackers tab shows it: live (`down` null), or missing since `down` (ms on the
+ * scheduler's clock) with the role and epoch it last announced, kept until it is heard again.
+ */
+export type InstanceRow = Member;
 
 export type PeerRow = {
+  /** The ID's printable characters, others as dots. */
   readonly peerId: string;
+  /** The client decoded from the ID (`qBittorrent 4.6.5`), or its printable prefix. */
+  readonly client: string;
+  /** What the per-client breakdown counts it under: the client's name, or `other`. */
+  readonly family: string;
   readonly address: string;
   readonly downloaded: bigint;
   readonly left: bigint;
@@ -46,6 +69,11 @@ export type UiCommand = { type: 'start' } | { type: 'stop' } | { type: 'cut'; on
 export type Host = {
   readonly status$: Observable<Status>;
   readonly live$: Observable<readonly InstanceRow[]>;
+  /**
+   * The live charts: one sample per `sampleMs` (requests per second by protocol, mean commit latency, live
+   * instances) from the metrics' plain totals, the last minute of them; sampled while an instance runs.
+   */
+  readonly charts$: Observable<readonly Sample[]>;
   /** Sampled every `sampleMs` while subscribed: the repository is read on the UI's clock, never per request. */
   readonly swarms$: Observable<readonly SwarmRow[]>;
   peers$(infoHash: string): Observable<readonly PeerRow[]>;
@@ -75,6 +103,8 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
   const sampleMs = deps.sampleMs ?? 1000;
   const tick$ = timer(0, sampleMs, deps.scheduler).pipe(share());
   let busy: Promise<void> = Promise.resolve();
+  const charts$ = new BehaviorSubject<History>(EMPTY_HISTORY);
+  let sampling = new Subscription();
 
   const patch = (p: Partial<Status>): void => status$.next({ ...status$.value, ...p });
 
@@ -93,19 +123,35 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
       if (tracker$.value === t) patch({ role: role.role, epoch: role.epoch, master: role.master });
     });
     void t.fatal.then((f) => deps.onFatal?.(f.code, f.reason));
+    // The charts read a few numbers once per tick, off the request path; a restarted instance starts a new baseline.
+    let live = 1;
+    sampling = new Subscription();
+    sampling.add(
+      t.live$.subscribe((l) => {
+        live = 1 + l.filter((e) => e.id !== cfg.id).length;
+      }),
+    );
+    const read = (): Totals => ({ at: deps.scheduler.now(), live, ...t.metrics.totals() });
+    sampling.add(chartSamples(read, sampleMs, deps.scheduler, rebase(charts$.value)).subscribe((h) => charts$.next(h)));
   };
 
   const stop = async (): Promise<void> => {
     const t = tracker$.value;
     if (!t) return;
     tracker$.next(null);
+    sampling.unsubscribe();
     await t.stop();
     patch({ running: false, role: 'stopped', epoch: 0, master: null, cut: false });
   };
 
   return {
     status$: status$.asObservable(),
-    live$: tracker$.pipe(switchMap((t) => (t ? t.live$.pipe(map((live) => live.map(instanceRow))) : of([])))),
+    live$: tracker$.pipe(
+      switchMap((t) =>
+        t ? t.live$.pipe(scan((rows: readonly InstanceRow[], live) => trackMembers(rows, live, deps.scheduler.now()), [])) : of([]),
+      ),
+    ),
+    charts$: charts$.pipe(map((h) => h.samples)),
     swarms$: combineLatest([tracker$, tick$]).pipe(
       map(([t]) => (t ? [...t.repo.store.swarms.values()].map((s) => swarmRow(t.repo.store, s)).sort(bySize) : [])),
     ),
@@ -114,13 +160,18 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
         map(([t]) => {
           const s = t ? getSwarm(t.repo.store, Buffer.from(infoHash, 'hex')) : undefined;
           return s && t
-            ? peersOf(t.repo.store, s).map((p) => ({
-                peerId: printable(p.peerId),
-                address: `${addressText(p.ip)}:${p.port}`,
-                downloaded: p.downloaded,
-                left: p.left,
-                uploaded: p.uploaded,
-              }))
+            ? peersOf(t.repo.store, s).map((p) => {
+                const client = peerClient(p.peerId);
+                return {
+                  peerId: printable(p.peerId),
+                  client: client.version ? `${client.name} ${client.version}` : client.name,
+                  family: clientFamily(client),
+                  address: `${addressText(p.ip)}:${p.port}`,
+                  downloaded: p.downloaded,
+                  left: p.left,
+                  uploaded: p.uploaded,
+                };
+              })
             : [];
         }),
       ),
@@ -153,7 +204,19 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
   };
 }
 
-const instanceRow = ({ id, role, epoch, lastSeen }: InstanceRow): InstanceRow => ({ id, role, epoch, lastSeen });
+/**
+ * Every `periodMs` on the scheduler, read the totals and add a sample to `seed` (the first reading only sets the
+ * baseline). The reading is a few additions on the metrics' plain tallies, never anything on the request path.
+ */
+export function chartSamples(
+  read: () => Totals,
+  periodMs: number,
+  scheduler: SchedulerLike,
+  seed: History = EMPTY_HISTORY,
+  keep = CHART_SAMPLES,
+): Observable<History> {
+  return timer(0, periodMs, scheduler).pipe(scan((h: History) => record(h, read(), keep), seed));
+}
 
 const bySize = (a: SwarmRow, b: SwarmRow): number =>
   b.seeders + b.leechers - (a.seeders + a.leechers) || (a.infoHash < b.infoHash ? -1 : 1);

@@ -1,12 +1,17 @@
-/** The terminal UI: three tabs over the host's streams, a key legend, and commands back to the host. */
+/**
+ * The terminal UI: three tabs over the host's streams, a key legend, and commands back to the host. Every tab is
+ * laid out for the terminal's current size (80×24 and up) and again on each resize; no line is wider than it.
+ */
 import { Box, Text, useApp, useInput } from 'ink';
 import { useMemo, useState } from 'react';
 import { EMPTY, type Observable } from 'rxjs';
+import type { Sample } from '../domain/rates.js';
 import type { InstanceRow, PeerRow, Status, SwarmRow, UiCommand } from '../node/host.js';
 import { ConfigTab, type UiConfig } from './config-tab.js';
 import { PAGE, SwarmsTab } from './swarms-tab.js';
 import { TrackersTab } from './trackers-tab.js';
 import { useObservable } from './use-observable.js';
+import { useTerminalSize } from './use-terminal-size.js';
 
 export type UiSource = {
   readonly status$: Observable<Status>;
@@ -14,11 +19,16 @@ export type UiSource = {
   readonly swarms$: Observable<readonly SwarmRow[]>;
   peers$(infoHash: string): Observable<readonly PeerRow[]>;
   readonly now$: Observable<number>;
+  /** The Trackers tab's charts; without it they stay empty. */
+  readonly charts$?: Observable<readonly Sample[]>;
   readonly logs$: Observable<readonly string[]>;
   command(c: UiCommand): unknown;
 };
 
 const TABS = ['Config', 'Trackers', 'Swarms'] as const;
+/** Lines around a tab: the title bar, the blank lines above and below the tab, the key legend, and one spare so
+ * the frame never reaches the terminal's last line (which would scroll it). */
+const CHROME_LINES = 5;
 const STOPPED: Status = { running: false, role: 'stopped', epoch: 0, master: null, cut: false, error: null };
 
 export function App({ config, source }: { config: UiConfig; source: UiSource }) {
@@ -30,6 +40,12 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
   const live = useObservable(source.live$, []);
   const now = useObservable(source.now$, 0);
   const logs = useObservable(source.logs$, []);
+  const { columns, rows } = useTerminalSize();
+  const height = Math.max(1, rows - CHROME_LINES);
+  const charts = useObservable(
+    useMemo(() => (tab === 1 && source.charts$ ? source.charts$ : EMPTY), [tab, source]),
+    [],
+  );
   // Swarms are sampled only while their tab is shown: other tabs cost the tracker nothing.
   const swarms = useObservable(
     useMemo(() => (tab === 2 ? source.swarms$ : EMPTY), [tab, source]),
@@ -72,8 +88,8 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
     .filter(Boolean)
     .join(' · ');
   return (
-    <Box flexDirection="column">
-      <Box>
+    <Box flexDirection="column" width={columns}>
+      <Text wrap="truncate-end">
         <Text bold>tracker {config.id} </Text>
         {TABS.map((name, i) => (
           <Text key={name} inverse={i === tab}>{` ${i + 1} ${name} `}</Text>
@@ -82,15 +98,26 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
           {' '}
           {status.running ? (status.cut ? 'cut off' : status.role) : 'stopped'}
         </Text>
-      </Box>
+      </Text>
       <Box marginY={1} flexDirection="column">
-        {tab === 0 ? <ConfigTab config={config} status={status} logs={logs} /> : null}
-        {tab === 1 ? <TrackersTab self={config.id} status={status} live={live} now={now} /> : null}
+        {tab === 0 ? <ConfigTab config={config} status={status} logs={logs} height={height} /> : null}
+        {tab === 1 ? (
+          <TrackersTab self={config.id} status={status} live={live} now={now} charts={charts} width={columns} height={height} />
+        ) : null}
         {tab === 2 ? (
-          <SwarmsTab swarms={swarms} selected={Math.min(selected, Math.max(0, swarms.length - 1))} peers={peers} open={open} />
+          <SwarmsTab
+            swarms={swarms}
+            selected={Math.min(selected, Math.max(0, swarms.length - 1))}
+            peers={peers}
+            open={open}
+            width={columns}
+            height={height}
+          />
         ) : null}
       </Box>
-      <Text color="gray">{legend}</Text>
+      <Text color="gray" wrap="truncate-end">
+        {legend}
+      </Text>
     </Box>
   );
 }

@@ -12,9 +12,23 @@ export type UiConfig = {
   readonly storage: Pick<StorageConfig, 'db'>;
 };
 
-export function ConfigTab({ config, status, logs }: { config: UiConfig; status: Status; logs: readonly string[] }) {
+/** Lines of the tab besides the log lines: seven settings, the controls, the log's title, three blank lines. */
+const FIXED_LINES = 11;
+
+export function ConfigTab({
+  config,
+  status,
+  logs,
+  height,
+}: {
+  config: UiConfig;
+  status: Status;
+  logs: readonly string[];
+  /** Lines the tab may fill: the most recent log lines that fit are shown. */
+  height: number;
+}) {
   const row = (label: string, value: string) => (
-    <Text key={label}>
+    <Text key={label} wrap="truncate-end">
       <Text color="gray">{label.padEnd(18)}</Text>
       {value}
     </Text>
@@ -30,21 +44,21 @@ export function ConfigTab({ config, status, logs }: { config: UiConfig; status: 
       {row('Broker', broker ?? 'none: in-process bus (single instance)')}
       {row('Keepalive', `${heartbeatMs} ms (down after ${DOWN_AFTER_INTERVALS * heartbeatMs} ms)`)}
       {row('Repository', config.storage.db)}
-      <Text>
+      <Text wrap="truncate-end">
         <Text color="gray">{'State'.padEnd(18)}</Text>
         <Text color={status.running ? (status.cut ? 'red' : 'green') : 'yellow'}>{state}</Text>
         {status.running && status.epoch > 0 ? ` (epoch ${status.epoch}, master ${status.master ?? '?'})` : ''}
       </Text>
       {status.error ? row('Error', status.error) : null}
       <Box marginTop={1} flexDirection="column">
-        <Text>
+        <Text wrap="truncate-end">
           [s] {status.running ? 'Stop' : 'Start'} the tracker [f]{' '}
           {status.cut ? 'End simulated failure (reconnect)' : 'Simulate a lost connection'}
         </Text>
       </Box>
       <Box marginTop={1} flexDirection="column">
         <Text color="gray">Recent log</Text>
-        {logs.map((l, i) => (
+        {logs.slice(Math.max(0, logs.length - Math.max(0, height - FIXED_LINES - (status.error ? 1 : 0)))).map((l, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: the list is replaced whole on every line; lines have no identity
           <Text key={i} wrap="truncate-end">
             {l}

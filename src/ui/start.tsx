@@ -12,6 +12,7 @@ export function startUi(config: Config, host: Host, logs$: Observable<readonly s
     swarms$: host.swarms$,
     peers$: host.peers$,
     now$: host.now$,
+    charts$: host.charts$,
     logs$,
     // Quitting goes through the process's own shutdown so the repository is emptied exactly once.
     command: (c: Parameters<Host['command']>[0]) => (c.type === 'quit' ? onQuit() : host.command(c)),

@@ -1,32 +1,103 @@
-/** Trackers tab: every live instance, who is Master, and the time since its last keepalive. */
+/**
+ * Trackers tab: every instance this one knows, who is Master, the time since its last keepalive; instances that
+ * went down stay, greyed, with when they went down and the role and epoch they last had, until they return.
+ * Below, sparklines of the last minute: requests per second (UDP, HTTP), commit latency, live instances.
+ */
 import { Box, Text } from 'ink';
+import type { Sample } from '../domain/rates.js';
 import type { InstanceRow, Status } from '../node/host.js';
-import { age } from './format.js';
+import { age, amount, type Column, clock, fitColumns, sparkline, tableHeader, tableLine } from './format.js';
 
-export function TrackersTab({ self, status, live, now }: { self: number; status: Status; live: readonly InstanceRow[]; now: number }) {
+type Key = 'id' | 'role' | 'epoch' | 'last';
+const COLUMNS: readonly Column<Key>[] = [
+  { key: 'id', title: 'ID', width: 7 },
+  { key: 'role', title: 'Role', width: 11 },
+  { key: 'epoch', title: 'Epoch', width: 7 },
+  { key: 'last', title: 'Last keepalive', width: 14, max: Number.POSITIVE_INFINITY },
+];
+
+const CHARTS: readonly { readonly label: string; readonly pick: (s: Sample) => number | null }[] = [
+  { label: 'UDP req/s', pick: (s) => s.udp },
+  { label: 'HTTP req/s', pick: (s) => s.http },
+  { label: 'Commit ms', pick: (s) => s.commitMs },
+  { label: 'Live', pick: (s) => s.live },
+];
+const LABEL = 11;
+const VALUE = 6;
+/** Lines the charts take: a blank line, a title, one line per chart. */
+const CHART_LINES = 2 + CHARTS.length;
+
+const roleName = (role: string): string => (role === 'master' ? 'Master' : role === 'slave' ? 'Slave' : role);
+
+export function TrackersTab({
+  self,
+  status,
+  live,
+  now,
+  charts = [],
+  width,
+  height,
+}: {
+  self: number;
+  status: Status;
+  live: readonly InstanceRow[];
+  now: number;
+  charts?: readonly Sample[];
+  /** Columns and lines the tab may fill. */
+  width: number;
+  height: number;
+}) {
   const rows = [
-    ...(status.running ? [{ id: self, role: status.role, last: 'this instance', epoch: status.epoch }] : []),
-    ...live.map((e) => ({ id: e.id, role: e.role, last: age(now - e.lastSeen), epoch: e.epoch })),
+    ...(status.running ? [{ id: self, role: status.role, last: 'this instance', epoch: status.epoch, down: false }] : []),
+    ...live.map((e) => ({
+      id: e.id,
+      role: e.role,
+      epoch: e.epoch,
+      down: e.down !== null,
+      last: e.down === null ? age(now - e.lastSeen) : `down since ${clock(e.down)} (${age(now - e.down)})`,
+    })),
   ].sort((a, b) => a.id - b.id);
+  const up = rows.filter((r) => !r.down).length;
+  const columns = fitColumns(COLUMNS, width);
+  // The header, the rows, a blank line and the summary; the charts only when they fit below.
+  const withCharts = height >= rows.length + 3 + CHART_LINES;
+  const room = Math.max(1, height - 3 - (withCharts ? CHART_LINES : 0));
+  const listed = rows.length > room ? rows.slice(0, room - 1) : rows;
+  const spark = Math.min(60, width - LABEL - VALUE - 2);
+  const last = charts.at(-1);
   return (
     <Box flexDirection="column">
-      <Text bold>
-        {'ID'.padEnd(8)}
-        {'Role'.padEnd(12)}
-        {'Epoch'.padEnd(8)}Last keepalive
+      <Text bold wrap="truncate-end">
+        {tableHeader(columns)}
       </Text>
       {rows.length === 0 ? <Text color="gray">no live instance (the tracker is stopped)</Text> : null}
-      {rows.map((r) => (
-        <Text key={r.id} color={r.role === 'master' ? 'green' : undefined}>
-          {String(r.id).padEnd(8)}
-          {(r.role === 'master' ? 'Master' : r.role === 'slave' ? 'Slave' : r.role).padEnd(12)}
-          {String(r.epoch).padEnd(8)}
-          {r.last}
+      {listed.map((r) => (
+        <Text key={r.id} color={r.down ? 'gray' : r.role === 'master' ? 'green' : undefined} wrap="truncate-end">
+          {tableLine(columns, { id: String(r.id), role: roleName(r.role), epoch: String(r.epoch), last: r.last })}
         </Text>
       ))}
+      {listed.length < rows.length ? <Text color="gray">… and {rows.length - listed.length} more</Text> : null}
       <Box marginTop={1}>
-        <Text color="gray">{live.length + (status.running ? 1 : 0)} live instance(s); refreshed automatically; not persisted</Text>
+        <Text color="gray" wrap="truncate-end">
+          {up} live instance(s){rows.length > up ? `, ${rows.length - up} down` : ''}; refreshed automatically; not persisted
+        </Text>
       </Box>
+      {withCharts && spark >= 10 ? (
+        <Box marginTop={1} flexDirection="column">
+          <Text color="gray" wrap="truncate-end">
+            Last minute, one sample a second{status.running ? '' : ' (stopped: not sampling)'}
+          </Text>
+          {CHARTS.map((c) => {
+            const values = charts.map(c.pick);
+            return (
+              <Text key={c.label} wrap="truncate-end">
+                <Text color="gray">{c.label.padEnd(LABEL)}</Text> <Text color="cyan">{sparkline(values, spark)}</Text>{' '}
+                {amount(last ? c.pick(last) : null).padStart(VALUE)}
+              </Text>
+            );
+          })}
+        </Box>
+      ) : null}
     </Box>
   );
 }
