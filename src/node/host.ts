@@ -33,6 +33,8 @@ export type Status = {
   readonly master: number | null;
   readonly cut: boolean;
   readonly error: string | null;
+  /** The broker this instance is on now (one of `--broker`'s list); null while down or alone. */
+  readonly broker?: string | null;
 };
 
 export type SwarmRow = {
@@ -121,6 +123,9 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
     patch({ running: true, cut: false, error: null });
     t.role$.subscribe((role) => {
       if (tracker$.value === t) patch({ role: role.role, epoch: role.epoch, master: role.master });
+    });
+    t.broker$.subscribe((broker) => {
+      if (tracker$.value === t) patch({ broker });
     });
     void t.fatal.then((f) => deps.onFatal?.(f.code, f.reason));
     // The charts read a few numbers once per tick, off the request path; a restarted instance starts a new baseline.

@@ -223,6 +223,7 @@ function instanceFace(ctx: Ctx, sockets: StartSockets): Instance {
     httpPort: () => ctx.http?.port() ?? null,
     role$: ctx.role$.asObservable(),
     live$: ctx.live$.asObservable(),
+    broker$: ctx.transport.serving$,
     fatal: ctx.fatalPromise,
     attachMetrics(port, close) {
       metricsServer = { port, close };

@@ -50,6 +50,8 @@ export type Tracker = {
   httpPort(): number | null;
   readonly role$: Observable<RoleInfo>;
   readonly live$: Observable<readonly LiveEntry[]>;
+  /** The broker in use (one of `--broker`'s list); null while down, and alone. */
+  readonly broker$: Observable<string | null>;
   /** Resolves with a process exit code when the instance must stop by itself (duplicate ID, no broker). */
   readonly fatal: Promise<{ code: number; reason: string }>;
   /** Simulate a lost connection: stop keepalives, broker traffic and replies, without exiting (and back). */

@@ -8,7 +8,7 @@ import type { Status } from '../node/host.js';
 export type UiConfig = {
   readonly id: number;
   readonly network: Pick<NetworkConfig, 'host' | 'port' | 'group' | 'iface'>;
-  readonly cluster: Pick<ClusterConfig, 'broker' | 'heartbeatMs'>;
+  readonly cluster: Pick<ClusterConfig, 'broker' | 'brokers' | 'heartbeatMs'>;
   readonly storage: Pick<StorageConfig, 'db'>;
 };
 
@@ -34,14 +34,19 @@ export function ConfigTab({
     </Text>
   );
   const { host, port, group, iface } = config.network;
-  const { broker, heartbeatMs } = config.cluster;
+  const { broker, brokers, heartbeatMs } = config.cluster;
+  // Which broker of the failover list this instance is on now.
+  const brokerText =
+    brokers.length > 1
+      ? `on ${status.broker ?? 'none yet'} of ${brokers.join(', ')}`
+      : `${broker} (${status.broker ? 'connected' : 'not connected'})`;
   const state = !status.running ? 'stopped' : status.cut ? `cut off (simulated failure), ${status.role}` : status.role;
   return (
     <Box flexDirection="column">
       {row('Instance ID', String(config.id))}
       {row('Peer UDP', broker ? `${host}:${port} (service address, held by the Master)` : `${host}:${port}`)}
       {row('Multicast group', group ? `${group}:${port} on ${iface}` : 'off (single instance)')}
-      {row('Broker', broker ?? 'none: in-process bus (single instance)')}
+      {row('Broker', broker ? brokerText : 'none: in-process bus (single instance)')}
       {row('Keepalive', `${heartbeatMs} ms (down after ${DOWN_AFTER_INTERVALS * heartbeatMs} ms)`)}
       {row('Repository', config.storage.db)}
       <Text wrap="truncate-end">
