@@ -43,7 +43,7 @@ test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret chan
   await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));
 
   const stranger = connectBroker({ url: brokerUrl(), topic, log: () => {} });
-  const wrongKey = createSigner(Buffer.from('not the cluster secret at all'));
+  const wrongKey = createSigner(Buffer.from('not the cluster secret at all'), randomBytes(8).toString('hex'));
   try {
     await firstValueFrom(stranger.connected$.pipe(filter(Boolean)));
     const ih = randomBytes(20).toString('hex');
