@@ -5,6 +5,7 @@
  */
 import { BehaviorSubject, combineLatest, map, type Observable, of, share, switchMap, timer } from 'rxjs';
 import type { Role } from '../bus/messages.js';
+import { CLUSTER_REJECTS, type ClusterReject } from '../domain/reasons.js';
 import { getSwarm, leechers, peersOf } from '../domain/swarm.js';
 import type { Swarm, SwarmStore } from '../domain/types.js';
 import { addressText } from '../protocol/compact.js';
@@ -49,6 +50,11 @@ export type Host = {
   /** Sampled every `sampleMs` while subscribed: the repository is read on the UI's clock, never per request. */
   readonly swarms$: Observable<readonly SwarmRow[]>;
   peers$(infoHash: string): Observable<readonly PeerRow[]>;
+  /**
+   * Cluster messages this instance refused, by reason (what /metrics counts as
+   * tracker_cluster_messages_rejected_total), sampled on the host's tick; all zero while no instance runs.
+   */
+  readonly rejected$: Observable<Readonly<Record<ClusterReject, number>>>;
   readonly now$: Observable<number>;
   command(c: UiCommand): Promise<void>;
   current(): Tracker | null;
@@ -124,6 +130,7 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
             : [];
         }),
       ),
+    rejected$: combineLatest([tracker$, tick$]).pipe(map(([t]) => (t ? t.metrics.clusterRejects() : NO_REJECTS))),
     now$: tick$.pipe(map(() => deps.scheduler.now())),
     command(c) {
       // Commands run one after another: a Stop never overlaps a Start.
@@ -152,6 +159,8 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
     current: () => tracker$.value,
   };
 }
+
+const NO_REJECTS = Object.freeze(Object.fromEntries(CLUSTER_REJECTS.map((r) => [r, 0])) as Record<ClusterReject, number>);
 
 const instanceRow = ({ id, role, epoch, lastSeen }: InstanceRow): InstanceRow => ({ id, role, epoch, lastSeen });
 
