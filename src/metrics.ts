@@ -62,6 +62,8 @@ export type Metrics = {
   readonly sqliteWrite: Histogram;
   /** Cluster messages refused where they entered from the broker. */
   countClusterReject(reason: ClusterReject): void;
+  /** The same counts as plain numbers by reason (for view models: read without the registry's promises). */
+  clusterRejects(): Readonly<Record<ClusterReject, number>>;
   /**
    * Typed shortcuts for the per-request counters: plain counts, added to the series at scrape time (no label
    * hashing or allocation per call on the UDP hot path).
@@ -165,11 +167,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
 
   const clusterRejected = new Counter({
     name: `${p}cluster_messages_rejected_total`,
-    help: 'Cluster messages refused on arrival, by reason (bad_tag, malformed, bad_changes, bad_snapshot).',
+    help: 'Cluster messages refused on arrival, by reason (bad_tag, replayed, unknown_sender, malformed, bad_changes, bad_snapshot).',
     labelNames: ['reason'] as const,
     registers,
   });
   for (const reason of CLUSTER_REJECTS) clusterRejected.inc({ reason: metricLabel(reason) }, 0);
+  const rejects = Object.fromEntries(CLUSTER_REJECTS.map((r) => [r, 0])) as Record<ClusterReject, number>;
 
   const commitLatency = new Histogram({
     name: `${p}commit_latency_seconds`,
@@ -221,7 +224,11 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       buckets: SQLITE_BUCKETS,
       registers,
     }),
-    countClusterReject: (reason) => clusterRejected.inc({ reason: metricLabel(reason) }),
+    countClusterReject: (reason) => {
+      rejects[reason]++;
+      clusterRejected.inc({ reason: metricLabel(reason) });
+    },
+    clusterRejects: () => ({ ...rejects }),
     contentType: registry.contentType,
     text: () => registry.metrics(),
   };

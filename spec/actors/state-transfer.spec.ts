@@ -161,6 +161,21 @@ test('chunk boundaries: empty, exactly one chunk, one over', () => {
   );
 });
 
+test('with a secret no chunk carries a key: none in any frame, and the transfer assembles with key null', () => {
+  const changes = history(N);
+  const ms = snapshotMessages(7, 3, 9, 1234, null, changes);
+  for (const m of ms) {
+    assert.not.ok('key' in m, `chunk ${m.part} has no key field`);
+    assert.not.ok(JSON.stringify(m).includes(KEY.toString('hex')));
+  }
+  const asm = createAssembler();
+  let done: ReturnType<typeof asm.add> = 'partial';
+  for (const m of overTheWire(ms)) done = asm.add(m);
+  assert.is((done as Assembled).key, null);
+  assert.is((done as Assembled).seq, 1234);
+  assert.equal((done as Assembled).changes, changes);
+});
+
 test('an empty repository transfers as one empty chunk and assembles to nothing', () => {
   const asm = createAssembler();
   const [m] = overTheWire(snapshotMessages(1, 1, 2, 0, KEY, []));
@@ -299,7 +314,7 @@ test('a newer transfer replaces an unfinished one; nothing of the old one leaks 
   assert.is(asm.add(fresh[2]!), 'partial', 'old parts 0 and 2 must not complete the new transfer');
   const done = asm.add(fresh[0]!) as Assembled;
   assert.is(done.seq, 8);
-  assert.ok(done.key.equals(key2));
+  assert.ok(done.key?.equals(key2));
   assert.equal(done.changes, newChanges);
 });
 

@@ -57,7 +57,7 @@ const NEEDS: Record<ClusterMessage['type'], string[]> = {
   commit: ['seq'],
   abort: ['seq'],
   'sync-request': ['applied'],
-  snapshot: ['to', 'seq', 'part', 'parts', 'key', 'changes'],
+  snapshot: ['to', 'seq', 'part', 'parts', 'changes'],
 };
 
 /** Values of the wrong type for a field, by what the field should be. */
@@ -105,6 +105,11 @@ test('every well-formed cluster message is accepted as it is (also after a JSON 
     assert.ok(parseClusterMessage({ ...GOOD.keepalive, role }), role);
   }
   assert.ok(parseClusterMessage(without(GOOD.vote, 'reason')));
+  // A snapshot chunk carries a key only in a cluster without a secret.
+  assert.ok(parseClusterMessage(without(GOOD.snapshot, 'key')));
+  for (const bad of WRONG.str!) {
+    assert.is(parseClusterMessage({ ...GOOD.snapshot, key: bad }), null, `snapshot.key = ${JSON.stringify(bad)}`);
+  }
   assert.ok(
     parseClusterMessage({ ...GOOD.commit, from: Number.MAX_SAFE_INTEGER, epoch: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER }),
   );

@@ -1,16 +1,18 @@
 /** The cluster inbox: what each message from the broker becomes, and every refusal with its typed reason. */
+import { createHmac } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSigner, openSigner } from '../../src/bus/auth.js';
+import { createFreshness } from '../../src/bus/freshness.js';
 import { routeInbound } from '../../src/node/cluster-inbox.js';
 
 const SELF = 2;
-const signer = createSigner(Buffer.from('a cluster secret of enough length'));
+const signer = createSigner(Buffer.from('a cluster secret of enough length'), '3333333333333333');
 const route = (m: object, s = signer) => routeInbound(s.sign(m), SELF, s, 1000);
 
 test('a message without a valid tag is rejected as bad-tag: none, forged, tampered, or under another secret', () => {
   const m = { type: 'coordinator', from: 3, epoch: 4 };
-  const other = createSigner(Buffer.from('some other secret of enough length'));
+  const other = createSigner(Buffer.from('some other secret of enough length'), '3333333333333333');
   assert.equal(routeInbound(m, SELF, signer, 0), { to: 'rejected', reason: 'bad-tag' });
   assert.equal(routeInbound(other.sign(m), SELF, signer, 0), { to: 'rejected', reason: 'bad-tag' });
   assert.equal(routeInbound({ ...signer.sign(m), epoch: 5 }, SELF, signer, 0), { to: 'rejected', reason: 'bad-tag' });
@@ -47,6 +49,57 @@ test('each kind goes where it belongs; our own echoes and messages for others ar
   const chunk = { type: 'snapshot', from: 3, epoch: 3, seq: 1, part: 0, parts: 1, key: '', changes: '' };
   assert.is(route({ ...chunk, to: SELF }).to, 'snapshot');
   assert.equal(route({ ...chunk, to: 4 }), { to: 'ignored' });
+});
+
+test('with a secret, a replayed message of any kind is rejected as replayed; the first delivery went through', () => {
+  const fresh = createFreshness(SELF, { inc: '2222222222222222', startedAt: 0 });
+  const three = createSigner(Buffer.from('a cluster secret of enough length'), '3333333333333333');
+  const kinds = [
+    { type: 'keepalive', from: 3, epoch: 1, role: 'master', synced: true, nonce: '3333333333333333', applied: 0, startedAt: 10 },
+    { type: 'coordinator', from: 3, epoch: 1 },
+    { type: 'prepare', from: 3, epoch: 1, seq: 1, changes: '' },
+    { type: 'commit', from: 3, epoch: 1, seq: 1 },
+    { type: 'vote', from: 3, epoch: 1, to: SELF, seq: 1, ok: true },
+    { type: 'snapshot', from: 3, epoch: 1, to: SELF, seq: 1, part: 0, parts: 1, changes: '' },
+    { type: 'sync-request', from: 3, epoch: 1, applied: 0 },
+  ];
+  const recorded = kinds.map((m) => JSON.parse(JSON.stringify(three.sign(m))) as unknown);
+  for (const raw of recorded) assert.is.not(routeInbound(raw, SELF, signer, 0, fresh).to, 'rejected');
+  for (const raw of recorded) assert.equal(routeInbound(raw, SELF, signer, 0, fresh), { to: 'rejected', reason: 'replayed' });
+  // Messages addressed to others count too: a replay is refused before it is ignored.
+  const vote = three.sign({ type: 'vote', from: 3, epoch: 1, to: 4, seq: 1, ok: true });
+  assert.equal(routeInbound(vote, SELF, signer, 0, fresh), { to: 'ignored' });
+  assert.equal(routeInbound(vote, SELF, signer, 0, fresh), { to: 'rejected', reason: 'replayed' });
+});
+
+test('with a secret, a new incarnation of a known sender joins only through a keepalive; a signed message without a stamp is malformed', () => {
+  const fresh = createFreshness(SELF, { inc: '2222222222222222', startedAt: 0 });
+  const secret = Buffer.from('a cluster secret of enough length');
+  const before = createSigner(secret, 'aaaaaaaaaaaaaaaa');
+  const after = createSigner(secret, 'bbbbbbbbbbbbbbbb');
+  const keepalive = (startedAt: number) => ({
+    type: 'keepalive',
+    from: 3,
+    epoch: 1,
+    role: 'slave',
+    synced: true,
+    nonce: 'n',
+    applied: 0,
+    startedAt,
+  });
+  const recorded = JSON.parse(JSON.stringify(before.sign(keepalive(10)))) as unknown;
+  assert.is(routeInbound(recorded, SELF, signer, 0, fresh).to, 'heartbeat');
+  assert.equal(routeInbound(after.sign({ type: 'coordinator', from: 3, epoch: 2 }), SELF, signer, 0, fresh), {
+    to: 'rejected',
+    reason: 'unknown-sender',
+  });
+  assert.is(routeInbound(after.sign(keepalive(20)), SELF, signer, 0, fresh).to, 'heartbeat', 'the restarted 3');
+  assert.is(routeInbound(after.sign({ type: 'coordinator', from: 3, epoch: 2 }), SELF, signer, 0, fresh).to, 'election');
+  assert.equal(routeInbound(recorded, SELF, signer, 0, fresh), { to: 'rejected', reason: 'replayed' }, 'a recording of the earlier one');
+  // Valid tag, no stamp (an older member): with a secret, malformed.
+  const tagOf = (o: object): string => createHmac('sha256', secret).update(JSON.stringify(o)).digest().subarray(0, 16).toString('hex');
+  const bare = { type: 'commit', from: 3, epoch: 1, seq: 1 };
+  assert.equal(routeInbound({ ...bare, tag: tagOf(bare) }, SELF, signer, 0, fresh), { to: 'rejected', reason: 'malformed' });
 });
 
 test('without a secret every well-formed message passes, and garbage is still malformed', () => {

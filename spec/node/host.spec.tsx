@@ -90,4 +90,30 @@ test('the charts sample a real tracker: UDP requests per second, commit latency,
   }
 });
 
+test('rejected$: the counts by reason of the running instance, sampled on the tick; all zero while stopped', async () => {
+  const dir = tempDir('ui-host-rejects');
+  const cfg = resolveConfig({
+    id: 5,
+    network: { host: '127.0.0.1', port: await freeUdpPort() },
+    storage: { db: join(dir.path, 'r.sqlite') },
+    policy: { intervalS: 60, peerTtlS: 120 },
+    cluster: { batchMs: 1 },
+  });
+  const host = createHost(cfg, { scheduler: asyncScheduler, clock: asyncScheduler, key: randomBytes(32), log: () => {}, sampleMs: 20 });
+  try {
+    const zero = await firstValueFrom(host.rejected$);
+    assert.equal(zero, { 'bad-tag': 0, replayed: 0, 'unknown-sender': 0, malformed: 0, 'bad-changes': 0, 'bad-snapshot': 0 });
+    await host.command({ type: 'start' });
+    host.current()!.metrics.countClusterReject('replayed');
+    host.current()!.metrics.countClusterReject('replayed');
+    host.current()!.metrics.countClusterReject('bad-tag');
+    const counted = await firstValueFrom(host.rejected$.pipe(filter((r) => r.replayed === 2)));
+    assert.is(counted['bad-tag'], 1);
+    assert.is(counted['unknown-sender'], 0);
+  } finally {
+    await host.command({ type: 'stop' });
+    dir.remove();
+  }
+});
+
 test.run();

@@ -12,6 +12,12 @@ import { filter, firstValueFrom } from 'rxjs';
 import { connectBroker } from '../../streams/broker/stomp-bridge.js';
 import { createSigner } from '../../src/bus/auth.js';
 import { encodeChanges } from '../../src/bus/wire.js';
+import {
+  CONNECTION_KEY_PERIOD_S,
+  checkConnectionId,
+  connectionKeySchedule,
+  deriveConnectionKey,
+} from '../../src/protocol/connection-id.js';
 import { brokerUrl, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
 import { freeUdpPort, run } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
@@ -43,7 +49,7 @@ test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret chan
   await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));
 
   const stranger = connectBroker({ url: brokerUrl(), topic, log: () => {} });
-  const wrongKey = createSigner(Buffer.from('not the cluster secret at all'));
+  const wrongKey = createSigner(Buffer.from('not the cluster secret at all'), randomBytes(8).toString('hex'));
   try {
     await firstValueFrom(stranger.connected$.pipe(filter(Boolean)));
     const ih = randomBytes(20).toString('hex');
@@ -109,6 +115,114 @@ test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret chan
     await joiner.proc.waitFor(/state transfer complete/);
     await joiner.proc.waitFor(/role slave \(epoch 1, master 3\)/);
   } finally {
+    await stranger.close();
+  }
+});
+
+test("with a secret, a stranger replaying the Master's recorded keepalives cannot delay failover; its sync-requests get no chunk; no frame carries the connection-ID key", async (ctx) => {
+  const secret = randomBytes(24).toString('hex');
+  const topic = newTopic();
+  const port = await freeUdpPort();
+  const heartbeatMs = 250;
+  const o = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic, heartbeatMs, env: { TRACKER_CLUSTER_SECRET: secret } };
+  // The stranger has no secret; it subscribes before the first instance starts and records every frame.
+  const stranger = connectBroker({ url: brokerUrl(), topic, log: () => {} });
+  const frames: Array<{ at: number; m: Record<string, unknown> }> = [];
+  const recording = stranger.messages$.subscribe((m) => frames.push({ at: Date.now(), m: m as Record<string, unknown> }));
+  const client = await openClient({ host: '127.0.0.1', port }, '127.0.0.1', 250);
+  let replay: NodeJS.Timeout | undefined;
+  const isSnapshot = (f: { m: Record<string, unknown> }): boolean => f.m.type === 'snapshot';
+  try {
+    await firstValueFrom(stranger.connected$.pipe(filter(Boolean)));
+    ctx.nodes.push(...(await startThree(o, ['--metrics-port', '0'])));
+    const master = ctx.nodes[2]!;
+    await master.proc.waitFor(/role master \(epoch 1/);
+    await master.proc.waitFor(SERVING);
+    await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));
+    // Traffic, so PREPAREs, votes and COMMITs cross the topic and a joiner has a repository to receive.
+    for (let i = 0; i < 5; i++) assert.is((await client.announce({ infoHash: randomBytes(20) })).action, 'announce');
+    const joiner = startNode(4, o, ['--metrics-port', '0']);
+    ctx.nodes.push(joiner);
+    await joiner.proc.waitFor(/state transfer complete: \d+ records at commit 5/);
+    await joiner.proc.waitFor(/role slave \(epoch 1, master 3\)/);
+    assert.ok(frames.some(isSnapshot), "the joiner's state transfer crossed the topic");
+
+    // The stranger's own sync-request (unsigned), and a replay of the joiner's signed one: no chunk for either.
+    // (After two keepalive intervals, so the joiner itself has heard a later message of its own: its echoed keepalive.)
+    await new Promise((r) => setTimeout(r, 2 * heartbeatMs));
+    const chunks = frames.filter(isSnapshot).length;
+    const recordedSync = frames.find((f) => f.m.type === 'sync-request' && f.m.from === 4);
+    assert.ok(recordedSync, "the joiner's sync-request was recorded");
+    stranger.publish({ type: 'sync-request', from: 99, epoch: 1, applied: 0 });
+    stranger.publish(recordedSync.m);
+    // Deliberate: nothing answering is the outcome, so give a Master 4 keepalive intervals to answer.
+    await new Promise((r) => setTimeout(r, 4 * heartbeatMs));
+    assert.is(frames.filter(isSnapshot).length, chunks, "no snapshot chunk after the stranger's sync-requests");
+
+    // An ID minted by this Master, under the key every instance derives from the secret.
+    const cid = await client.connect();
+    const keys = connectionKeySchedule(Buffer.from(secret, 'utf8'));
+    assert.is(checkConnectionId(keys, Date.now(), Buffer.from([127, 0, 0, 1]), cid), 'valid', 'the Master uses the derived key');
+
+    // The Master's keepalives of the last 4 intervals, replayed every quarter interval from its pause on.
+    await new Promise((r) => setTimeout(r, 4 * heartbeatMs));
+    const since = Date.now() - 4 * heartbeatMs;
+    const recorded = frames.filter((f) => f.at >= since && f.m.type === 'keepalive' && f.m.from === 3).map((f) => f.m);
+    assert.ok(recorded.length >= 3, `${recorded.length} keepalives of the Master recorded`);
+    let replayed = 0;
+    replay = setInterval(() => stranger.publish(recorded[replayed++ % recorded.length]), heartbeatMs / 4);
+    master.proc.kill('SIGSTOP');
+    const pausedAt = Date.now();
+    // The connection ID minted by the paused Master, sent to whoever holds the service address now.
+    let failoverMs = Number.NaN;
+    while (Date.now() - pausedAt < 10_000) {
+      const r = await client.announce({ infoHash: randomBytes(20) }, cid).catch(() => null);
+      if (r?.action === 'announce') {
+        failoverMs = Date.now() - pausedAt;
+        break;
+      }
+    }
+    // The replay runs on through a few more intervals with a new Master in place.
+    await new Promise((r) => setTimeout(r, 4 * heartbeatMs));
+    clearInterval(replay);
+    replay = undefined;
+    process.stderr.write(
+      `  failover under replay: first announce answered ${failoverMs} ms after SIGSTOP; ${replayed} keepalives replayed\n`,
+    );
+    assert.ok(failoverMs < 4000, `a new Master answered ${failoverMs} ms after the pause, while the replay ran`);
+    assert.ok(replayed >= (failoverMs / heartbeatMs) * 4 - 1, 'the replay ran until the failover');
+    const others = ctx.nodes.filter((n) => n.id !== 3);
+    await Promise.all(others.map((n) => n.proc.waitFor(/role (master|slave) \(epoch 2/)));
+
+    // Every live instance refused each replayed keepalive and the replayed sync-request as replayed, the
+    // stranger's unsigned sync-request as bad_tag, and nothing else.
+    await new Promise((r) => setTimeout(r, 2 * heartbeatMs)); // the last replays reach every subscriber
+    for (const n of others) {
+      const count = (reason: string) => metricValue(n, new RegExp(`^tracker_cluster_messages_rejected_total\\{.*reason="${reason}"`));
+      assert.is(await count('replayed'), replayed + 1, `instance ${n.id}: replayed`);
+      assert.is(await count('bad_tag'), 1, `instance ${n.id}: bad_tag`);
+      assert.is(await count('unknown_sender'), 0, `instance ${n.id}: unknown_sender`);
+      assert.is(await count('malformed'), 0, `instance ${n.id}: malformed`);
+    }
+
+    // No frame on the topic, snapshot chunks included, carries a connection-ID key or the secret.
+    const period = Math.floor(Date.now() / 1000 / CONNECTION_KEY_PERIOD_S);
+    const needles = [secret];
+    for (const p of [period - 1, period, period + 1]) {
+      const k = deriveConnectionKey(Buffer.from(secret, 'utf8'), p);
+      needles.push(k.toString('hex'), k.toString('base64'), k.toString('base64url'));
+    }
+    assert.ok(frames.length > 100, `${frames.length} frames recorded`);
+    for (const f of frames) {
+      const text = JSON.stringify(f.m);
+      for (const needle of needles) assert.not.ok(text.includes(needle), `a ${String(f.m.type)} frame carries key material`);
+    }
+    for (const f of frames.filter(isSnapshot)) assert.not.ok('key' in f.m, 'a snapshot chunk has a key field');
+  } finally {
+    if (replay) clearInterval(replay);
+    ctx.nodes.find((n) => n.id === 3)?.proc.kill('SIGCONT');
+    recording.unsubscribe();
+    await client.close();
     await stranger.close();
   }
 });

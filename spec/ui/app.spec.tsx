@@ -39,9 +39,11 @@ function fixture(swarmCount = 3) {
   const swarms$ = new BehaviorSubject<readonly SwarmRow[]>(Array.from({ length: swarmCount }, (_, i) => swarm(i + 1)));
   const commands: UiCommand[] = [];
   const asked: string[] = [];
+  const rejected$ = new BehaviorSubject<Record<string, number>>({ 'bad-tag': 0, replayed: 0 });
   const source: UiSource = {
     status$,
     live$,
+    rejected$,
     now$,
     swarms$,
     logs$: of(['12:00:00.000Z [tracker 2] role slave (epoch 3, master 3)']),
@@ -62,7 +64,7 @@ function fixture(swarmCount = 3) {
     command: (c) => commands.push(c),
   };
   const ui = render(<App config={config} source={source} />);
-  return { ui, status$, live$, now$, swarms$, commands, asked };
+  return { ui, status$, live$, now$, swarms$, rejected$, commands, asked };
 }
 
 test('Config tab: addresses, ports, ID, state, controls and the key legend', async () => {
@@ -119,6 +121,19 @@ test('Trackers tab: every live instance, the Master marked, keepalive ages that 
   f = ui.lastFrame()!;
   assert.match(f, /1\s+Slave\s+3\s+1\.7 s/);
   assert.match(f, /3\s+Master\s+3\s+2\.2 s/);
+  ui.unmount();
+});
+
+test('Trackers tab: refused cluster messages by reason, only those seen', async () => {
+  const { ui, rejected$ } = fixture();
+  await settle();
+  ui.stdin.write('2');
+  await settle();
+  assert.match(ui.lastFrame()!, /no cluster message refused/);
+  rejected$.next({ 'bad-tag': 1, replayed: 24, 'unknown-sender': 0 });
+  await settle();
+  assert.match(ui.lastFrame()!, /refused: bad tag 1 · replayed 24;/);
+  assert.not.match(ui.lastFrame()!, /unknown sender/);
   ui.unmount();
 });
 

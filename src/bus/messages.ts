@@ -24,7 +24,8 @@ export type ClusterMessage =
   | (Envelope & { type: 'commit'; seq: number })
   | (Envelope & { type: 'abort'; seq: number })
   | (Envelope & { type: 'sync-request'; applied: number })
-  | (Envelope & { type: 'snapshot'; to: number; seq: number; part: number; parts: number; key: string; changes: WireChanges });
+  /** `key`: the connection-ID key in hex, only in a cluster without a secret. */
+  | (Envelope & { type: 'snapshot'; to: number; seq: number; part: number; parts: number; key?: string; changes: WireChanges });
 
 export type LocalMessage =
   | { type: 'reply'; to: Endpoint; data: Buffer }

@@ -18,7 +18,7 @@ const FIELDS: Record<ClusterMessage['type'], Record<string, (v: unknown) => bool
   commit: { seq: int },
   abort: { seq: int },
   'sync-request': { applied: int },
-  snapshot: { to: int, seq: int, part: int, parts: int, key: str, changes: str },
+  snapshot: { to: int, seq: int, part: int, parts: int, key: (v) => v === undefined || str(v), changes: str },
 };
 
 export function parseClusterMessage(raw: unknown): ClusterMessage | null {

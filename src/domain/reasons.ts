@@ -52,6 +52,18 @@ export function resyncText(r: ResyncReason): string {
 /** A datagram the UDP ingress left unanswered. */
 export type IngressDrop = 'not-serving' | 'bad-sender' | 'rate-limited' | DecodeDrop;
 
-/** A cluster message refused where it entered from the broker. */
-export type ClusterReject = 'bad-tag' | 'malformed' | 'bad-changes' | 'bad-snapshot';
-export const CLUSTER_REJECTS: readonly ClusterReject[] = ['bad-tag', 'malformed', 'bad-changes', 'bad-snapshot'];
+/**
+ * A cluster message refused where it entered from the broker: no valid tag; signed but not newer than what its
+ * sender's incarnation already sent (a replay, or a keepalive of an earlier start); signed by an incarnation this
+ * instance has not heard join (bus/freshness.ts); not a message of the schema (or, with a secret, without its
+ * stamp); changes or a snapshot chunk that do not decode.
+ */
+export type ClusterReject = 'bad-tag' | 'replayed' | 'unknown-sender' | 'malformed' | 'bad-changes' | 'bad-snapshot';
+export const CLUSTER_REJECTS: readonly ClusterReject[] = [
+  'bad-tag',
+  'replayed',
+  'unknown-sender',
+  'malformed',
+  'bad-changes',
+  'bad-snapshot',
+];

@@ -1,10 +1,12 @@
 /**
  * The cluster inbox: every message from the broker is verified (signature), checked (schema) and routed to the
- * part of the instance it is for, or refused with a typed reason that metrics count. Pure: the caller acts.
+ * part of the instance it is for, or refused with a typed reason that metrics count. Pure apart from the freshness
+ * record it is given (each sender's last counter moves up): the caller acts.
  */
 import type { ElectionInput } from '../../actors/election.js';
 import type { HeartbeatInput } from '../../actors/heartbeat.js';
 import type { Signer } from '../bus/auth.js';
+import type { Freshness } from '../bus/freshness.js';
 import type { ClusterMessage } from '../bus/messages.js';
 import { parseClusterMessage } from '../bus/validate.js';
 import type { ClusterReject } from '../domain/reasons.js';
@@ -24,11 +26,21 @@ export type Inbound =
   /** Well-formed but not for us: our own echo, or addressed to another instance. */
   | { readonly to: 'ignored' };
 
-export function routeInbound(raw: unknown, self: number, signer: Signer, now: number): Inbound {
+/**
+ * `freshness`: given with a secret (signed messages carry a stamp); a message that is not newer than what its
+ * sender's incarnation already sent, or from an incarnation that did not join, is refused. Without a secret
+ * nothing is judged: unsigned messages prove nothing (see bus/auth.ts).
+ */
+export function routeInbound(raw: unknown, self: number, signer: Signer, now: number, freshness?: Freshness): Inbound {
   const verified = signer.verify(raw);
   if (!verified) return { to: 'rejected', reason: 'bad-tag' };
-  const m = parseClusterMessage(verified);
+  const m = parseClusterMessage(verified.message);
   if (!m) return { to: 'rejected', reason: 'malformed' };
+  if (freshness) {
+    if (!verified.stamp) return { to: 'rejected', reason: 'malformed' };
+    const verdict = freshness.admit({ from: m.from, stamp: verified.stamp, startedAt: m.type === 'keepalive' ? m.startedAt : null });
+    if (verdict !== 'fresh') return { to: 'rejected', reason: verdict };
+  }
   // Our own, echoed by the topic; keepalives are the exception: their echo proves the broker carries us.
   if (m.from === self && m.type !== 'keepalive') return { to: 'ignored' };
   switch (m.type) {

@@ -10,6 +10,7 @@ import type { Repository } from '../../actors/repository.js';
 import type { IngressOutput } from '../../actors/udp-ingress.js';
 import type { SqliteStore } from '../../streams/sqlite/sqlite-store.js';
 import type { Signer } from '../bus/auth.js';
+import type { Freshness } from '../bus/freshness.js';
 import type { ClusterMessage } from '../bus/messages.js';
 import { decodeChanges, encodeChanges } from '../bus/wire.js';
 import type { Config } from '../config/index.js';
@@ -41,6 +42,8 @@ export type Ctx = {
   readonly sqlite: SqliteStore;
   readonly metrics: Metrics;
   readonly signer: Signer;
+  /** With a secret: the last counter heard per sender incarnation (replays are refused). */
+  readonly freshness: Freshness | undefined;
   readonly transport: Transport;
   readonly role$: BehaviorSubject<RoleInfo>;
   readonly live$: BehaviorSubject<readonly LiveEntry[]>;
@@ -208,7 +211,7 @@ export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
 
 export function handleInbound(raw: unknown, ctx: Ctx): void {
   if (ctx.state.cut) return;
-  const r = routeInbound(raw, ctx.cfg.id, ctx.signer, ctx.deps.scheduler.now());
+  const r = routeInbound(raw, ctx.cfg.id, ctx.signer, ctx.deps.scheduler.now(), ctx.freshness);
   switch (r.to) {
     case 'rejected':
       ctx.metrics.countClusterReject(r.reason);
@@ -233,7 +236,10 @@ export function handleInbound(raw: unknown, ctx: Ctx): void {
       const { role, epoch } = ctx.role$.value;
       if (role !== 'master') return;
       ctx.log(`state transfer to instance ${r.message.from}: ${ctx.repo.lastSeq()} commits`);
-      for (const m of snapshotFor(ctx.repo, ctx.cfg.id, epoch, r.message.from, ctx.state.key)) publish(ctx, m);
+      // With a secret the key stays home: every instance derives it. Without one it goes along (the README says
+      // what that exposes).
+      const key = Buffer.isBuffer(ctx.state.key) && !ctx.signer.authenticated ? ctx.state.key : null;
+      for (const m of snapshotFor(ctx.repo, ctx.cfg.id, epoch, r.message.from, key)) publish(ctx, m);
       return;
     }
     case 'snapshot':
@@ -253,8 +259,10 @@ function installChunk(m: Extract<ClusterMessage, { type: 'snapshot' }>, ctx: Ctx
     ctx.log(`state transfer could not be stored: ${done.failed}`);
     return;
   }
-  ctx.state.key = done.key;
-  ctx.idCache.clear();
+  if (done.key && !ctx.signer.authenticated) {
+    ctx.state.key = done.key;
+    ctx.idCache.clear();
+  }
   ctx.state.applied = done.seq;
   ctx.state.synced = true;
   ctx.consensus.next({ type: 'applied', seq: done.seq });

@@ -20,6 +20,7 @@ import type { Role } from '../bus/messages.js';
 import { type Member, trackMembers } from '../domain/members.js';
 import { clientFamily, peerClient } from '../domain/peer-client.js';
 import { CHART_SAMPLES, EMPTY_HISTORY, type History, rebase, record, type Sample, type Totals } from '../domain/rates.js';
+import { CLUSTER_REJECTS, type ClusterReject } from '../domain/reasons.js';
 import { getSwarm, leechers, peersOf } from '../domain/swarm.js';
 import type { Swarm, SwarmStore } from '../domain/types.js';
 import { addressText } from '../protocol/compact.js';
@@ -79,6 +80,11 @@ export type Host = {
   /** Sampled every `sampleMs` while subscribed: the repository is read on the UI's clock, never per request. */
   readonly swarms$: Observable<readonly SwarmRow[]>;
   peers$(infoHash: string): Observable<readonly PeerRow[]>;
+  /**
+   * Cluster messages this instance refused, by reason (what /metrics counts as
+   * tracker_cluster_messages_rejected_total), sampled on the host's tick; all zero while no instance runs.
+   */
+  readonly rejected$: Observable<Readonly<Record<ClusterReject, number>>>;
   readonly now$: Observable<number>;
   command(c: UiCommand): Promise<void>;
   current(): Tracker | null;
@@ -180,6 +186,7 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
             : [];
         }),
       ),
+    rejected$: combineLatest([tracker$, tick$]).pipe(map(([t]) => (t ? t.metrics.clusterRejects() : NO_REJECTS))),
     now$: tick$.pipe(map(() => deps.scheduler.now())),
     command(c) {
       // Commands run one after another: a Stop never overlaps a Start.
@@ -222,6 +229,7 @@ export function chartSamples(
 ): Observable<History> {
   return timer(0, periodMs, scheduler).pipe(scan((h: History) => record(h, read(), keep), seed));
 }
+const NO_REJECTS = Object.freeze(Object.fromEntries(CLUSTER_REJECTS.map((r) => [r, 0])) as Record<ClusterReject, number>);
 
 const bySize = (a: SwarmRow, b: SwarmRow): number =>
   b.seeders + b.leechers - (a.seeders + a.leechers) || (a.infoHash < b.infoHash ? -1 : 1);

@@ -23,12 +23,13 @@ import { createRepository } from '../../actors/repository.js';
 import type { SqliteStore } from '../../streams/sqlite/sqlite-store.js';
 import { datagrams } from '../../streams/udp-socket.js';
 import { createSigner, openSigner } from '../bus/auth.js';
+import { createFreshness } from '../bus/freshness.js';
 import type { Config } from '../config/index.js';
 import { countPeers } from '../domain/swarm.js';
 import { clusterTiming } from '../domain/timing.js';
 import { createMetrics } from '../metrics.js';
 import { createRateLimiter } from '../policy/rate-limit.js';
-import { createConnectionIdCache } from '../protocol/connection-id.js';
+import { connectionKeySchedule, createConnectionIdCache } from '../protocol/connection-id.js';
 import type { Datagram } from '../protocol/types.js';
 import { loadTorrentDir } from '../torrent/load-dir.js';
 import { controlPlane, type RoleInfo } from './control-plane.js';
@@ -93,11 +94,16 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
   for (const e of registered.errors) log(`skipping ${e.file}: ${e.error}`);
   if (cfg.storage.torrents) log(`registered ${registered.torrents.length} torrent(s) from ${cfg.storage.torrents}`);
   const role$ = new BehaviorSubject<RoleInfo>({ role: 'starting', epoch: 0, master: null });
-  const state = { key: deps.key, applied: 0, synced: !clustered, cut: false, stopping: false, everConnected: false };
+  // With a secret, connection-ID keys are derived from it per period (the same at every instance, never sent).
+  const key = deps.secret ? connectionKeySchedule(deps.secret) : deps.key;
+  const state = { key, applied: 0, synced: !clustered, cut: false, stopping: false, everConnected: false };
   let resolveFatal: (f: { code: number; reason: string }) => void = () => {};
   const fatalPromise = new Promise<{ code: number; reason: string }>((r) => (resolveFatal = r));
   const limiter = cfg.policy.rateLimit ? createRateLimiter(cfg.policy.rateLimit) : undefined;
   const subs: Subscription[] = [];
+  // This start's incarnation: the keepalive's nonce, and with a secret the `inc` every signed message carries.
+  const incarnation = randomBytes(8).toString('hex');
+  const startedAt = deps.clock.now();
   const ctx: Ctx = {
     cfg,
     deps,
@@ -112,7 +118,8 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
     subs,
     limiter,
     live$: new BehaviorSubject<readonly LiveEntry[]>([]),
-    signer: deps.secret ? createSigner(deps.secret) : openSigner,
+    signer: deps.secret ? createSigner(deps.secret, incarnation) : openSigner,
+    freshness: deps.secret ? createFreshness(cfg.id, { inc: incarnation, startedAt }) : undefined,
     transport: clustered ? brokerTransport(cfg.cluster.brokers, cfg.cluster.topic, cfg.id, deps.brokerLogin, log) : localTransport(),
     consensus: new Subject<ConsensusInput<ClientProposal>>(),
     datagram$: new Subject<Datagram>(),
@@ -127,8 +134,8 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
     fatal: (code, reason) => resolveFatal({ code, reason }),
     control: controlPlane({
       self: cfg.id,
-      nonce: randomBytes(8).toString('hex'),
-      startedAt: deps.clock.now(),
+      nonce: incarnation,
+      startedAt,
       clustered,
       clusterSize: cfg.cluster.clusterSize,
       timing,

@@ -10,7 +10,13 @@ import type { RoundMessage } from './cluster-inbox.js';
 
 type Snapshot = Extract<ClusterMessage, { type: 'snapshot' }>;
 
-export type Installed = { readonly seq: number; readonly key: Buffer; readonly records: number; readonly replay: readonly RoundMessage[] };
+export type Installed = {
+  readonly seq: number;
+  /** The Master's key when the transfer carried one (a cluster without a secret). */
+  readonly key: Buffer | null;
+  readonly records: number;
+  readonly replay: readonly RoundMessage[];
+};
 export type ChunkResult = 'bad' | 'partial' | 'not-syncing' | { readonly failed: string } | Installed;
 
 export type StateSync = {
@@ -47,6 +53,7 @@ export function createStateSync(repo: Repository): StateSync {
   };
 }
 
-export function snapshotFor(repo: Repository, from: number, epoch: number, to: number, key: Buffer): Snapshot[] {
+/** `key`: handed over only without a secret (null: with one, every instance derives the keys). */
+export function snapshotFor(repo: Repository, from: number, epoch: number, to: number, key: Buffer | null): Snapshot[] {
   return snapshotMessages(from, epoch, to, repo.lastSeq(), key, repo.snapshot());
 }

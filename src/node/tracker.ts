@@ -26,7 +26,10 @@ export type TrackerDeps = {
   readonly scheduler: SchedulerLike;
   /** Wall time: connection-ID stamps, peers' last-seen times and the expiry sweep. Usually the same scheduler. */
   readonly clock: SchedulerLike;
-  /** This instance's connection-ID key; a Slave adopts the Master's during state transfer. */
+  /**
+   * This instance's connection-ID key when there is no secret (a Slave adopts the Master's during state transfer).
+   * With a secret it is not used: every instance derives each period's key from the secret.
+   */
   readonly key: ConnectionIdKey;
   /** Shared secret of the cluster: every bus message is authenticated with it (absent: unauthenticated). */
   readonly secret?: Buffer;

@@ -21,6 +21,8 @@ export type UiSource = {
   readonly now$: Observable<number>;
   /** The Trackers tab's charts; without it they stay empty. */
   readonly charts$?: Observable<readonly Sample[]>;
+  /** Cluster messages refused on arrival, by reason; without it the Trackers tab leaves them out. */
+  readonly rejected$?: Observable<Readonly<Partial<Record<string, number>>>>;
   readonly logs$: Observable<readonly string[]>;
   command(c: UiCommand): unknown;
 };
@@ -42,6 +44,10 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
   const logs = useObservable(source.logs$, []);
   const { columns, rows } = useTerminalSize();
   const height = Math.max(1, rows - CHROME_LINES);
+  const rejected = useObservable(
+    useMemo(() => (tab === 1 && source.rejected$ ? source.rejected$ : EMPTY), [tab, source]),
+    {},
+  );
   const charts = useObservable(
     useMemo(() => (tab === 1 && source.charts$ ? source.charts$ : EMPTY), [tab, source]),
     [],
@@ -102,7 +108,16 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
       <Box marginY={1} flexDirection="column">
         {tab === 0 ? <ConfigTab config={config} status={status} logs={logs} height={height} /> : null}
         {tab === 1 ? (
-          <TrackersTab self={config.id} status={status} live={live} now={now} charts={charts} width={columns} height={height} />
+          <TrackersTab
+            self={config.id}
+            status={status}
+            live={live}
+            now={now}
+            charts={charts}
+            rejected={rejected}
+            width={columns}
+            height={height}
+          />
         ) : null}
         {tab === 2 ? (
           <SwarmsTab

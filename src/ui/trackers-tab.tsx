@@ -35,6 +35,7 @@ export function TrackersTab({
   live,
   now,
   charts = [],
+  rejected = {},
   width,
   height,
 }: {
@@ -43,6 +44,8 @@ export function TrackersTab({
   live: readonly InstanceRow[];
   now: number;
   charts?: readonly Sample[];
+  /** Cluster messages refused on arrival, by reason (bad-tag, replayed, …). */
+  rejected?: Readonly<Partial<Record<string, number>>>;
   /** Columns and lines the tab may fill. */
   width: number;
   height: number;
@@ -79,7 +82,7 @@ export function TrackersTab({
       {listed.length < rows.length ? <Text color="gray">… and {rows.length - listed.length} more</Text> : null}
       <Box marginTop={1}>
         <Text color="gray" wrap="truncate-end">
-          {up} live instance(s){rows.length > up ? `, ${rows.length - up} down` : ''}; refreshed automatically; not persisted
+          {up} live instance(s){rows.length > up ? `, ${rows.length - up} down` : ''}; {refusedText(rejected)}; refreshed automatically
         </Text>
       </Box>
       {withCharts && spark >= 10 ? (
@@ -100,4 +103,11 @@ export function TrackersTab({
       ) : null}
     </Box>
   );
+}
+
+/** Refused cluster messages by reason, only the reasons seen (`bad-tag` → `bad tag 3`). */
+function refusedText(rejected: Readonly<Partial<Record<string, number>>>): string {
+  const seen = Object.entries(rejected).filter(([, n]) => (n ?? 0) > 0);
+  if (seen.length === 0) return 'no cluster message refused';
+  return `refused: ${seen.map(([r, n]) => `${r.replaceAll('-', ' ')} ${n}`).join(' · ')}`;
 }
