@@ -66,7 +66,8 @@ export type ElectionInput =
   /** The broker connection was lost (`suspend`) and is back (`resume`, maybe on another broker of the list). */
   | { type: 'suspend' }
   | { type: 'resume' }
-  | { type: 'resume-check'; attempt: number };
+  /** `last`: the second look; nothing heard by then means electing. */
+  | { type: 'resume-check'; attempt: number; last?: boolean };
 
 export type ElectionOutput =
   | { type: 'send-election'; epoch: number }
@@ -146,7 +147,7 @@ export function electionTransition(cfg: ElectionConfig) {
    * newcomer (our data may be stale); otherwise a Master takes its role back in the same epoch (if it hears a
    * quorum), a Slave follows its Master again (if it is back, or coming back), and anything else elects.
    */
-  const resumeHeld = (s: ElectionState, held: Held, out: Effect[]): ElectionState => {
+  const resumeHeld = (s: ElectionState, held: Held, last: boolean, out: Effect[]): ElectionState => {
     const newer = s.live.find((e) => e.epoch > held.epoch && e.role === 'master');
     if (newer) return sync({ ...s, epoch: newer.epoch }, newer.id, out);
     if (held.role === 'master' && !s.live.some((e) => e.epoch > held.epoch) && quorate(s)) {
@@ -158,7 +159,14 @@ export function electionTransition(cfg: ElectionConfig) {
       out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'master-check', attempt } });
       return announce({ ...s, role: 'slave', epoch: held.epoch, master: held.master, attempt }, out);
     }
-    return elect({ ...s, epoch: Math.max(s.epoch, held.epoch), master: null }, out);
+    if (!last) {
+      // Those we need may be coming back a little later than we did (each cycles its broker list on its own):
+      // look once more before electing.
+      const attempt = s.attempt + 1;
+      out.push({ type: 'timer', after: cfg.resumeMs, input: { type: 'resume-check', attempt, last: true } });
+      return { ...s, held, attempt };
+    }
+    return elect({ ...s, held: null, epoch: Math.max(s.epoch, held.epoch), master: null }, out);
   };
 
   const rejoin = (s: ElectionState, out: Effect[]): readonly [ElectionState, Effect[]] => {
@@ -286,7 +294,7 @@ export function electionTransition(cfg: ElectionConfig) {
       }
       case 'resume-check':
         if (s.role !== 'resuming' || input.attempt !== s.attempt || !s.held) return [s, out];
-        return [resumeHeld({ ...s, held: null }, s.held, out), out];
+        return [resumeHeld({ ...s, held: null }, s.held, input.last === true, out), out];
       case 'rejoin':
         return s.role === 'isolated' ? rejoin(s, out) : [s, out];
     }

@@ -82,24 +82,14 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         return [{ ...s, status: input.status }, out];
       case 'mute':
         if (input.muted && s.live.size > 0) out.push({ type: 'live', live: [] });
+        // Back on a broker: say so at once, so the others resuming hear us within their window.
+        if (!input.muted && s.muted) out.push({ type: 'send-keepalive', msg: keepaliveOf(cfg, s.status) });
         // Muting (or unmuting) restarts the echo watch: nothing is expected back while we are silent.
         return [{ ...s, muted: input.muted, live: input.muted ? new Map() : s.live, beatAt: null, echoAt: null, cutOff: false }, out];
       case 'beat':
         if (!s.muted) {
           s = { ...s, beatAt: input.now };
-          out.push({
-            type: 'send-keepalive',
-            msg: {
-              type: 'keepalive',
-              from: cfg.self,
-              epoch: s.status.epoch,
-              role: s.status.role,
-              synced: s.status.synced,
-              nonce: cfg.nonce,
-              applied: s.status.applied,
-              startedAt: cfg.startedAt,
-            },
-          });
+          out.push({ type: 'send-keepalive', msg: keepaliveOf(cfg, s.status) });
         }
         return [s, out];
       case 'check': {
@@ -159,6 +149,11 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
       }
     }
   };
+}
+
+function keepaliveOf(cfg: HeartbeatConfig, status: SelfStatus): Keepalive {
+  const { role, epoch, synced, applied } = status;
+  return { type: 'keepalive', from: cfg.self, epoch, role, synced, nonce: cfg.nonce, applied, startedAt: cfg.startedAt };
 }
 
 function entryOf(m: Keepalive, now: number): LiveEntry {

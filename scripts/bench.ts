@@ -459,6 +459,8 @@ const cluster: Target = {
           String(id),
           '--broker',
           `stomp://127.0.0.1:${brokerPort}`,
+          '--broker-credentials',
+          join(brokerDir, 'credentials'),
           '--port',
           String(port),
           '--topic',

@@ -10,6 +10,11 @@
 #   scripts/broker.sh start-pair [--ports P1,P2] [--dir DIR]  # 0,0 picks free ports; prints P1,P2 last
 #   scripts/broker.sh stop-pair [--dir DIR]
 #   scripts/broker.sh start --port P --dir DIR/a --shared DIR/shared   # one half of a pair again, after it died
+#
+# Every broker refuses unauthenticated clients: a user `tracker` with a random password is written to
+# DIR/credentials (login and passcode on two lines, mode 600; a pair shares one), for --broker-credentials.
+# --tls-port T adds a STOMP-over-TLS connector (stomp+ssl://HOST:T) with a self-signed certificate made here
+# (DIR/broker.p12 for the broker, DIR/broker-ca.pem for the trackers' --broker-ca).
 set -euo pipefail
 
 readonly AMQ_HOME=/usr/share/activemq
@@ -69,6 +74,47 @@ free_port() {  # stdout.write, not console.log: FORCE_COLOR (set by uvu) would c
 
 # One broker of a pair: persistent (the lock lives in the persistence adapter; topic frames sent without
 # persistent:true are still never written) on the shared KahaDB directory, retrying its lock every 200 ms.
+# The login every tracker must present (ActiveMQ's simple authentication); made once per DIR.
+ensure_credentials() {
+  local file=$1
+  [[ -s $file ]] && return 0
+  (umask 077 && printf 'tracker\n%s\n' "$(head -c 24 /dev/urandom | base64 | tr -d '/+=')" >"$file")
+}
+
+# A self-signed certificate for the TLS connector, for the loopback address (and HOST), made once per DIR.
+ensure_certificate() {
+  local dir=$1 pass
+  [[ -s $dir/broker.p12 && -s $dir/broker-ca.pem ]] && return 0
+  pass=$(sed -n 2p "$dir/credentials")
+  keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 -dname "CN=$HOST" \
+    -ext "SAN=ip:$HOST,ip:127.0.0.1,dns:localhost" -storetype PKCS12 -keystore "$dir/broker.p12" \
+    -storepass "$pass" -keypass "$pass" >/dev/null 2>&1 || die "keytool could not make a certificate"
+  keytool -exportcert -rfc -alias broker -keystore "$dir/broker.p12" -storepass "$pass" -file "$dir/broker-ca.pem" \
+    >/dev/null 2>&1 || die "keytool could not export the certificate"
+  chmod 600 "$dir/broker.p12"
+}
+
+plugins_xml() {
+  local creds=$1 pass
+  pass=$(sed -n 2p "$creds")
+  cat <<EOF
+    <plugins>
+      <simpleAuthenticationPlugin anonymousAccessAllowed="false">
+        <users><authenticationUser username="tracker" password="$pass" groups="trackers"/></users>
+      </simpleAuthenticationPlugin>
+    </plugins>
+EOF
+}
+
+# The TLS connector and its key store, when a TLS port is asked for.
+tls_xml() {
+  local keys=$1 tls_port=$2 pass=$3
+  [[ -z $tls_port ]] && return 0
+  cat <<EOF
+    <sslContext><sslContext keyStore="file:$keys/broker.p12" keyStoreType="PKCS12" keyStorePassword="$pass"/></sslContext>
+EOF
+}
+
 persistence_xml() {
   local shared=$1
   [[ -z $shared ]] && return 0
@@ -82,9 +128,13 @@ EOF
 }
 
 write_config() {
-  local dir=$1 port=$2 shared=${3:-} persistent=false name=udp-tracker-bus
+  local dir=$1 port=$2 shared=${3:-} creds=${4:-$1/credentials} tls_port=${5:-} persistent=false name=udp-tracker-bus
+  local keys pass
+  keys=$(dirname "$creds")
+  pass=$(sed -n 2p "$creds")
   if [[ -n $shared ]]; then persistent=true; name=udp-tracker-bus-$(basename "$dir"); fi
   mkdir -p "$dir/conf" "$dir/data"
+  chmod 700 "$dir/conf"  # the configuration holds the broker password
   # Topic policy: a slow subscriber loses its oldest pending messages rather than stalling every
   # publisher (the cluster protocol detects gaps by sequence number and re-syncs).
   cat >"$dir/conf/activemq.xml" <<EOF
@@ -101,6 +151,8 @@ write_config() {
           useShutdownHook="true"
           dataDirectory="$dir/data">
 $(persistence_xml "$shared")
+$(plugins_xml "$creds")
+$(tls_xml "$keys" "$tls_port" "$pass")
     <destinationPolicy>
       <policyMap>
         <policyEntries>
@@ -122,6 +174,7 @@ $(persistence_xml "$shared")
     <transportConnectors>
       <!-- tcpNoDelay: without it Nagle and delayed ACKs add ~40 ms to every small frame (one consensus round trip) -->
       <transportConnector name="stomp" uri="stomp://$HOST:$port?transport.tcpNoDelay=true"/>
+$( [[ -n $tls_port ]] && echo "      <transportConnector name=\"stomp+ssl\" uri=\"stomp+ssl://$HOST:$tls_port?transport.tcpNoDelay=true\"/>")
     </transportConnectors>
   </broker>
 </beans>
@@ -139,7 +192,7 @@ EOF
 }
 
 start() {
-  local dir=$1 port=$2 shared=${3:-} wait_open=${4:-yes} pid
+  local dir=$1 port=$2 shared=${3:-} wait_open=${4:-yes} creds=${5:-$1/credentials} tls_port=${6:-} pid
   [[ -f $AMQ_JAR ]] || die "ActiveMQ is not installed; run: $0 ensure-installed"
   command -v java >/dev/null || die "java is not installed; run: $0 ensure-installed"
 
@@ -160,7 +213,9 @@ start() {
   [[ $port =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "bad port: $port"
   port_open "$port" && die "port $port on $HOST is already in use"
 
-  write_config "$dir" "$port" "$shared"
+  ensure_credentials "$creds"
+  if [[ -n $tls_port ]]; then ensure_certificate "$(dirname "$creds")"; fi
+  write_config "$dir" "$port" "$shared" "$creds" "$tls_port"
   # Settings measured in shared/notes/broker.md: small heap, fast start-up.
   nohup java -Xms64m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     "-Dlog4j.configuration=file:$dir/conf/log4j.properties" \
@@ -227,8 +282,9 @@ start_pair() {
     while [[ $p2 == "$p1" ]]; do p2=$(free_port); done
   fi
   mkdir -p "$dir/a" "$dir/b" "$dir/shared"
-  p1=$(start "$dir/a" "$p1" "$dir/shared" yes | tail -n 1)
-  p2=$(start "$dir/b" "$p2" "$dir/shared" no | tail -n 1)
+  ensure_credentials "$dir/credentials"
+  p1=$(start "$dir/a" "$p1" "$dir/shared" yes "$dir/credentials" | tail -n 1)
+  p2=$(start "$dir/b" "$p2" "$dir/shared" no "$dir/credentials" | tail -n 1)
   echo "$p1,$p2"
 }
 
@@ -241,13 +297,14 @@ stop_pair() {
 
 main() {
   (($# >= 1)) || usage
-  local cmd=$1 port=61613 ports=61613,61614 dir=$REPO_ROOT/.broker shared=
+  local cmd=$1 port=61613 ports=61613,61614 dir=$REPO_ROOT/.broker shared= tls_port=
   shift
   while (($#)); do
     case $1 in
       --port) (($# >= 2)) || usage; port=$2; shift 2 ;;
       --ports) (($# >= 2)) || usage; ports=$2; shift 2 ;;
       --shared) (($# >= 2)) || usage; shared=$(cd "$2" && pwd -P); shift 2 ;;
+      --tls-port) (($# >= 2)) || usage; tls_port=$2; shift 2 ;;
       --dir) (($# >= 2)) || usage; dir=$2; shift 2 ;;
       *) usage ;;
     esac
@@ -256,7 +313,13 @@ main() {
     ensure-installed) ensure_installed ;;
     start)  # --shared S: one half of a pair again (it waits for the lock in S)
       mkdir -p "$dir"
-      start "$(cd "$dir" && pwd -P)" "$port" "$shared" "$([[ -n $shared ]] && echo no || echo yes)" ;;  # absolute: java and the pid check both need it
+      dir=$(cd "$dir" && pwd -P)
+      [[ $tls_port == 0 ]] && tls_port=$(free_port)
+      # A half of a pair uses the pair's credentials (beside its shared directory).
+      start "$dir" "$port" "$shared" "$([[ -n $shared ]] && echo no || echo yes)" \
+        "$([[ -n $shared ]] && echo "$(dirname "$shared")/credentials" || echo "$dir/credentials")" "$tls_port"
+      if [[ -n $tls_port ]]; then echo "$tls_port" >"$dir/broker.tls-port"; fi
+      ;;  # absolute: java and the pid check both need it
     stop)
       [[ -d $dir ]] || { say "no $dir; nothing to stop"; return 0; }
       stop "$(cd "$dir" && pwd -P)" ;;

@@ -12,7 +12,7 @@ broker_ports=${2:-61613,61614}
 command -v tmux >/dev/null || { echo "tmux is needed: apt-get install -y tmux" >&2; exit 1; }
 bash scripts/broker.sh ensure-installed >&2
 brokers=$(bash scripts/broker-up.sh "$broker_ports" .broker)
-run() { echo "node dist/main.js --id $1 --broker $brokers --port $port --cluster-size 3 --db data/cluster-$1.sqlite"; }
+run() { echo "node dist/main.js --id $1 --broker $brokers --broker-credentials .broker/credentials --port $port --cluster-size 3 --db data/cluster-$1.sqlite"; }
 tmux new-session -d -s tracker-cluster -x 240 -y 60 "$(run 1)"
 tmux split-window -h -t tracker-cluster "$(run 2)"
 tmux split-window -h -t tracker-cluster "$(run 3)"

@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 for id in 1 2 3; do
-  node dist/main.js --id "$id" --broker "$brokers" --port "$port" --cluster-size 3 \
+  node dist/main.js --id "$id" --broker "$brokers" --broker-credentials .broker/credentials --port "$port" --cluster-size 3 \
     --db "data/cluster-$id.sqlite" --headless "${@:3}" &
   pids+=($!)
 done

@@ -29,6 +29,8 @@ trap 'exit 130' INT TERM
 port=$(bash scripts/broker.sh start --port 0 --dir "$broker_dir" | tail -n 1)
 if [[ ! "$port" =~ ^[0-9]+$ ]]; then echo "broker did not start"; echo "0 passed, 1 failed"; exit 1; fi
 export TEST_BROKER_URL="stomp://127.0.0.1:$port"
+# The broker refuses unauthenticated clients: the instances and the specs' own clients log in with this.
+export TEST_BROKER_CREDENTIALS="$broker_dir/credentials"
 echo "test broker at $TEST_BROKER_URL" >&2
 
 node dist/scripts/run-specs.js dist/spec "${1:-}"

@@ -33,8 +33,9 @@ const log = (line: string): void => {
 };
 
 // Secrets come from files or the environment, never from the command line (visible to every local user).
-const readSecrets = (): { secret?: Buffer; brokerLogin?: { login: string; passcode: string } } | string => {
-  const out: { secret?: Buffer; brokerLogin?: { login: string; passcode: string } } = {};
+type Secrets = { secret?: Buffer; brokerLogin?: { login: string; passcode: string }; brokerCa?: Buffer };
+const readSecrets = (): Secrets | string => {
+  const out: Secrets = {};
   try {
     const secret = config.cluster.secretFile ? readFileSync(config.cluster.secretFile, 'utf8').trim() : process.env.TRACKER_CLUSTER_SECRET;
     if (secret !== undefined) {
@@ -48,6 +49,7 @@ const readSecrets = (): { secret?: Buffer; brokerLogin?: { login: string; passco
     } else if (process.env.TRACKER_BROKER_LOGIN !== undefined) {
       out.brokerLogin = { login: process.env.TRACKER_BROKER_LOGIN, passcode: process.env.TRACKER_BROKER_PASSCODE ?? '' };
     }
+    if (config.cluster.brokerCa) out.brokerCa = readFileSync(config.cluster.brokerCa);
   } catch (e) {
     return `cannot read a secret: ${(e as Error).message}`;
   }

@@ -702,7 +702,9 @@ const suspendResume = (st: ElectionState, heard: readonly LiveEntry[]) => {
   const t = electionTransition(cfg);
   const [suspended, o1] = t(st, { type: 'suspend' });
   const [resuming, o2] = t({ ...suspended, live: [...heard] }, { type: 'resume' });
-  const [after, o3] = t(resuming, { type: 'resume-check', attempt: resuming.attempt });
+  let [after, o3] = t(resuming, { type: 'resume-check', attempt: resuming.attempt });
+  // Undecided after the first look: the second one decides.
+  if (after.role === 'resuming') [after, o3] = t(after, { type: 'resume-check', attempt: after.attempt, last: true });
   return { suspended, resuming, after, out: [...o1, ...o2, ...o3] };
 };
 

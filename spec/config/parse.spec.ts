@@ -140,6 +140,7 @@ test('defaults: every field of a bare --id, each default taken from the option t
       batchMs: OPTIONS['batch-ms'].fallback,
       secretFile: undefined,
       brokerCredentials: undefined,
+      brokerCa: undefined,
     },
     storage: { db: 'data/tracker-7.sqlite', torrents: undefined },
     policy: {

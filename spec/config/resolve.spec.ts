@@ -18,6 +18,7 @@ test('an ID alone: a single instance on 0.0.0.0:6969, no group, no HTTP, db name
       batchMs: 2,
       secretFile: undefined,
       brokerCredentials: undefined,
+      brokerCa: undefined,
     },
     storage: { db: 'data/tracker-5.sqlite', torrents: undefined },
     policy: { intervalS: 1800, peerTtlS: 3600, rateLimit: 0, trustIpField: false, allowList: undefined, denyList: undefined },

@@ -14,15 +14,40 @@ import type { TestClient } from './udp-client.js';
 
 export type Node = { id: number; proc: Proc; db: string };
 
-export type ClusterOpts = { brokerUrl: string; port: number; dir: string; heartbeatMs?: number; topic?: string; env?: NodeJS.ProcessEnv };
+export type ClusterOpts = {
+  brokerUrl: string;
+  port: number;
+  dir: string;
+  heartbeatMs?: number;
+  topic?: string;
+  env?: NodeJS.ProcessEnv;
+  /** The broker's credentials file, when the URL is not one the helpers started (a proxy in front of it). */
+  credentials?: string;
+};
 
 export function brokerUrl(): string {
   const url = process.env.TEST_BROKER_URL;
   if (!url) throw new Error('TEST_BROKER_URL is not set: run the suites through `npm test`, which starts ActiveMQ');
+  if (process.env.TEST_BROKER_CREDENTIALS) credentialFiles.set(url, process.env.TEST_BROKER_CREDENTIALS);
   return url;
 }
 
+/**
+ * Every broker the project's scripts start refuses unauthenticated clients: its credentials file (login and
+ * passcode on two lines) is remembered per broker URL, for the instances (--broker-credentials) and for the
+ * specs' own STOMP clients (brokerLogin).
+ */
+const credentialFiles = new Map<string, string>();
+export const credentialsFor = (url: string): string | undefined => credentialFiles.get(url);
+export function brokerLogin(url: string): { login: string; passcode: string } {
+  const file = credentialFiles.get(url);
+  if (!file) throw new Error(`no credentials known for ${url}`);
+  const [login = '', passcode = ''] = readFileSync(file, 'utf8').split('\n');
+  return { login, passcode };
+}
+
 export function startNode(id: number, o: ClusterOpts & { topic: string }, extra: string[] = []): Node {
+  const credentials = o.credentials ?? credentialsFor(o.brokerUrl);
   const db = join(o.dir, `node-${id}-${randomBytes(3).toString('hex')}.sqlite`);
   const proc = run(
     [
@@ -39,6 +64,7 @@ export function startNode(id: number, o: ClusterOpts & { topic: string }, extra:
       '--heartbeat',
       String(o.heartbeatMs ?? 250),
       '--headless',
+      ...(credentials ? ['--broker-credentials', credentials] : []),
       ...extra,
     ],
     o.env ?? {},
@@ -127,7 +153,7 @@ function script(): string {
 }
 
 /** A broker of the test's own (for tests that kill it). */
-export function ownBroker(dir: string) {
+export function ownBroker(dir: string, extra: readonly string[] = []) {
   const sh = (...args: string[]): Promise<string> =>
     new Promise((resolve, reject) =>
       execFile('bash', [script(), ...args], { timeout: 60_000 }, (e, out, err) =>
@@ -137,8 +163,10 @@ export function ownBroker(dir: string) {
   let port = 0;
   return {
     async start(): Promise<string> {
-      port = Number((await sh('start', '--port', String(port), '--dir', dir)).trim().split('\n').pop());
-      return `stomp://127.0.0.1:${port}`;
+      port = Number((await sh('start', '--port', String(port), '--dir', dir, ...extra)).trim().split('\n').pop());
+      const url = `stomp://127.0.0.1:${port}`;
+      credentialFiles.set(url, join(dir, 'credentials'));
+      return url;
     },
     kill9(): void {
       const pid = Number(readFileSync(join(dir, 'broker.pid'), 'utf8').trim());
@@ -165,7 +193,9 @@ export function ownBrokerPair(dir: string) {
     async start(): Promise<string> {
       const out = (await sh('start-pair', '--ports', '0,0', '--dir', dir)).trim().split('\n').pop()!;
       ports.splice(0, 2, ...out.split(',').map(Number));
-      return ports.map((p) => `stomp://127.0.0.1:${p}`).join(',');
+      const url = ports.map((p) => `stomp://127.0.0.1:${p}`).join(',');
+      credentialFiles.set(url, join(dir, 'credentials'));
+      return url;
     },
     async killServing(): Promise<'a' | 'b'> {
       const half = (await portOpen(ports[0]!)) ? 'a' : 'b';

@@ -9,7 +9,17 @@
  */
 import * as assert from 'uvu/assert';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { ackedBeyond, brokerUrl, clusterSuite, newTopic, ownBrokerPair, SERVING, startNode, startThree } from '../helpers/cluster.js';
+import {
+  ackedBeyond,
+  brokerUrl,
+  clusterSuite,
+  credentialsFor,
+  newTopic,
+  ownBrokerPair,
+  SERVING,
+  startNode,
+  startThree,
+} from '../helpers/cluster.js';
 import { alive, consistent, load } from '../helpers/load.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
@@ -27,26 +37,33 @@ test('SIGKILL of the serving broker under load: acknowledged again within 3 s, f
     await ctx.nodes[2]!.proc.waitFor(SERVING, 15_000);
     const acked: string[] = [];
     const l = load(ctx, port, acked);
-    await ackedBeyond(acked, 0, 50, 'before the broker kill');
-    const killedAt = Date.now();
-    const half = await pair.killServing();
-    await ackedBeyond(acked, acked.length, 50, 'after the broker kill');
-    // The longest silence between two acknowledgements from the last one before the kill on is the outage clients
-    // saw (a few answers already on their way can still arrive just after the kill).
-    const from = l.ackedAt.filter((t) => t <= killedAt).length - 1;
-    const around = l.ackedAt.slice(from);
-    const outage = Math.max(...around.slice(1).map((t, i) => t - around[i]!));
-    console.log(`  broker-pair: broker ${half} killed; announces acknowledged again after ${outage} ms`);
-    assert.ok(outage < 3000, `announces acknowledged again only after ${outage} ms`);
-    for (const n of ctx.nodes) {
-      const since = n.proc.stderr().split('broker connection lost')[1] ?? '';
-      assert.match(since, /broker connection back: resuming/, `instance ${n.id} reconnected`);
-      assert.not.match(since, /state transfer complete|role starting/, `instance ${n.id} resumed without rejoining as a newcomer`);
+    try {
+      await ackedBeyond(acked, 0, 50, 'before the broker kill');
+      const killedAt = Date.now();
+      const half = await pair.killServing();
+      await ackedBeyond(acked, acked.length, 50, 'after the broker kill');
+      // The longest silence between two acknowledgements from the last one before the kill on is the outage clients
+      // saw (a few answers already on their way can still arrive just after the kill).
+      const from = l.ackedAt.filter((t) => t <= killedAt).length - 1;
+      const around = l.ackedAt.slice(from);
+      const outage = Math.max(...around.slice(1).map((t, i) => t - around[i]!));
+      console.log(`  broker-pair: broker ${half} killed; announces acknowledged again after ${outage} ms`);
+      assert.ok(outage < 3000, `announces acknowledged again only after ${outage} ms`);
+      for (const n of ctx.nodes) {
+        const since = n.proc.stderr().split('broker connection lost')[1] ?? '';
+        assert.match(since, /broker connection back: resuming/, `instance ${n.id} reconnected`);
+        assert.not.match(
+          since,
+          /state transfer complete|role starting/,
+          `instance ${n.id} resumed without rejoining as a newcomer:\n${since}`,
+        );
+      }
+      assert.match(ctx.nodes[2]!.proc.stderr().split('broker connection back')[1] ?? '', /role master \(epoch 1, master 3\)/);
+      await l.pause();
+      await consistent(ctx.nodes, acked, 'after the broker kill');
+    } finally {
+      await l.stop();
     }
-    assert.match(ctx.nodes[2]!.proc.stderr().split('broker connection back')[1] ?? '', /role master \(epoch 1, master 3\)/);
-    await l.pause();
-    await consistent(ctx.nodes, acked, 'after the broker kill');
-    await l.stop();
   } finally {
     await pair.stop();
     dir.remove();
@@ -92,7 +109,11 @@ test('the COMMIT window: the Master answers only what the broker holds; its SIGK
     const port = await freeUdpPort();
     const topic = newTopic();
     const base = { port, dir: ctx.dir.path, topic, heartbeatMs: 1000 };
-    const master = startNode(3, { ...base, brokerUrl: `stomp://127.0.0.1:${proxy.port}` }, ['--cluster-size', '3']);
+    const direct = brokerUrl();
+    const master = startNode(3, { ...base, brokerUrl: `stomp://127.0.0.1:${proxy.port}`, credentials: credentialsFor(direct)! }, [
+      '--cluster-size',
+      '3',
+    ]);
     ctx.nodes.push(master);
     await master.proc.waitFor(/subscribed to/);
     ctx.nodes.push(startNode(1, { ...base, brokerUrl: brokerUrl() }, ['--cluster-size', '3']));
@@ -100,20 +121,23 @@ test('the COMMIT window: the Master answers only what the broker holds; its SIGK
     await master.proc.waitFor(SERVING, 15_000);
     const acked: string[] = [];
     const l = load(ctx, port, acked);
-    await ackedBeyond(acked, 0, 50, 'before the cut');
-    // From now on the Master's PREPAREs, COMMITs and keepalives vanish on the way to the broker. It notices its
-    // keepalives missing only after 0.4 interval: it is killed before that, in the middle of its rounds.
-    proxy.cut();
-    const atCut = acked.length;
-    await new Promise((r) => setTimeout(r, 250)); // deliberate: the window in which the old code acknowledged
-    master.proc.kill('SIGKILL');
-    await master.proc.exited();
-    const duringCut = acked.length - atCut;
-    console.log(`  broker-pair: ${duringCut} announces acknowledged between the cut and the kill`);
-    await ackedBeyond(acked, acked.length, 50, 'after the Master kill', 20_000);
-    await l.pause();
-    await consistent(ctx.nodes.filter(alive), acked, 'after the COMMIT window');
-    await l.stop();
+    try {
+      await ackedBeyond(acked, 0, 50, 'before the cut');
+      // From now on the Master's PREPAREs, COMMITs and keepalives vanish on the way to the broker. It notices its
+      // keepalives missing only after 0.4 interval: it is killed before that, in the middle of its rounds.
+      proxy.cut();
+      const atCut = acked.length;
+      await new Promise((r) => setTimeout(r, 250)); // deliberate: the window in which the old code acknowledged
+      master.proc.kill('SIGKILL');
+      await master.proc.exited();
+      const duringCut = acked.length - atCut;
+      console.log(`  broker-pair: ${duringCut} announces acknowledged between the cut and the kill`);
+      await ackedBeyond(acked, acked.length, 50, 'after the Master kill', 20_000);
+      await l.pause();
+      await consistent(ctx.nodes.filter(alive), acked, 'after the COMMIT window');
+    } finally {
+      await l.stop();
+    }
   } finally {
     proxy.close();
   }

@@ -67,6 +67,8 @@ function startNode(ctx: Ctx, id: number, topic: string): Node {
       String(id),
       '--broker',
       `stomp://${HUB_ADDR}:${BROKER_PORT}`,
+      '--broker-credentials',
+      join(ctx.dir.path, 'broker', 'credentials'),
       '--topic',
       topic,
       '--port',

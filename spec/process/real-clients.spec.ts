@@ -431,6 +431,9 @@ async function nsCluster(ctx: Ctx, ns: string, broker: string): Promise<string[]
       '--heartbeat',
       '250',
       '--headless',
+      // The namespace's broker wrote its login beside it (it refuses unauthenticated clients).
+      '--broker-credentials',
+      join(ctx.dir.path, 'broker', 'credentials'),
     ];
     return { child: spawnChild(ctx, process.execPath, args, ns), db };
   });

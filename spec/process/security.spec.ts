@@ -18,7 +18,7 @@ import {
   connectionKeySchedule,
   deriveConnectionKey,
 } from '../../src/protocol/connection-id.js';
-import { brokerUrl, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
+import { brokerLogin, brokerUrl, newTopic, sqliteDigest, startNode, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
 import { freeUdpPort, run } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 import { openClient } from '../helpers/udp-client.js';
@@ -48,7 +48,7 @@ test('forged COORDINATOR, COMMIT, PREPARE and keepalives without the secret chan
   await ctx.nodes[2]!.proc.waitFor(SERVING);
   await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));
 
-  const stranger = connectBroker({ url: brokerUrl(), topic, log: () => {} });
+  const stranger = connectBroker({ url: brokerUrl(), topic, ...brokerLogin(brokerUrl()), log: () => {} });
   const wrongKey = createSigner(Buffer.from('not the cluster secret at all'), randomBytes(8).toString('hex'));
   try {
     await firstValueFrom(stranger.connected$.pipe(filter(Boolean)));
@@ -126,7 +126,7 @@ test("with a secret, a stranger replaying the Master's recorded keepalives canno
   const heartbeatMs = 250;
   const o = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic, heartbeatMs, env: { TRACKER_CLUSTER_SECRET: secret } };
   // The stranger has no secret; it subscribes before the first instance starts and records every frame.
-  const stranger = connectBroker({ url: brokerUrl(), topic, log: () => {} });
+  const stranger = connectBroker({ url: brokerUrl(), topic, ...brokerLogin(brokerUrl()), log: () => {} });
   const frames: Array<{ at: number; m: Record<string, unknown> }> = [];
   const recording = stranger.messages$.subscribe((m) => frames.push({ at: Date.now(), m: m as Record<string, unknown> }));
   const client = await openClient({ host: '127.0.0.1', port }, '127.0.0.1', 250);

@@ -1,7 +1,8 @@
 /** Broker URLs as values: one URL, or the comma-separated failover list `--broker` takes. Pure. */
 
 export type BrokerAddress =
-  | { readonly ok: true; readonly kind: 'tcp'; readonly host: string; readonly port: number }
+  /** `tls`: STOMP over TLS (stomp+ssl://, ActiveMQ's stomp+ssl connector). */
+  | { readonly ok: true; readonly kind: 'tcp' | 'tls'; readonly host: string; readonly port: number }
   | { readonly ok: true; readonly kind: 'ws'; readonly url: string }
   | { readonly ok: false; readonly error: string };
 
@@ -20,14 +21,16 @@ export function parseBrokerUrl(url: string): BrokerAddress {
     case 'wss:':
       return { ok: true, kind: 'ws', url };
     case 'stomp:':
-    case 'tcp:': {
+    case 'tcp:':
+    case 'stomp+ssl:':
+    case 'ssl:': {
       const host = u.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
       const port = u.port === '' ? DEFAULT_STOMP_PORT : Number(u.port);
       if (host === '') return { ok: false, error: `no host in ${url}` };
-      return { ok: true, kind: 'tcp', host, port };
+      return { ok: true, kind: u.protocol === 'stomp:' || u.protocol === 'tcp:' ? 'tcp' : 'tls', host, port };
     }
     default:
-      return { ok: false, error: `unsupported scheme ${u.protocol} in ${url} (use stomp://, tcp://, ws:// or wss://)` };
+      return { ok: false, error: `unsupported scheme ${u.protocol} in ${url} (use stomp://, stomp+ssl://, tcp://, ws:// or wss://)` };
   }
 }
 

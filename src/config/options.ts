@@ -66,6 +66,11 @@ export const OPTIONS = {
     arg: 'F',
     text: 'broker login and passcode, one per line (or env TRACKER_BROKER_LOGIN and TRACKER_BROKER_PASSCODE); never on the command line',
   },
+  'broker-ca': {
+    type: 'string',
+    arg: 'F',
+    text: 'certificate authorities (PEM) to trust for stomp+ssl:// brokers, e.g. the broker-ca.pem scripts/broker.sh makes',
+  },
   'allow-list': {
     type: 'string',
     arg: 'F',

@@ -98,6 +98,7 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
       batchMs: batchMs.value,
       secretFile: values['secret-file'],
       brokerCredentials: values['broker-credentials'],
+      brokerCa: values['broker-ca'],
     },
     storage: { db: values.db, torrents: values.torrents },
     policy: {

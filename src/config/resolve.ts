@@ -35,6 +35,7 @@ export function resolveConfig(input: ConfigInput): Config {
       batchMs: cluster.batchMs ?? OPTIONS['batch-ms'].fallback,
       secretFile: cluster.secretFile,
       brokerCredentials: cluster.brokerCredentials,
+      brokerCa: cluster.brokerCa,
     }),
     storage: Object.freeze({
       db: storage.db ?? OPTIONS.db.fallback.replace('<id>', String(id)),

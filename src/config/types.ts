@@ -28,6 +28,8 @@ export type ClusterConfig = {
   readonly secretFile: string | undefined;
   /** File with the broker login and passcode on two lines; also TRACKER_BROKER_LOGIN / TRACKER_BROKER_PASSCODE. */
   readonly brokerCredentials: string | undefined;
+  /** PEM file of the certificate authorities trusted for stomp+ssl:// brokers (a self-signed broker's own). */
+  readonly brokerCa: string | undefined;
 };
 
 /** What is kept on disk or read from it at start. */

@@ -66,6 +66,7 @@ export type Ctx = {
   readonly service: ServiceAddress;
   http: HttpHolder | null;
   readonly fatalPromise: Promise<{ code: number; reason: string }>;
+  /** Stop the process with this exit code; logs the reason as an `error:` line. */
   fatal(code: number, reason: string): void;
 };
 
@@ -105,7 +106,6 @@ export function handleControl(e: ControlEvent, ctx: Ctx): void {
       ctx.sync.begin();
       return;
     case 'fatal':
-      ctx.log(`error: ${e.reason}`);
       ctx.fatal(e.code, e.reason);
       return;
     case 'role':

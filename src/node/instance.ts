@@ -39,7 +39,7 @@ import { httpHolder } from './http-holder.js';
 import { serviceAddress } from './service-address.js';
 import { createStateSync } from './state-sync.js';
 import type { StartSockets, Tracker, TrackerDeps } from './tracker.js';
-import { brokerTransport, localTransport } from './transport.js';
+import { type BrokerAccess, brokerTransport, localTransport } from './transport.js';
 
 /** A wired instance, plus the two listener hooks startTracker uses before handing it out. */
 export type Instance = Tracker & { attachMetrics(port: number, close: () => Promise<void>): void; holdHttpNow(): Promise<string | null> };
@@ -64,6 +64,12 @@ export async function wireInstance(
   subs.push(startDataPlane(ctx).subscribe((o) => handleData(o, ctx)));
   subs.push(ctx.transport.messages$.subscribe((raw) => handleInbound(raw, ctx)));
   subs.push(ctx.transport.connected$.pipe(distinctUntilChanged()).subscribe((up) => onConnected(up, ctx)));
+  // Wrong credentials at start-up are fatal with one clear line; later (a broker reconfigured) they are logged.
+  subs.push(
+    ctx.transport.refused$.subscribe((why) => {
+      if (!ctx.state.everConnected) ctx.fatal(1, `the broker refused our login (${why}); check --broker-credentials`);
+    }),
+  );
   if (ctx.clustered) {
     subs.push(
       timer(BROKER_START_TIMEOUT_MS, deps.scheduler).subscribe(() => {
@@ -120,7 +126,7 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
     live$: new BehaviorSubject<readonly LiveEntry[]>([]),
     signer: deps.secret ? createSigner(deps.secret, incarnation) : openSigner,
     freshness: deps.secret ? createFreshness(cfg.id, { inc: incarnation, startedAt }) : undefined,
-    transport: clustered ? brokerTransport(cfg.cluster.brokers, cfg.cluster.topic, cfg.id, deps.brokerLogin, log) : localTransport(),
+    transport: clustered ? brokerTransport(cfg.cluster.brokers, cfg.cluster.topic, cfg.id, brokerAccess(deps), log) : localTransport(),
     consensus: new Subject<ConsensusInput<ClientProposal>>(),
     datagram$: new Subject<Datagram>(),
     httpProposal$: new Subject<ClientProposal>(),
@@ -131,7 +137,10 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
     prepared: new Map(),
     commits: new Map(),
     fatalPromise,
-    fatal: (code, reason) => resolveFatal({ code, reason }),
+    fatal: (code, reason) => {
+      log(`error: ${reason}`);
+      resolveFatal({ code, reason });
+    },
     control: controlPlane({
       self: cfg.id,
       nonce: incarnation,
@@ -158,6 +167,11 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
   if (cfg.http.port !== undefined) ctx.http = startHttpHolder(ctx, cfg.http.port);
   return ctx;
 }
+
+const brokerAccess = (deps: TrackerDeps): BrokerAccess => ({
+  ...(deps.brokerLogin ? { login: deps.brokerLogin } : {}),
+  ...(deps.brokerCa ? { ca: deps.brokerCa } : {}),
+});
 
 function startHttpHolder(ctx: Ctx, port: number) {
   const { deps, cfg } = ctx;

@@ -34,6 +34,8 @@ export type TrackerDeps = {
   /** Shared secret of the cluster: every bus message is authenticated with it (absent: unauthenticated). */
   readonly secret?: Buffer;
   readonly brokerLogin?: BrokerLogin;
+  /** Certificate authorities trusted for stomp+ssl:// brokers. */
+  readonly brokerCa?: Buffer;
   /** Current info-hash allow/deny lists (the caller reloads them). */
   readonly hashes?: () => HashPolicy;
   readonly log: (line: string) => void;

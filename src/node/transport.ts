@@ -12,6 +12,8 @@ export type Transport = {
   readonly connected$: Observable<boolean>;
   /** The broker in use (null while down, and alone). */
   readonly serving$: Observable<string | null>;
+  /** A broker refused our login (never alone). */
+  readonly refused$: Observable<string>;
   publish(m: ClusterMessage & { tag: string }): void;
   /** Resolves true once the broker holds the message (a receipt); false if the connection dropped first. */
   publishConfirmed(m: ClusterMessage & { tag: string }): Promise<boolean>;
@@ -19,12 +21,15 @@ export type Transport = {
 };
 
 export type BrokerLogin = { readonly login: string; readonly passcode: string };
+/** How to reach the brokers: the login (ActiveMQ's simple authentication) and, for stomp+ssl://, whom to trust. */
+export type BrokerAccess = { readonly login?: BrokerLogin; readonly ca?: Buffer };
 
 export function localTransport(): Transport {
   return {
     messages$: NEVER,
     connected$: of(true),
     serving$: of(null),
+    refused$: NEVER,
     publish: () => {},
     publishConfirmed: () => Promise.resolve(true),
     close: async () => {},
@@ -35,7 +40,7 @@ export function brokerTransport(
   urls: readonly string[],
   topic: string,
   self: number,
-  login: BrokerLogin | undefined,
+  access: BrokerAccess,
   log: (s: string) => void,
 ): Transport {
   const route = routing(self);
@@ -44,12 +49,14 @@ export function brokerTransport(
     topic,
     log,
     selector: route.selector,
-    ...(login ? { login: login.login, passcode: login.passcode } : {}),
+    ...(access.login ? { login: access.login.login, passcode: access.login.passcode } : {}),
+    ...(access.ca ? { ca: access.ca } : {}),
   });
   return {
     messages$: bridge.messages$,
     connected$: bridge.connected$,
     serving$: bridge.serving$,
+    refused$: bridge.refused$,
     publish: (m) => void bridge.publish(m, route.headers(m)),
     publishConfirmed: (m) => bridge.publishConfirmed(m, route.headers(m)),
     close: () => bridge.close(),

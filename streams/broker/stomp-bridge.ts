@@ -21,6 +21,8 @@ export type BrokerBridgeOptions = {
   readonly reconnectDelayMs?: number;
   readonly login?: string;
   readonly passcode?: string;
+  /** Certificate authorities trusted for stomp+ssl:// brokers (a self-signed broker's own certificate). */
+  readonly ca?: Buffer;
   /**
    * A JMS selector on the subscription (ActiveMQ evaluates it on message headers and delivers only matching
    * messages; brokers without selectors ignore it and deliver everything).
@@ -47,6 +49,8 @@ export type BrokerBridge = {
   readonly connected$: Observable<boolean>;
   /** The broker we are subscribed on, null while down. */
   readonly serving$: Observable<string | null>;
+  /** A broker refused our login (its ERROR frame's message); the bridge keeps retrying the list. */
+  readonly refused$: Observable<string>;
   readonly stats: Readonly<BridgeStats>;
   /**
    * JSON.stringify to the topic, with extra headers (for selectors). Returns false (and counts `dropped`)
@@ -87,7 +91,7 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
   if (opts.passcode !== undefined) connectHeaders.passcode = opts.passcode;
 
   rx.configure({
-    webSocketFactory: () => socketFactoryFor(failover.url())(),
+    webSocketFactory: () => socketFactoryFor(failover.url(), opts.ca ? { tls: { ca: opts.ca } } : {})(),
     beforeConnect: () => failover.next(),
     connectHeaders,
     reconnectDelay: opts.reconnectDelayMs ?? (urls.length > 1 ? 50 : 250),
@@ -109,6 +113,7 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
 
   let lastError = '';
   const serving = new BehaviorSubject<string | null>(null);
+  const refused = new Subject<string>();
   const receipts = pendingReceipts();
   const subs: Subscription[] = [
     rx.connectionState$.subscribe((state) => {
@@ -131,7 +136,11 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
       if (text !== lastError) opts.log(`broker ${failover.url()}: socket error: ${text}`);
       lastError = text;
     }),
-    rx.stompErrors$.subscribe((frame) => opts.log(`broker ${failover.url()}: STOMP ERROR ${frame.headers.message ?? ''} ${frame.body}`)),
+    rx.stompErrors$.subscribe((frame) => {
+      const message = frame.headers.message ?? '';
+      opts.log(`broker ${failover.url()}: STOMP ERROR ${message} ${frame.body}`);
+      if (/password is invalid|not authori[sz]ed|authentication/i.test(message)) refused.next(`${failover.url()}: ${message}`);
+    }),
     rx.watch({ destination, subHeaders }).subscribe((message: IMessage) => {
       stats.received++;
       const parsed = parseJson(message.body);
@@ -153,6 +162,7 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
       messages.complete();
       connected.complete();
       serving.complete();
+      refused.complete();
     })();
     return closing;
   };
@@ -188,6 +198,7 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
     messages$: messages.asObservable(),
     connected$: connected.pipe(distinctUntilChanged()),
     serving$: serving.pipe(distinctUntilChanged()),
+    refused$: refused.asObservable(),
     stats,
     publish,
     publishConfirmed,

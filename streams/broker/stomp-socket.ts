@@ -3,7 +3,8 @@
  * Debian's ActiveMQ has no WebSocket transport, so `stomp://host:port` goes through `node:net`;
  * `ws://`/`wss://` still use the `ws` package for brokers that do serve STOMP over WebSocket.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { StringDecoder } from 'node:string_decoder';
 import WebSocket from 'ws';
 import { StompSocketState, Versions, type IStompSocket } from '@stomp/rx-stomp';
@@ -19,6 +20,8 @@ export type NetStompSocketOptions = {
   readonly maxBufferedBytes?: number;
   /** How long close() waits for the peer's FIN before destroying the socket. */
   readonly closeTimeoutMs?: number;
+  /** STOMP over TLS (stomp+ssl://): the certificate authorities to trust (e.g. a broker's self-signed one). */
+  readonly tls?: { readonly ca?: Buffer };
 };
 
 /** A WebSocket look-alike over one TCP connection; every STOMP frame byte passes through unchanged. */
@@ -56,8 +59,13 @@ export class NetStompSocket implements IStompSocket {
     this.url = url;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 1000;
-    this.socket = connect({ host, port, noDelay: true }); // small frames: Nagle would add latency
-    this.socket.on('connect', () => this.handleConnect());
+    // Small frames: Nagle would add latency. Over TLS the stream is ready once the handshake is done.
+    this.socket = opts.tls
+      ? tlsConnect({ host, port, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}), ...(isIP(host) ? {} : { servername: host }) }).setNoDelay(
+          true,
+        )
+      : connect({ host, port, noDelay: true });
+    this.socket.on(opts.tls ? 'secureConnect' : 'connect', () => this.handleConnect());
     this.socket.on('data', (chunk: Buffer) => this.handleData(chunk));
     this.socket.on('drain', () => this.flush());
     this.socket.on('error', (error: Error) => this.onerror?.({ type: 'error', error, message: error.message }));
@@ -201,5 +209,6 @@ export function socketFactoryFor(url: string, opts: NetStompSocketOptions = {}):
   if (address.kind === 'ws') {
     return () => new WebSocket(address.url, STOMP_SUBPROTOCOLS) as unknown as IStompSocket;
   }
+  if (address.kind === 'tls') return () => new NetStompSocket(url, address.host, address.port, { ...opts, tls: opts.tls ?? {} });
   return () => new NetStompSocket(url, address.host, address.port, opts);
 }

@@ -67,6 +67,12 @@ const next = (messages$: Observable<unknown>, pred: (m: unknown) => boolean, wha
 
 const isNonce = (nonce: string) => (m: unknown) => typeof m === 'object' && m !== null && (m as { nonce?: unknown }).nonce === nonce;
 
+/** The broker refuses unauthenticated clients: broker.sh wrote its login into its folder. */
+function login_(): { login: string; passcode: string } {
+  const [login = '', passcode = ''] = readFileSync(join(ctx.dir!, 'credentials'), 'utf8').split('\n');
+  return { login, passcode };
+}
+
 /** A bare STOMP 1.2 producer over TCP, so the malformed body bypasses the bridge's own publish(). */
 function sendRaw(port: number, destination: string, bodies: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -83,7 +89,8 @@ function sendRaw(port: number, destination: string, bodies: string[]): Promise<v
       const sends = bodies.map((b) => `SEND\ndestination:${destination}\n\n${b}\0`).join('');
       socket.write(`${sends}DISCONNECT\nreceipt:bye\n\n\0`);
     });
-    socket.write('CONNECT\naccept-version:1.2\nhost:localhost\n\n\0');
+    const { login, passcode } = login_();
+    socket.write(`CONNECT\naccept-version:1.2\nhost:localhost\nlogin:${login}\npasscode:${passcode}\n\n\0`);
   });
 }
 
@@ -105,7 +112,7 @@ test.before(async () => {
     ctx.port = await startBroker(0, ctx.dir);
     const url = `stomp://127.0.0.1:${ctx.port}`;
     for (const name of ['a', 'b']) {
-      ctx.bridges.push(connectBroker({ url, topic, reconnectDelayMs: 100, log: (s) => ctx.log.push(`${name}: ${s}`) }));
+      ctx.bridges.push(connectBroker({ url, topic, reconnectDelayMs: 100, ...login_(), log: (s) => ctx.log.push(`${name}: ${s}`) }));
     }
     await Promise.all(ctx.bridges.map((b) => state(b, true)));
   } catch (e) {
@@ -144,6 +151,7 @@ test('with the cluster routing selector, ActiveMQ leaves out own echoes and mess
     topic,
     selector: me.selector,
     reconnectDelayMs: 100,
+    ...login_(),
     log: (s) => ctx.log.push(`sel: ${s}`),
   });
   ctx.bridges.push(mine);
