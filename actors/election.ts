@@ -93,7 +93,8 @@ export function initialElection(): ElectionState {
   return { role: 'starting', epoch: 0, master: null, live: [], synced: false, attempt: 0 };
 }
 
-export function electionTransition(cfg: ElectionConfig) {
+/** The steps the transition is made of (each returns the next state and pushes its effects). */
+function electionSteps(cfg: ElectionConfig) {
   const maxEpoch = (s: ElectionState): number => Math.max(s.epoch, ...s.live.map((e) => e.epoch));
   const announce = (s: ElectionState, out: Effect[]): ElectionState => {
     out.push({ type: 'role', role: s.role, epoch: s.epoch, master: s.master });
@@ -176,6 +177,11 @@ export function electionTransition(cfg: ElectionConfig) {
     return [announce({ ...s, role: 'starting', synced: false, master: null, attempt, held: null }, out), out];
   };
 
+  return { maxEpoch, announce, becomeMaster, sync, quorate, waitForQuorum, claim, elect, resumeHeld, rejoin };
+}
+
+export function electionTransition(cfg: ElectionConfig) {
+  const { announce, becomeMaster, sync, claim, elect, resumeHeld, rejoin } = electionSteps(cfg);
   return (s: ElectionState, input: ElectionInput): readonly [ElectionState, Effect[]] => {
     const out: Effect[] = [];
     const cut = s.role === 'isolated' || s.role === 'stopped';
@@ -203,7 +209,8 @@ export function electionTransition(cfg: ElectionConfig) {
         // Our Master is alive but says it is no longer Master (it isolated itself): as good as down. Only a
         // keepalive of the Master's own epoch or later counts: one sent before it won (still 'starting', epoch
         // below ours) can arrive after its COORDINATOR and must not start an election against a healthy Master.
-        const former = input.live.find((e) => e.id === s.master && e.role !== 'master' && e.epoch >= s.epoch);
+        // A Master that is resuming after a broker switch has not given its role up.
+        const former = input.live.find((e) => e.id === s.master && e.role !== 'master' && e.role !== 'resuming' && e.epoch >= s.epoch);
         if (s.role === 'slave' && former) return [elect({ ...next, master: null, epoch: Math.max(epoch, former.epoch) }, out), out];
         return [next, out];
       }

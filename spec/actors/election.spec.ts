@@ -733,6 +733,14 @@ test('broker switch: a Slave follows its Master again when it is back or coming 
   assert.is(alone.epoch, 5);
 });
 
+test('broker switch: a Slave that hears its Master still resuming does not take it for a deserter', () => {
+  const t = electionTransition(cfg);
+  const slave: ElectionState = { role: 'slave', epoch: 4, master: 3, live: [], synced: true, attempt: 1 };
+  const [after, out] = t(slave, { type: 'live', live: [live(3, 'resuming', true, 4)] });
+  assert.equal([after.role, out], ['slave', []]);
+  assert.is(t(slave, { type: 'live', live: [live(3, 'isolated', true, 4)] })[0].role, 'master', 'one that gave its role up is');
+});
+
 test('broker switch: a Master elected meanwhile (a newer epoch) is joined with a state transfer', () => {
   const master: ElectionState = { role: 'master', epoch: 4, master: 2, live: [], synced: true, attempt: 1 };
   const r = suspendResume(master, [live(3, 'master', true, 5)]);

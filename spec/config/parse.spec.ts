@@ -87,7 +87,7 @@ const refused: Array<[string, string]> = [
   ['--id 3 --metrics-host x', '--metrics-host must be an IP address, got "x"'],
   [
     '--id 3 --broker http://b:1',
-    '--broker must be stomp://host:port or ws://host:port/path URLs separated by commas (unsupported scheme http: in http://b:1 (use stomp://, tcp://, ws:// or wss://)), got "http://b:1"',
+    '--broker must be stomp://host:port or ws://host:port/path URLs separated by commas (unsupported scheme http: in http://b:1 (use stomp://, stomp+ssl://, tcp://, ws:// or wss://)), got "http://b:1"',
   ],
   [
     '--id 3 --broker stomp://127.0.0.1:61691,stomp//127.0.0.1:61692',

@@ -52,11 +52,8 @@ test('SIGKILL of the serving broker under load: acknowledged again within 3 s, f
       for (const n of ctx.nodes) {
         const since = n.proc.stderr().split('broker connection lost')[1] ?? '';
         assert.match(since, /broker connection back: resuming/, `instance ${n.id} reconnected`);
-        assert.not.match(
-          since,
-          /state transfer complete|role starting/,
-          `instance ${n.id} resumed without rejoining as a newcomer:\n${since}`,
-        );
+        // No newcomer's discovery and no election: each takes its role back (a Slave that missed a round resyncs).
+        assert.not.match(since, /role starting|role electing/, `instance ${n.id} resumed its role:\n${since}`);
       }
       assert.match(ctx.nodes[2]!.proc.stderr().split('broker connection back')[1] ?? '', /role master \(epoch 1, master 3\)/);
       await l.pause();

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { encodeConnectRequest } from '../../src/protocol/encode.js';
-import { brokerUrl, eventually, newTopic, startNode, type Node, SERVING, killAll } from '../helpers/cluster.js';
+import { brokerUrl, eventually, newTopic, startNode, type Node, SERVING, killAll, credentialsFor } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -49,7 +49,8 @@ test('a Master cut off from the broker stops answering the group before a new Ma
   try {
     const port = await freeUdpPort();
     const o = { brokerUrl: brokerUrl(), port, dir: ctx.dir.path, topic: newTopic(), heartbeatMs: 250 };
-    ctx.nodes.push(startNode(1, o), startNode(2, o), startNode(3, { ...o, brokerUrl: `stomp://127.0.0.1:${proxy.port}` }));
+    const credentials = credentialsFor(brokerUrl());
+    ctx.nodes.push(startNode(1, o), startNode(2, o), startNode(3, { ...o, brokerUrl: `stomp://127.0.0.1:${proxy.port}`, credentials }));
     await ctx.nodes[2]!.proc.waitFor(/role master \(epoch 1/);
     await ctx.nodes[2]!.proc.waitFor(SERVING);
     await Promise.all(ctx.nodes.slice(0, 2).map((n) => n.proc.waitFor(/role slave/)));
