@@ -39,6 +39,8 @@ export type ElectionState = {
   readonly attempt: number;
   /** The role held when the broker was lost: taken back after the switch if nothing else changed. */
   readonly held?: Held | null;
+  /** This instance's last commit (sequence number), to compare with the others' keepalives. */
+  readonly applied?: number;
 };
 
 export type Held = { readonly role: 'master' | 'slave'; readonly epoch: number; readonly master: number };
@@ -60,6 +62,8 @@ export type ElectionInput =
   | { type: 'synced' }
   /** Consensus found a gap: fetch the Master's state again. */
   | { type: 'resync' }
+  /** This instance stored a round (or a snapshot) up to `applied`. */
+  | { type: 'progress'; applied: number }
   /** Cut off (lost broker, simulated failure) or back. */
   | { type: 'isolate' }
   | { type: 'rejoin' }
@@ -85,7 +89,11 @@ const fresh = (r: Role): boolean => r === 'starting' || r === 'electing';
  */
 function standing(s: ElectionState, self: number): { self: boolean; others: readonly LiveEntry[] } {
   const holders = s.live.filter((e) => e.synced && e.role !== 'syncing' && e.role !== 'isolated');
-  if (s.synced || holders.length > 0) return { self: s.synced, others: holders };
+  // Among holders only the most current may stand: one back from a partition, behind the commits the others
+  // acknowledged meanwhile, must not win and hand its older repository to everyone (keepalives carry `applied`).
+  const applied = s.applied ?? 0;
+  const mostCurrent = holders.every((e) => e.applied <= applied);
+  if (s.synced || holders.length > 0) return { self: s.synced && mostCurrent, others: holders.filter((e) => e.applied >= applied) };
   return { self: fresh(s.role) || s.role === 'slave', others: s.live.filter((e) => fresh(e.role) && e.id !== self) };
 }
 
@@ -131,6 +139,9 @@ function electionSteps(cfg: ElectionConfig) {
   const elect = (s: ElectionState, out: Effect[]): ElectionState => {
     const attempt = s.attempt + 1;
     const stand = standing(s, cfg.self);
+    // A live Master of our epoch or a later one (we were cut off from it, or behind it): join it.
+    const master = s.live.find((e) => e.role === 'master' && e.epoch >= s.epoch && e.id !== cfg.self);
+    if (master && !stand.self) return sync({ ...s, epoch: master.epoch }, master.id, out);
     if (!stand.self) {
       // Others hold data; the highest of them must win. Wait for its COORDINATOR, then sync from it.
       out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'coordinator-timeout', attempt } });
@@ -271,6 +282,8 @@ export function electionTransition(cfg: ElectionConfig) {
         if (input.attempt !== s.attempt || (s.role !== 'slave' && s.role !== 'syncing') || s.master === null) return [s, out];
         if (s.live.some((e) => e.id === s.master)) return [s, out];
         return [elect({ ...s, master: null }, out), out];
+      case 'progress':
+        return [{ ...s, applied: input.applied }, out];
       case 'synced':
         if (s.role !== 'syncing') return [s, out];
         return [announce({ ...s, role: 'slave', synced: true }, out), out];

@@ -741,6 +741,39 @@ test('broker switch: a Slave that hears its Master still resuming does not take 
   assert.is(t(slave, { type: 'live', live: [live(3, 'isolated', true, 4)] })[0].role, 'master', 'one that gave its role up is');
 });
 
+test('only the most current holder stands: one behind the others (back from a partition) joins the live Master instead', () => {
+  const t = electionTransition(cfg);
+  // Instance 2 (this one) stopped at commit 10; instance 1 is at 40 and the Master 3 at 41.
+  const behind: ElectionState = { role: 'slave', epoch: 4, master: 3, live: [], synced: true, attempt: 1, applied: 10 };
+  const heard = [live(1, 'slave', true, 4), live(3, 'master', true, 4)].map((e) => ({ ...e, applied: e.id === 3 ? 41 : 40 }));
+  const [after, out] = t({ ...behind, live: heard }, { type: 'down', entry: { ...live(3, 'master', true, 4), applied: 41 } });
+  // The Master it declared down (it did not hear it) is down for it: instance 1, more current, must win.
+  assert.is(after.role, 'electing');
+  assert.not.ok(
+    out.some((o) => o.type === 'send-coordinator'),
+    'it does not make itself Master',
+  );
+  // It does not answer a lower instance's ELECTION either: it may not stand.
+  const [, answers] = t({ ...after, live: heard.slice(0, 1) }, { type: 'election', from: 1, epoch: 4 });
+  assert.equal(answers, []);
+  // With the live Master heard again, it joins it (state transfer) rather than electing.
+  const [joined, o2] = t({ ...after, live: heard }, { type: 'coordinator-timeout', attempt: after.attempt });
+  assert.equal([joined.role, joined.master], ['syncing', 3]);
+  assert.ok(o2.some((o) => o.type === 'send-sync-request' && o.to === 3));
+});
+
+test('progress keeps this instance\u2019s last commit; a current holder stands as before', () => {
+  const t = electionTransition(cfg);
+  const [st] = t({ role: 'slave', epoch: 4, master: 3, live: [], synced: true, attempt: 1 }, { type: 'progress', applied: 41 });
+  assert.is(st.applied, 41);
+  const [after, out] = t(
+    { ...st, live: [{ ...live(1, 'slave', true, 4), applied: 40 }] },
+    { type: 'down', entry: live(3, 'master', true, 4) },
+  );
+  assert.equal([after.role, after.epoch], ['master', 5]);
+  assert.ok(out.some((o) => o.type === 'send-coordinator'));
+});
+
 test('broker switch: a Master elected meanwhile (a newer epoch) is joined with a state transfer', () => {
   const master: ElectionState = { role: 'master', epoch: 4, master: 2, live: [], synced: true, attempt: 1 };
   const r = suspendResume(master, [live(3, 'master', true, 5)]);

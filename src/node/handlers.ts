@@ -163,6 +163,7 @@ export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
     case 'applied':
       ctx.state.applied = o.seq;
       if (!o.healthy) ctx.consensus.next({ type: 'health', ok: false });
+      ctx.control.to.election({ type: 'progress', applied: o.seq });
       status(ctx);
       return;
     case 'send-prepare':
@@ -264,6 +265,7 @@ function installChunk(m: Extract<ClusterMessage, { type: 'snapshot' }>, ctx: Ctx
     ctx.idCache.clear();
   }
   ctx.state.applied = done.seq;
+  ctx.control.to.election({ type: 'progress', applied: done.seq });
   ctx.state.synced = true;
   ctx.consensus.next({ type: 'applied', seq: done.seq });
   ctx.consensus.next({ type: 'health', ok: true });
