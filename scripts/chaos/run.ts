@@ -153,11 +153,25 @@ export function createChaos(o: ChaosOpts) {
     const roles = ns.map(lastRole);
     return roles.filter((r) => r === 'master').length === 1 && roles.filter((r) => r === 'slave').length === 2;
   };
-  /** Whole again and an announce sent after `from` acknowledged: ms since `from`, or null after `ms`. */
+  /**
+   * Whole again and an announce sent after `from` acknowledged: ms since `from`, or null after `ms`. Whole must
+   * hold for 2 keepalive intervals on end: an instance back from a cut-off notices a silent Master only then.
+   */
   const wholeAgain = async (from: number, ms = 45_000): Promise<number | null> => {
-    const ok = await eventually(whole, (w) => w, ms, 50);
-    if (!ok) return null;
-    const a = await load!.ackAfter(Date.now(), Math.max(1000, from + ms - Date.now()));
+    const end = from + ms;
+    let since = 0;
+    let wholeAt = 0;
+    while (Date.now() < end) {
+      if (!whole()) since = 0;
+      else if (!since) since = Date.now();
+      else if (Date.now() - since >= 2 * hb) {
+        wholeAt = since;
+        break;
+      }
+      await sleep(50);
+    }
+    if (!wholeAt) return null;
+    const a = await load!.ackAfter(wholeAt, Math.max(1000, end - Date.now()));
     return a ? a.at - from : null;
   };
 
@@ -167,8 +181,9 @@ export function createChaos(o: ChaosOpts) {
     let target = '';
     let at = 0;
     let repair: () => Promise<void>;
-    const tracker = (): Node => {
-      const n = f.kind.endsWith('master') ? master() : slaves()[f.pick];
+    const tracker = async (): Promise<Node> => {
+      const pick = (): Node | undefined => (f.kind.endsWith('master') ? master() : slaves()[f.pick]);
+      const n = await eventually(pick, (x) => !!x, 30_000, 50);
       if (!n) throw new Error(`no target for ${f.kind}: roles ${[...current.values()].map((x) => `${x.id}=${lastRole(x)}`).join(' ')}`);
       target = `tracker ${n.id}`;
       return n;
@@ -176,7 +191,7 @@ export function createChaos(o: ChaosOpts) {
     switch (f.kind) {
       case 'kill-master':
       case 'kill-slave': {
-        const n = tracker();
+        const n = await tracker();
         at = Date.now();
         signal(n, 'SIGKILL');
         await n.proc.exited();
@@ -188,7 +203,7 @@ export function createChaos(o: ChaosOpts) {
       }
       case 'stop-master':
       case 'stop-slave': {
-        const n = tracker();
+        const n = await tracker();
         at = Date.now();
         signal(n, 'SIGSTOP');
         repair = async () => {
@@ -199,7 +214,7 @@ export function createChaos(o: ChaosOpts) {
       }
       case 'partition-master':
       case 'partition-slave': {
-        const n = tracker();
+        const n = await tracker();
         at = Date.now();
         net!.cut(n.id);
         repair = async () => {
@@ -244,6 +259,13 @@ export function createChaos(o: ChaosOpts) {
     return { fault: f, target, at, boundMs: bound, recoveryMs, wholeMs };
   };
 
+  const saveLogs = (): void => {
+    const dir = join(o.dir, 'logs');
+    mkdirSync(dir, { recursive: true });
+    for (const n of procs) writeFileSync(join(dir, `tracker-${n.id}-${n.proc.child.pid}.log`), n.proc.stderr());
+    say(`logs kept in ${dir}`);
+  };
+
   const atRest = async (): Promise<AtRest> => {
     const live = [...current.values()].filter(alive);
     const acked = [...new Set(load!.record.acks.map((a) => a.peerId))];
@@ -268,6 +290,14 @@ export function createChaos(o: ChaosOpts) {
 
   return {
     async run(): Promise<ChaosReport> {
+      try {
+        return await this.runOnce();
+      } catch (e) {
+        saveLogs();
+        throw e;
+      }
+    },
+    async runOnce(): Promise<ChaosReport> {
       mkdirSync(o.dir, { recursive: true });
       net = o.netns ? netnsNet(IDS) : await loopbackNet();
       pair = brokerPair(join(o.dir, 'broker'), net.brokerHost);
@@ -301,12 +331,7 @@ export function createChaos(o: ChaosOpts) {
       const verdicts = check(load.record, logs, results, rest);
       const durationMs = Date.now() - loadStart;
       const failed = verdicts.some((v) => !v.ok);
-      if (failed) {
-        const dir = join(o.dir, 'logs');
-        mkdirSync(dir, { recursive: true });
-        for (const n of procs) writeFileSync(join(dir, `tracker-${n.id}-${n.proc.child.pid}.log`), n.proc.stderr());
-        say(`logs kept in ${dir}`);
-      }
+      if (failed) saveLogs();
       return {
         seed: o.seed,
         net: net.kind,
