@@ -266,6 +266,23 @@ export function createChaos(o: ChaosOpts) {
     say(`logs kept in ${dir}`);
   };
 
+  /** Which acknowledged announces no repository holds, when they were acknowledged, after which fault. */
+  const explainLost = (results: readonly FaultResult[]): void => {
+    const held = new Set<string>();
+    for (const n of [...current.values()].filter(alive)) for (const p of peerIdsIn(n.db)) held.add(p);
+    const lost = load!.record.acks.filter((a) => !held.has(a.peerId));
+    const rel = (t: number): string => `+${((t - t0) / 1000).toFixed(2)} s`;
+    const after = (t: number): string => {
+      const f = [...results].reverse().find((r) => r.at <= t);
+      return f ? `fault ${results.indexOf(f) + 1} ${f.fault.kind} (${f.target}) at ${rel(f.at)}` : 'no fault';
+    };
+    if (lost.length) {
+      say(`${lost.length} acknowledged announces in no repository: acknowledged ${rel(lost[0]!.at)} … ${rel(lost[lost.length - 1]!.at)}`);
+      say(`  first after ${after(lost[0]!.at)}; last after ${after(lost[lost.length - 1]!.at)}`);
+    }
+    writeFileSync(join(o.dir, 'logs', 'lost.json'), JSON.stringify(lost.map((a) => ({ ...a, sent: rel(a.sentAt), acked: rel(a.at) }))));
+  };
+
   const atRest = async (): Promise<AtRest> => {
     const live = [...current.values()].filter(alive);
     const acked = [...new Set(load!.record.acks.map((a) => a.peerId))];
@@ -332,6 +349,7 @@ export function createChaos(o: ChaosOpts) {
       const durationMs = Date.now() - loadStart;
       const failed = verdicts.some((v) => !v.ok);
       if (failed) saveLogs();
+      if (rest.missing.some((m) => m.count > 0)) explainLost(results);
       return {
         seed: o.seed,
         net: net.kind,
