@@ -122,7 +122,22 @@ export function createChaos(o: ChaosOpts) {
   const startTracker = (id: number): Node => {
     const n = net!;
     const db = join(o.dir, `tracker-${id}-${randomBytes(3).toString('hex')}.sqlite`);
-    const args = ['--id', String(id), '--broker', brokers, '--topic', topic, '--port', String(n.port), '--db', db];
+    // The pair refuses unauthenticated clients: broker.sh wrote the login into its folder.
+    const credentials = join(o.dir, 'broker', 'credentials');
+    const args = [
+      '--id',
+      String(id),
+      '--broker',
+      brokers,
+      '--broker-credentials',
+      credentials,
+      '--topic',
+      topic,
+      '--port',
+      String(n.port),
+      '--db',
+      db,
+    ];
     const proc = run([...args, '--heartbeat', String(hb), '--cluster-size', '3', '--headless', ...n.args(id)], {}, n.prefix(id));
     const node: Node = { id, proc, db };
     // The floating service address follows whoever took it last (netns; nothing to do on loopback).
