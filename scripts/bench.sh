@@ -2,10 +2,12 @@
 # Benchmark against reference trackers, end to end on a clean machine (`npm run bench -- [flags]`):
 #   - installs what is missing: opentracker (apt-get), ActiveMQ (scripts/broker.sh ensure-installed),
 #     bittorrent-tracker@11.2.3 from npm into .bench/ (its own prefix, --ignore-scripts: not a project dependency);
+#   - compiles the load generator scripts/loadgen.c with gcc (installed with apt-get when missing) into
+#     .bench/loadgen;
 #   - builds the project when dist/ lacks the entry or the benchmark;
 #   - runs node dist/scripts/bench.js with the flags given (see --help): single instance, 3-node cluster,
-#     opentracker and bittorrent-tracker one after another on loopback; one table on stdout, JSON in
-#     bench-results.json. Every process it starts is stopped at the end, on errors and on Ctrl-C.
+#     opentracker, a Node dgram server (the floor) and bittorrent-tracker one after another on loopback; one
+#     table on stdout, JSON in bench-results.json. Every process it starts is stopped at the end, on errors and on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -34,6 +36,17 @@ fi
 
 bash scripts/broker.sh ensure-installed
 
+if ! command -v gcc >/dev/null; then
+  say "installing gcc with apt-get (for the load generator)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y gcc libc6-dev
+fi
+mkdir -p "$PREFIX"
+if [[ ! -x $PREFIX/loadgen || scripts/loadgen.c -nt $PREFIX/loadgen ]]; then
+  say "compiling scripts/loadgen.c"
+  gcc -O2 -Wall -o "$PREFIX/loadgen" scripts/loadgen.c
+fi
+
 installed=$(node -e "try{process.stdout.write(require('./$PREFIX/node_modules/bittorrent-tracker/package.json').version)}catch{}")
 if [[ $installed != "$BT_VERSION" ]]; then
   say "installing bittorrent-tracker@$BT_VERSION into $PREFIX/ (npm, --ignore-scripts)"
@@ -52,4 +65,4 @@ if [[ ! -f dist/main.js || ! -f dist/scripts/bench.js || ! -f dist/scripts/load.
   [[ -f dist/scripts/bench.js ]] || { say "build failed: dist/scripts/bench.js missing"; exit 1; }
 fi
 
-exec node dist/scripts/bench.js "$@"
+exec node dist/scripts/bench.js --loadgen "$PREFIX/loadgen" "$@"

@@ -1,22 +1,23 @@
 /**
- * Benchmark against reference trackers (run through `npm run bench`, which installs the references first).
+ * Benchmark against reference trackers (run through `npm run bench`, which installs the references and compiles
+ * the load generator scripts/loadgen.c first).
  *
  * One after another, on loopback only: our single instance, a 3-node cluster of ours (private ActiveMQ),
- * opentracker (Debian, C) and the npm bittorrent-tracker server (JavaScript). Each is driven by the same load
- * generator (scripts/load.ts) with the same request stream:
- *   (a) maximum responses/s: closed loops with each of the `--inflight` levels of requests outstanding, after a
- *       warm-up; the best counts (a tracker with longer round trips, like a cluster that commits every change by
- *       majority, needs more requests in flight to reach its maximum: throughput = in flight / latency);
- *   (b) p50/p99 latency in open loop (Poisson arrivals) at half of that tracker's own maximum;
- *   (c) RSS of the tracker process(es) after (a) and (b), per process and summed (the cluster with its broker);
- *   (d) memory per peer on a fresh process: 1,000,000 distinct peers over 100,000 swarms, each announced once,
- *       (RSS after − RSS before) / peers (not for the cluster).
- * Every tracker is first probed (three announces and a scrape on a fresh swarm must be answered correctly),
- * and every reply of every phase is checked and counted. One table goes to stdout, details as JSON to --out.
+ * opentracker (Debian, C), a Node `dgram` server that only answers (the floor: what Node itself costs) and the
+ * npm bittorrent-tracker server (JavaScript). Each is driven by the same C load generator (8 sockets, a window
+ * of announces in flight, a new peer per announce over `--swarms` swarms), which uses well under a core even
+ * against opentracker (its own CPU share is printed: it is not the ceiling). For each tracker:
+ *   (a) replies/s with 256 announces in flight (`--window`), `--seconds` after a `--warmup`;
+ *   (b) tracker CPU per reply over (a): utime + stime from /proc/PID/stat (every thread), ÷ replies; the cluster
+ *       sums its three trackers and shows its broker separately;
+ *   (c) replies/s with 1 announce in flight: 1 / round-trip time;
+ *   (d) RSS per peer: (RSS − RSS before the load) ÷ peers held (counted by scrape), right after (a) and again
+ *       after `--settle` seconds idle (V8 gives its grown young generation back after about 30 s).
+ * Every tracker is first probed (three announces and a scrape on a fresh swarm must be answered correctly).
+ * One table goes to stdout, details as JSON to --out.
  *
- *   node dist/scripts/bench.js [--seconds 10] [--warmup 2] [--peers-million 1] [--memory-swarms 100000]
- *       [--only single,cluster,opentracker,bittorrent-tracker] [--no-memory] [--out bench-results.json]
- *       [--inflight 256,1024] [--sockets 4] [--swarms 5000] [--peers 20000] [--scrape 0.1]
+ *   node dist/scripts/bench.js --loadgen .bench/loadgen [--seconds 5] [--warmup 1] [--window 256] [--swarms 1000]
+ *       [--settle 35] [--only single,cluster,opentracker,echo,bittorrent-tracker] [--out bench-results.json]
  *       [--cpu-prof FILE.cpuprofile] [--prefix .bench] [--verbose]
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
@@ -26,18 +27,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  countPeers,
-  infoHashOf,
-  probe,
-  PROBE_SWARM,
-  runFill,
-  runLoad,
-  type FillResult,
-  type LoadOptions,
-  type LoadResult,
-  type ProbeResult,
-} from './load.js';
+import { infoHashOf, probe, PROBE_SWARM, type ProbeResult } from './load.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE = process.execPath;
@@ -46,18 +36,14 @@ const NODE = process.execPath;
 
 const { values: argv } = parseArgs({
   options: {
+    loadgen: { type: 'string' },
     seconds: { type: 'string' },
     warmup: { type: 'string' },
-    'peers-million': { type: 'string' },
-    'memory-swarms': { type: 'string' },
-    only: { type: 'string' },
-    'no-memory': { type: 'boolean' },
-    out: { type: 'string' },
-    inflight: { type: 'string' },
-    sockets: { type: 'string' },
+    window: { type: 'string' },
     swarms: { type: 'string' },
-    peers: { type: 'string' },
-    scrape: { type: 'string' },
+    settle: { type: 'string' },
+    only: { type: 'string' },
+    out: { type: 'string' },
     'cpu-prof': { type: 'string' },
     prefix: { type: 'string' },
     verbose: { type: 'boolean' },
@@ -81,7 +67,7 @@ const num = (v: string | undefined, d: number, name: string): number => {
   }
   return x;
 };
-const ALL = ['single', 'cluster', 'opentracker', 'bittorrent-tracker'] as const;
+const ALL = ['single', 'cluster', 'opentracker', 'echo', 'bittorrent-tracker'] as const;
 type TargetId = (typeof ALL)[number];
 const only = (argv.only ?? ALL.join(','))
   .split(',')
@@ -94,22 +80,17 @@ for (const o of only) {
   }
 }
 const opts = {
-  seconds: num(argv.seconds, 10, 'seconds'),
-  warmup: num(argv.warmup, 2, 'warmup'),
-  memoryPeers: Math.round(num(argv['peers-million'], 1, 'peers-million') * 1_000_000),
-  memorySwarms: Math.round(num(argv['memory-swarms'], 100_000, 'memory-swarms')),
-  memory: !argv['no-memory'],
-  inflight: (argv.inflight ?? '256,1024').split(',').map((v) => num(v, 256, 'inflight')),
-  sockets: num(argv.sockets, 4, 'sockets'),
-  swarms: num(argv.swarms, 5000, 'swarms'),
-  peers: num(argv.peers, 20000, 'peers'),
-  scrape: num(argv.scrape, 0.1, 'scrape'),
+  loadgen: resolve(argv.loadgen ?? join(ROOT, '.bench', 'loadgen')),
+  seconds: num(argv.seconds, 5, 'seconds'),
+  warmup: num(argv.warmup, 1, 'warmup'),
+  window: num(argv.window, 256, 'window'),
+  swarms: num(argv.swarms, 1000, 'swarms'),
+  settle: num(argv.settle, 35, 'settle'),
   out: resolve(argv.out ?? 'bench-results.json'),
   prefix: resolve(ROOT, argv.prefix ?? '.bench'),
   cpuProf: argv['cpu-prof'] ? resolve(argv['cpu-prof']) : null,
   only: only as TargetId[],
 };
-if (opts.memorySwarms < 1) opts.memory = false;
 
 const log = (line: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -305,53 +286,6 @@ function udpCounters(): { rcvbuf: number; sndbuf: number } {
   }
 }
 
-type CpuMark = {
-  at: number;
-  procs: Map<number, number>;
-  self: NodeJS.CpuUsage;
-  machine: { busy: number; total: number };
-  udp: { rcvbuf: number; sndbuf: number };
-};
-type CpuUse = {
-  /** CPU of the tracker process(es) (the cluster: with its broker) during the phase, % of one core (threads may exceed 100). */
-  trackerPct: number;
-  /** The same per process (role → % of one core). */
-  perProcess: Record<string, number>;
-  loadGeneratorPct: number;
-  /** Busy share of the whole machine (all cores), %. */
-  machinePct: number;
-  /** Datagrams the kernel dropped because a receive (or send) buffer was full, on either side. */
-  udpRcvbufDrops: number;
-  udpSndbufDrops: number;
-};
-const cpuMark = (members: Member[]): CpuMark => ({
-  at: performance.now(),
-  procs: new Map(members.map((x) => [x.pid, cpuSeconds(x.pid)])),
-  self: process.cpuUsage(),
-  machine: machineTicks(),
-  udp: udpCounters(),
-});
-function cpuSince(m: CpuMark, members: Member[]): CpuUse {
-  const now = cpuMark(members);
-  const wall = (now.at - m.at) / 1000;
-  const self = process.cpuUsage(m.self);
-  const perProcess: Record<string, number> = {};
-  let sum = 0;
-  for (const x of members) {
-    const used = (now.procs.get(x.pid) ?? NaN) - (m.procs.get(x.pid) ?? NaN);
-    perProcess[x.role] = Math.round((used / wall) * 100);
-    sum += Number.isFinite(used) ? used : 0;
-  }
-  return {
-    trackerPct: Math.round((sum / wall) * 100),
-    perProcess,
-    loadGeneratorPct: Math.round(((self.user + self.system) / 1e6 / wall) * 100),
-    machinePct: Math.round(((now.machine.busy - m.machine.busy) / Math.max(1, now.machine.total - m.machine.total)) * 100),
-    udpRcvbufDrops: now.udp.rcvbuf - m.udp.rcvbuf,
-    udpSndbufDrops: now.udp.sndbuf - m.udp.sndbuf,
-  };
-}
-
 // ---------------------------------------------------------------- targets
 
 type Member = { role: string; pid: number };
@@ -365,7 +299,7 @@ type Running = {
   stop: () => Promise<void>;
   commands: string[];
 };
-type Target = { id: TargetId; label: string; memory: boolean; start: (phase: string, profileDir?: string) => Promise<Running> };
+type Target = { id: TargetId; label: string; start: (phase: string, profileDir?: string) => Promise<Running> };
 
 function tempDir(tag: string): string {
   const dir = mkdtempSync(join(os.tmpdir(), `bench-${tag}-`));
@@ -391,7 +325,6 @@ async function stopAll(procs: Proc[]): Promise<void> {
 const single: Target = {
   id: 'single',
   label: 'ours, single instance',
-  memory: true,
   async start(phase, profileDir) {
     const dir = tempDir(`single-${phase}`);
     const port = await freeUdpPort();
@@ -430,7 +363,6 @@ const single: Target = {
 const cluster: Target = {
   id: 'cluster',
   label: 'ours, 3-node cluster',
-  memory: false,
   async start(phase) {
     const dir = tempDir(`cluster-${phase}`);
     const brokerDir = join(dir, 'broker');
@@ -526,11 +458,10 @@ const cluster: Target = {
 const opentracker: Target = {
   id: 'opentracker',
   label: 'opentracker',
-  memory: true,
   async start(phase) {
     const dir = tempDir(`opentracker-${phase}`);
     // Whitelist-only build: list every hash the load, the fill and the probe use.
-    const n = Math.max(opts.swarms, opts.memory ? opts.memorySwarms : 0);
+    const n = opts.swarms;
     const lines: string[] = [];
     for (let i = 0; i < n; i++) lines.push(infoHashOf(i).toString('hex'));
     lines.push(infoHashOf(PROBE_SWARM).toString('hex'));
@@ -559,7 +490,6 @@ const opentracker: Target = {
 const bittorrentTracker: Target = {
   id: 'bittorrent-tracker',
   label: 'bittorrent-tracker',
-  memory: true,
   async start() {
     const port = await freeUdpPort();
     const args = [join('scripts', 'reference', 'bittorrent-tracker.mjs'), '--port', String(port), '--prefix', opts.prefix];
@@ -576,190 +506,175 @@ const bittorrentTracker: Target = {
   },
 };
 
-const TARGETS: Target[] = [single, cluster, opentracker, bittorrentTracker];
+const echo: Target = {
+  id: 'echo',
+  label: 'Node dgram server (floor)',
+  async start() {
+    const port = await freeUdpPort();
+    const args = [join('scripts', 'reference', 'echo.mjs'), String(port)];
+    const p = startProc('echo', NODE, args);
+    await waitForLine(p, /^listening udp:/, 20_000);
+    return {
+      host: '127.0.0.1',
+      port,
+      commands: [`node ${args.join(' ')}`],
+      members: () => [{ role: 'echo', pid: p.pid }],
+      trackerPids: () => [p.pid],
+      stop: () => stopAll([p]),
+    };
+  },
+};
 
+const TARGETS: Target[] = [single, cluster, opentracker, echo, bittorrentTracker];
 // ---------------------------------------------------------------- measurements
 
-type Rss = { totalBytes: number; trackersBytes: number; processes: { role: string; pid: number; rssBytes: number | null }[] };
-function rssNow(r: Running): Rss {
-  const processes = r.members().map((m) => ({ ...m, rssBytes: rssOf(m.pid) }));
-  const trackerSet = new Set(r.trackerPids());
+type Gen = { window: number; seconds: number; replies: number; errors: number; resent: number; cpuSeconds: number; sent: number };
+let runId = 0;
+
+/** One run of the C generator; resolves with its JSON line. */
+function loadgen(args: string[]): Promise<Record<string, number>> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(opts.loadgen, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`loadgen ${args.join(' ')} exited ${code}: ${err.trim()}`));
+      else resolveRun(JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>);
+    });
+  });
+}
+const runLoad = async (r: Running, window: number, seconds: number, warmup = 0): Promise<Gen> =>
+  (await loadgen(['load', String(r.port), String(window), String(seconds), String(opts.swarms), String(warmup), String(++runId)])) as Gen;
+const peersHeld = async (r: Running): Promise<number> => (await loadgen(['count', String(r.port), String(opts.swarms)])).peers ?? NaN;
+
+type Cpu = { trackers: number; others: Record<string, number> };
+/** CPU seconds so far: the tracker processes summed, every other member (the broker) by role. */
+function cpuNow(r: Running): Cpu {
+  const pids = new Set(r.trackerPids());
+  const others: Record<string, number> = {};
+  let trackers = 0;
+  for (const m of r.members()) {
+    if (pids.has(m.pid)) trackers += cpuSeconds(m.pid);
+    else others[m.role] = cpuSeconds(m.pid);
+  }
+  return { trackers, others };
+}
+const rssSum = (r: Running): number => r.trackerPids().reduce((a, pid) => a + (rssOf(pid) ?? NaN), 0);
+
+type Phase = {
+  window: number;
+  perSecond: number;
+  replies: number;
+  errors: number;
+  resent: number;
+  /** The generator's own CPU, % of one core. */
+  generatorPct: number;
+  /** Tracker process(es), % of one core (threads may exceed 100). */
+  trackerPct: number;
+  /** Tracker CPU per reply, µs (the cluster: its three trackers summed). */
+  cpuPerReplyUs: number;
+  /** Other members (the broker) per reply, µs. */
+  othersPerReplyUs: Record<string, number>;
+  /** Busy share of the whole machine (all cores), %. */
+  machinePct: number;
+  /** Datagrams the kernel dropped for a full receive buffer (either side; they are sent again after 250 ms). */
+  udpRcvbufDrops: number;
+};
+
+async function phase(r: Running, window: number): Promise<Phase> {
+  const c0 = cpuNow(r);
+  const m0 = machineTicks();
+  const u0 = udpCounters();
+  const g = await runLoad(r, window, opts.seconds);
+  const c1 = cpuNow(r);
+  const m1 = machineTicks();
+  const u1 = udpCounters();
+  const answered = g.replies + g.errors;
+  const per = (s: number): number => round2((s / Math.max(1, answered)) * 1e6);
+  const othersPerReplyUs: Record<string, number> = {};
+  for (const [role, s] of Object.entries(c1.others)) othersPerReplyUs[role] = per(s - (c0.others[role] ?? NaN));
   return {
-    totalBytes: processes.reduce((a, p) => a + (p.rssBytes ?? 0), 0),
-    trackersBytes: processes.filter((p) => trackerSet.has(p.pid)).reduce((a, p) => a + (p.rssBytes ?? 0), 0),
-    processes,
+    window,
+    perSecond: Math.round(g.replies / g.seconds),
+    replies: g.replies,
+    errors: g.errors,
+    resent: g.resent,
+    generatorPct: Math.round((g.cpuSeconds / g.seconds) * 100),
+    trackerPct: Math.round(((c1.trackers - c0.trackers) / g.seconds) * 100),
+    cpuPerReplyUs: per(c1.trackers - c0.trackers),
+    othersPerReplyUs,
+    machinePct: Math.round(((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 100),
+    udpRcvbufDrops: u1.rcvbuf - u0.rcvbuf,
   };
 }
-
-type Memory = {
-  peers: number;
-  swarms: number;
-  rssBeforeBytes: number;
-  rssAfterBytes: number;
-  /** From the last sample, 44 s after the fill: what an idle tracker holding the peers keeps. */
-  bytesPerPeer: number;
-  /** From the first sample, 0.5 s after the fill: includes what the garbage collector has not given back yet. */
-  bytesPerPeerAtOnce: number;
-  fill: FillResult;
-  cpu: CpuUse;
-  /** Peers counted back by scrapes of a sample of swarms, against the number expected there. */
-  verify: { swarmsSampled: number; expectedPerSwarm: number; mean: number; min: number; max: number };
-  /**
-   * RSS samples (MB) from 0.5 s to 44 s after the fill. A garbage-collected tracker shrinks only once V8's memory
-   * reducer sees it idle (about 30 s here), giving back the young generation it grew while being filled.
-   */
-  settleMB: number[];
-};
 
 type Outcome = {
   id: TargetId;
   label: string;
   commands: string[];
   probe: ProbeResult | null;
-  throughput: LoadResult | null;
-  throughputCpu: CpuUse | null;
-  /** Requests in flight of the best closed loop, and every level's responses/s. */
-  throughputInflight: number | null;
-  throughputByInflight: Record<string, number>;
-  latency: LoadResult | null;
-  latencyCpu: CpuUse | null;
-  rss: Rss | null;
-  memory: Memory | null;
-  ratios: Partial<Record<'opentracker' | 'bittorrent-tracker', { responsesPerSecond: number | null; bytesPerPeer: number | null }>>;
-  profiled: boolean;
+  busy: Phase | null;
+  latency: Phase | null;
+  rssBeforeBytes: number | null;
+  /** Right after the busy phase, and after the 1-in-flight phase and `--settle` s idle. */
+  afterLoad: { rssBytes: number; peers: number; bytesPerPeer: number } | null;
+  settled: { rssBytes: number; peers: number; bytesPerPeer: number } | null;
+  loadAverage: number[];
   errors: string[];
 };
 
-const loadOptions = (r: Running, seconds: number, rate?: number, inflight = opts.inflight[0]!): LoadOptions => ({
-  host: r.host,
-  port: r.port,
-  seconds,
-  inflight,
-  sockets: opts.sockets,
-  swarms: opts.swarms,
-  peers: opts.peers,
-  scrape: opts.scrape,
-  seed: 42,
-  ...(rate ? { rate, arrivals: 'poisson' as const } : {}),
-});
-
-const use = (u: CpuUse | null): string =>
-  u
-    ? `CPU: tracker ${u.trackerPct} %${
-        Object.keys(u.perProcess).length > 1
-          ? ` (${Object.entries(u.perProcess)
-              .map(([k, v]) => `${k} ${v} %`)
-              .join(', ')})`
-          : ''
-      }, load generator ${u.loadGeneratorPct} % (of one core), machine ${u.machinePct} % (all cores); ` +
-      `kernel UDP drops: ${u.udpRcvbufDrops} receive-buffer, ${u.udpSndbufDrops} send-buffer`
-    : 'CPU: ?';
-
-const summary = (r: LoadResult): string =>
-  `${r.perSecond}/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, ${r.errors} errors, ${r.invalid} invalid, ${r.timeouts} timeouts, ` +
-  `${r.meanPeers} peers/announce, ${Math.round(r.scrapeNonEmpty * 100)} % of scraped swarms non-empty` +
-  `${Object.keys(r.errorSamples).length ? `, ${JSON.stringify(r.errorSamples)}` : ''}`;
-
-async function measureLoad(t: Target, o: Outcome, profileDir?: string): Promise<void> {
+async function measure(t: Target, o: Outcome, profileDir?: string): Promise<void> {
   log(`${t.label}: starting`);
   const r = await t.start('load', profileDir);
   o.commands.push(...r.commands);
   try {
-    o.probe = await probe(r.host, r.port, 20_000);
-    log(`${t.label}: probe ${o.probe.ok ? 'ok' : 'FAILED'}: ${o.probe.detail}`);
-    if (!o.probe.ok) o.errors.push(`probe failed: ${o.probe.detail}`);
-    if (opts.warmup > 0) {
-      const w = await runLoad(loadOptions(r, opts.warmup));
-      log(`${t.label}: warm-up ${summary(w)}`);
+    if (t.id !== 'echo') {
+      o.probe = await probe(r.host, r.port, 20_000);
+      log(`${t.label}: probe ${o.probe.ok ? 'ok' : 'FAILED'}: ${o.probe.detail}`);
+      if (!o.probe.ok) o.errors.push(`probe failed: ${o.probe.detail}`);
     }
-    for (const inflight of opts.inflight) {
-      const mark = cpuMark(r.members());
-      const run = await runLoad(loadOptions(r, opts.seconds, undefined, inflight));
-      const cpu = cpuSince(mark, r.members());
-      log(`${t.label}: closed loop, ${inflight} in flight: ${summary(run)}; ${use(cpu)}`);
-      o.throughputByInflight[String(inflight)] = run.perSecond;
-      if (!o.throughput || run.perSecond > o.throughput.perSecond) {
-        o.throughput = run;
-        o.throughputCpu = cpu;
-        o.throughputInflight = inflight;
-      }
+    await sleep(500);
+    o.rssBeforeBytes = rssSum(r);
+    o.loadAverage = os.loadavg().map(round2);
+    if (opts.warmup > 0) await runLoad(r, opts.window, opts.warmup);
+    o.busy = await phase(r, opts.window);
+    log(`${t.label}: ${describe(o.busy)}`);
+    const counted = t.id !== 'echo';
+    const perPeer = async (): Promise<{ rssBytes: number; peers: number; bytesPerPeer: number }> => {
+      const rssBytes = rssSum(r);
+      const peers = await peersHeld(r);
+      return { rssBytes, peers, bytesPerPeer: Math.round((rssBytes - o.rssBeforeBytes!) / peers) };
+    };
+    if (counted) {
+      o.afterLoad = await perPeer();
+      log(
+        `${t.label}: right after: ${thousands(o.afterLoad.peers)} peers, ${mb(o.afterLoad.rssBytes)}, ${o.afterLoad.bytesPerPeer} B/peer`,
+      );
     }
-    if (!o.throughput) throw new Error('no closed loop ran');
-    const rate = Math.max(100, Math.round(o.throughput.perSecond / 2));
-    const mark = cpuMark(r.members());
-    o.latency = await runLoad(loadOptions(r, opts.seconds, rate));
-    o.latencyCpu = cpuSince(mark, r.members());
-    log(`${t.label}: open loop at ${rate}/s: ${summary(o.latency)}; generator lag p99 ${o.latency.lagP99ms} ms; ${use(o.latencyCpu)}`);
-    o.rss = rssNow(r);
-    log(`${t.label}: RSS ${o.rss.processes.map((p) => `${p.role} ${mb(p.rssBytes)}`).join(', ')}`);
+    o.latency = await phase(r, 1);
+    log(`${t.label}: ${describe(o.latency)}`);
+    if (counted && opts.settle > 0) {
+      await sleep(opts.settle * 1000);
+      o.settled = await perPeer();
+      log(`${t.label}: settled: ${thousands(o.settled.peers)} peers, ${mb(o.settled.rssBytes)}, ${o.settled.bytesPerPeer} B/peer`);
+    }
   } finally {
     await r.stop();
   }
 }
 
-async function measureMemory(t: Target, o: Outcome): Promise<void> {
-  log(`${t.label}: memory, fresh process: ${opts.memoryPeers} peers over ${opts.memorySwarms} swarms`);
-  const r = await t.start('memory');
-  o.commands.push(...r.commands);
-  try {
-    const p = await probe(r.host, r.port, 20_000); // also waits until it answers
-    if (!p.ok) o.errors.push(`memory phase probe failed: ${p.detail}`);
-    await sleep(1000);
-    const before = rssNow(r).trackersBytes;
-    const mark = cpuMark(r.members());
-    const fill = await runFill({
-      host: r.host,
-      port: r.port,
-      peers: opts.memoryPeers,
-      swarms: opts.memorySwarms,
-      inflight: opts.inflight[0]!,
-    });
-    const cpu = cpuSince(mark, r.members());
-    log(
-      `${t.label}: ${fill.acked} peers in ${fill.seconds} s (${fill.perSecond}/s), ${fill.retries} retries, ${fill.failed} failed, ` +
-        `${fill.errors} errors, ${fill.invalid} invalid${Object.keys(fill.errorSamples).length ? ` ${JSON.stringify(fill.errorSamples)}` : ''}; ${use(cpu)}`,
-    );
-    const settle: number[] = [];
-    for (const wait of [500, 1500, 2000, 5000, 5000, 5000, 5000, 5000, 5000, 5000, 5000]) {
-      await sleep(wait);
-      settle.push(rssNow(r).trackersBytes);
-    }
-    const after = settle.at(-1)!;
-    const step = Math.max(1, Math.floor(opts.memorySwarms / 500));
-    const sample: number[] = [];
-    for (let i = 0; i < opts.memorySwarms; i += step) sample.push(i);
-    const counts = await countPeers(r.host, r.port, sample);
-    const expected = opts.memoryPeers / opts.memorySwarms;
-    const verify = {
-      swarmsSampled: sample.length,
-      expectedPerSwarm: round2(expected),
-      mean: round2(counts.reduce((a, b) => a + b, 0) / counts.length),
-      min: Math.min(...counts),
-      max: Math.max(...counts),
-    };
-    if (Math.abs(verify.mean - expected) > 0.05 * expected) {
-      o.errors.push(`memory phase: scrapes count ${verify.mean} peers per swarm, expected ${expected}`);
-    }
-    o.memory = {
-      peers: opts.memoryPeers,
-      swarms: opts.memorySwarms,
-      rssBeforeBytes: before,
-      rssAfterBytes: after,
-      bytesPerPeer: Math.round((after - before) / Math.max(1, fill.acked)),
-      bytesPerPeerAtOnce: Math.round((settle[0]! - before) / Math.max(1, fill.acked)),
-      fill,
-      cpu,
-      verify,
-      settleMB: settle.map((b) => round2(b / 2 ** 20)),
-    };
-    log(
-      `${t.label}: RSS ${mb(before)} → ${mb(after)} (samples ${o.memory.settleMB.join(', ')} MB): ` +
-        `${o.memory.bytesPerPeer} bytes/peer (${o.memory.bytesPerPeerAtOnce} right after the fill); scrapes count ${verify.mean} peers/swarm (min ${verify.min}, max ${verify.max}; expected ${expected})`,
-    );
-  } finally {
-    await r.stop();
-  }
-}
+const describe = (p: Phase): string =>
+  `${p.window} in flight: ${thousands(p.perSecond)}/s (${p.errors} errors, ${p.resent} resent, ${p.udpRcvbufDrops} dropped by the kernel), tracker ${p.trackerPct} % of a core, ` +
+  `${p.cpuPerReplyUs} µs CPU/reply${Object.entries(p.othersPerReplyUs)
+    .map(([k, v]) => ` (${k} ${v} µs)`)
+    .join('')}, generator ${p.generatorPct} %, machine ${p.machinePct} % busy`;
 
 // ---------------------------------------------------------------- profile summary
 
@@ -815,14 +730,6 @@ function summariseProfile(path: string): ProfileTop {
       .map(([file, us]) => ({ file, selfPct: pct(us) })),
   };
 }
-
-// ---------------------------------------------------------------- output
-
-const mb = (b: number | null | undefined): string => (b == null ? '?' : `${(b / 2 ** 20).toFixed(1)} MB`);
-const round2 = (x: number): number => Math.round(x * 100) / 100;
-const thousands = (x: number): string => x.toLocaleString('en-US');
-const ms = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '—' : `${x < 10 ? x.toFixed(2) : x.toFixed(1)} ms`);
-
 function versionOf(pkg: string): string {
   try {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own field syntax, not a template.
@@ -859,48 +766,44 @@ function machine(): Record<string, string | number> {
     bittorrentTracker: btVersion,
   };
 }
+// ---------------------------------------------------------------- output
 
-function ratioCell(o: Outcome, ref: 'opentracker' | 'bittorrent-tracker'): string {
-  const r = o.ratios[ref];
-  if (!r) return '—';
-  const parts: string[] = [];
-  if (r.responsesPerSecond !== null) parts.push(`${fmtRatio(r.responsesPerSecond)} r/s`);
-  if (r.bytesPerPeer !== null) parts.push(`${fmtRatio(r.bytesPerPeer)} B/peer`);
-  return parts.join(', ') || '—';
-}
+const mb = (b: number | null | undefined): string => (b == null ? '?' : `${(b / 2 ** 20).toFixed(1)} MB`);
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+const thousands = (x: number): string => x.toLocaleString('en-US');
 const fmtRatio = (x: number): string => `${x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2)}×`;
 
 function table(outcomes: Outcome[]): string {
+  const ot = outcomes.find((o) => o.id === 'opentracker');
+  const ratio = (x: number | undefined, ref: number | undefined): string =>
+    x !== undefined && ref !== undefined && ref > 0 ? ` (${fmtRatio(x / ref)})` : '';
   const head = [
     'tracker',
-    'responses/s',
-    'p50 (half load)',
-    'p99 (half load)',
-    'RSS',
-    'bytes/peer settled (at once)',
-    'ratio vs opentracker',
-    'ratio vs bittorrent-tracker',
-    'CPU at max: tracker / load gen / machine',
+    `${opts.window} in flight, replies/s (vs opentracker)`,
+    '1 in flight, replies/s (round trip)',
+    `tracker CPU per reply at ${opts.window} (vs opentracker)`,
+    'tracker / generator CPU at 256, % of a core',
+    'RSS per peer right after / settled',
   ];
-  const rows = outcomes.map((o) => [
-    `${o.label}${o.profiled ? ' (profiled)' : ''}`,
-    o.throughput ? `${thousands(o.throughput.perSecond)} @${o.throughputInflight}` : 'failed',
-    ms(o.latency?.p50ms),
-    ms(o.latency?.p99ms),
-    o.rss ? (o.rss.processes.length > 1 ? `${mb(o.rss.totalBytes)} (${o.rss.processes.length} processes)` : mb(o.rss.totalBytes)) : '—',
-    o.memory ? `${thousands(o.memory.bytesPerPeer)} (${thousands(o.memory.bytesPerPeerAtOnce)})` : '—',
-    ratioCell(o, 'opentracker'),
-    ratioCell(o, 'bittorrent-tracker'),
-    o.throughputCpu ? `${o.throughputCpu.trackerPct} % / ${o.throughputCpu.loadGeneratorPct} % / ${o.throughputCpu.machinePct} %` : '—',
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  return [
-    line(head),
-    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    ...rows.map(line),
-  ].join('\n');
+  const rows = outcomes.map((o) => {
+    const b = o.busy;
+    const l = o.latency;
+    const others = b
+      ? Object.entries(b.othersPerReplyUs)
+          .map(([k, v]) => `; ${k.replace(/ \(java\)/, '')} +${v} µs`)
+          .join('')
+      : '';
+    return [
+      o.label,
+      b ? `${thousands(b.perSecond)}${o.id === 'opentracker' ? '' : ratio(b.perSecond, ot?.busy?.perSecond)}` : 'failed',
+      l ? `${thousands(l.perSecond)} (${l.perSecond > 0 ? Math.round(1e6 / l.perSecond) : '—'} µs)` : '—',
+      b ? `${b.cpuPerReplyUs} µs${o.id === 'opentracker' ? '' : ratio(b.cpuPerReplyUs, ot?.busy?.cpuPerReplyUs)}${others}` : '—',
+      b ? `${b.trackerPct} / ${b.generatorPct}` : '—',
+      o.afterLoad ? `${o.afterLoad.bytesPerPeer} / ${o.settled?.bytesPerPeer ?? '—'} B (${thousands(o.afterLoad.peers)} peers)` : '—',
+    ];
+  });
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n');
 }
 
 // ---------------------------------------------------------------- main
@@ -909,8 +812,10 @@ async function main(): Promise<void> {
   const began = Date.now();
   const date = new Date().toISOString();
   if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js missing: build first (scripts/bench.sh does)');
+  if (!existsSync(opts.loadgen)) throw new Error(`${opts.loadgen} missing: compile scripts/loadgen.c (scripts/bench.sh does)`);
   const m = machine();
-  log(`${date}: ${m.nproc} CPUs (${m.cpuModel}), Node ${m.node}; trackers: ${opts.only.join(', ')}; ${opts.seconds} s per phase`);
+  const load0 = os.loadavg().map(round2);
+  log(`${date}: ${m.nproc} CPUs (${m.cpuModel}), Node ${m.node}, load ${load0.join(' ')}; trackers: ${opts.only.join(', ')}`);
   const outcomes: Outcome[] = [];
   for (const t of TARGETS.filter((x) => opts.only.includes(x.id))) {
     const o: Outcome = {
@@ -918,28 +823,21 @@ async function main(): Promise<void> {
       label: t.label,
       commands: [],
       probe: null,
-      throughput: null,
-      throughputCpu: null,
-      throughputInflight: null,
-      throughputByInflight: {},
+      busy: null,
       latency: null,
-      latencyCpu: null,
-      rss: null,
-      memory: null,
-      ratios: {},
-      profiled: false,
+      rssBeforeBytes: null,
+      afterLoad: null,
+      settled: null,
+      loadAverage: [],
       errors: [],
     };
     outcomes.push(o);
     let profileDir: string | undefined;
-    if (t.id === 'single' && opts.cpuProf) {
-      profileDir = tempDir('profile');
-      o.profiled = true;
-    }
+    if (t.id === 'single' && opts.cpuProf) profileDir = tempDir('profile');
     try {
-      await measureLoad(t, o, profileDir);
+      await measure(t, o, profileDir);
     } catch (e) {
-      o.errors.push(`load phases: ${(e as Error).message}`);
+      o.errors.push(`${(e as Error).message}`);
       log(`${t.label}: FAILED: ${(e as Error).message}`);
     }
     if (profileDir) {
@@ -951,84 +849,39 @@ async function main(): Promise<void> {
       } else o.errors.push('no .cpuprofile written');
     }
     await sleep(1000);
-    if (opts.memory && t.memory) {
-      try {
-        await measureMemory(t, o);
-      } catch (e) {
-        o.errors.push(`memory phase: ${(e as Error).message}`);
-        log(`${t.label}: memory phase FAILED: ${(e as Error).message}`);
-      }
-      await sleep(1000);
-    }
-  }
-
-  // Ratios, all from this run: this row's responses/s and bytes/peer divided by the reference's.
-  for (const refId of ['opentracker', 'bittorrent-tracker'] as const) {
-    const ref = outcomes.find((o) => o.id === refId);
-    if (!ref) continue;
-    for (const o of outcomes) {
-      const rps =
-        o.throughput && ref.throughput && ref.throughput.perSecond > 0 ? round2(o.throughput.perSecond / ref.throughput.perSecond) : null;
-      const bpp = o.memory && ref.memory && ref.memory.bytesPerPeer > 0 ? round2(o.memory.bytesPerPeer / ref.memory.bytesPerPeer) : null;
-      if (rps !== null || bpp !== null) o.ratios[refId] = { responsesPerSecond: rps, bytesPerPeer: bpp };
-    }
   }
 
   const seconds = Math.round((Date.now() - began) / 1000);
-  const note =
-    `${m.nproc} cores shared by the tracker process(es) (and the cluster's broker) and the load generator, which ` +
-    'runs in this Node process; every maximum below is that of tracker + load generator on these cores, not the tracker ' +
-    'alone (see the CPU column: a load generator near 100 % of a core caps what a fast tracker can show).';
   const out: string[] = [];
-  out.push(`UDP tracker benchmark, ${date} (took ${seconds} s)`);
+  out.push(`UDP tracker benchmark, ${date} (took ${seconds} s; load average before: ${load0.join(', ')})`);
   out.push(
     `machine: nproc ${m.nproc}, ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; ` +
       `opentracker ${m.opentracker} (Debian); bittorrent-tracker ${m.bittorrentTracker} (npm); ActiveMQ ${m.activemq} (Debian)`,
   );
-  out.push(`note: ${note}`);
   out.push(
-    `load: same request stream for every tracker: ${opts.sockets} sockets, ${Math.round((1 - opts.scrape) * 100)} % announces / ` +
-      `${Math.round(opts.scrape * 100)} % scrapes of 2 hashes, ${opts.swarms} swarms with Zipf popularity, ${opts.peers} peers, packets prebuilt; ` +
-      `responses/s: best of closed loops with ${opts.inflight.join(' and ')} requests in flight (@N in the table), ${opts.seconds} s each after a ${opts.warmup} s warm-up; ` +
-      `p50/p99: open loop, Poisson arrivals at half of that tracker's own maximum, ${opts.seconds} s; RSS after both; ` +
-      (opts.memory
-        ? `bytes/peer: fresh process, (RSS after − before) / ${thousands(opts.memoryPeers)} peers announced once over ${thousands(opts.memorySwarms)} swarms.`
-        : 'memory per peer not measured (--no-memory).'),
+    `load: C generator (scripts/loadgen.c), 8 sockets, announces only, a new peer per announce over ${opts.swarms} swarms; ` +
+      `${opts.seconds} s per figure after a ${opts.warmup} s warm-up; CPU from /proc/PID/stat (every thread).`,
   );
   out.push('');
   out.push(table(outcomes));
   out.push('');
   out.push(
-    'ratio = this row ÷ the reference, both from this run: r/s = responses/s (higher is faster), B/peer = bytes per peer (lower is leaner).',
-  );
-  out.push(
-    'CPU at max = during the closed-loop phase: tracker process(es) (the cluster: 3 trackers + broker) and load generator in % of one core; ' +
-      'machine = busy share of all cores, including kernel time for loopback UDP that no process is charged for.',
+    "vs opentracker: this row ÷ opentracker's, both from this run. The generator's CPU share shows it is not the ceiling " +
+      '(well under a core). RSS per peer: (RSS − RSS before the load) ÷ peers held (scraped), right after the ' +
+      `${opts.window}-in-flight phase and again after the 1-in-flight phase and ${opts.settle} s idle. The cluster: CPU of its three trackers ` +
+      'summed, its broker after "+"; RSS summed over the three trackers.',
   );
   out.push('');
   for (const o of outcomes) {
-    out.push(`${o.label}:`);
+    out.push(`${o.label} (load average at start ${o.loadAverage.join(' ')}):`);
     if (o.probe) out.push(`  probe: ${o.probe.ok ? 'ok' : 'FAILED'}: ${o.probe.detail}`);
-    if (o.throughput) {
+    if (o.busy) out.push(`  ${describe(o.busy)}`);
+    if (o.latency) out.push(`  ${describe(o.latency)}`);
+    if (o.afterLoad)
       out.push(
-        `  closed loop: ${Object.entries(o.throughputByInflight)
-          .map(([n, r]) => `${n} in flight ${r}/s`)
-          .join(', ')}; best: ` + `${summary(o.throughput)} (${o.throughput.sent} sent); ${use(o.throughputCpu)}`,
+        `  RSS ${mb(o.rssBeforeBytes)} before, ${mb(o.afterLoad.rssBytes)} right after (${thousands(o.afterLoad.peers)} peers)` +
+          (o.settled ? `, ${mb(o.settled.rssBytes)} settled (${thousands(o.settled.peers)} peers)` : ''),
       );
-    }
-    if (o.latency)
-      out.push(
-        `  open loop at ${o.latency.rate}/s: ${summary(o.latency)}, generator lag p99 ${o.latency.lagP99ms} ms; ${use(o.latencyCpu)}`,
-      );
-    if (o.rss) out.push(`  RSS: ${o.rss.processes.map((p) => `${p.role} ${mb(p.rssBytes)}`).join(', ')}`);
-    if (o.memory) {
-      out.push(
-        `  memory: RSS ${mb(o.memory.rssBeforeBytes)} → ${mb(o.memory.rssAfterBytes)} for ${thousands(o.memory.fill.acked)} peers ` +
-          `(${o.memory.fill.perSecond}/s, ${o.memory.fill.retries} retries, ${o.memory.fill.failed} failed, ${o.memory.fill.errors} errors); ` +
-          `scrapes of ${o.memory.verify.swarmsSampled} swarms count ${o.memory.verify.mean} peers each (expected ${o.memory.verify.expectedPerSwarm}); ` +
-          `RSS samples after ${o.memory.settleMB.join(', ')} MB`,
-      );
-    } else if (o.id === 'cluster') out.push('  memory per peer: not measured for the cluster');
     for (const e of o.errors) out.push(`  PROBLEM: ${e}`);
   }
   if (profile) {
@@ -1037,12 +890,12 @@ async function main(): Promise<void> {
       `CPU profile of our single instance over its whole run (${profile.file}): ${profile.total_ms} ms sampled, ` +
         `${profile.idlePct} % idle; self time as a share of the busy time:`,
     );
-    for (const f of profile.functions.slice(0, 15)) out.push(`  ${String(f.selfPct).padStart(5)} %  ${f.name}  ${f.where}`);
+    for (const f of profile.functions.slice(0, 20)) out.push(`  ${String(f.selfPct).padStart(5)} %  ${f.name}  ${f.where}`);
     out.push(`  by file: ${profile.files.map((f) => `${f.file} ${f.selfPct} %`).join(', ')}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
 
-  const json = { date, durationSeconds: seconds, machine: m, note, options: opts, trackers: outcomes, profile };
+  const json = { date, durationSeconds: seconds, loadAverage: load0, machine: m, options: opts, trackers: outcomes, profile };
   mkdirSync(dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, `${JSON.stringify(json, null, 2)}\n`);
   process.stdout.write(`results: ${opts.out}\n`);

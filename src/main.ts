@@ -3,6 +3,7 @@ import { appendFileSync, mkdirSync, readFileSync, watchFile } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { asyncScheduler, BehaviorSubject } from 'rxjs';
+import { turnScheduler } from '../streams/turn-scheduler.js';
 import { parseConfig, USAGE } from './config/index.js';
 import { createHost } from './node/host.js';
 import { parseHashList, type HashList, type HashPolicy } from './policy/hash-list.js';
@@ -103,6 +104,10 @@ let unmountUi: (() => void) | null = null;
 const host = createHost(config, {
   scheduler: asyncScheduler,
   clock: asyncScheduler,
+  turn: turnScheduler(asyncScheduler, (fn) => {
+    const h = setImmediate(fn);
+    return () => clearImmediate(h);
+  }),
   key: randomBytes(32),
   log,
   ...secrets,

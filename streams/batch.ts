@@ -1,6 +1,9 @@
 /**
  * Collect items into arrays: a batch closes `windowMs` after its first item or when it reaches `maxSize`,
- * whichever comes first. No timer runs while nothing is waiting (unlike `bufferTime`).
+ * whichever comes first. No timer runs while nothing is waiting (unlike `bufferTime`). With `windowMs` 0 the
+ * batch closes as soon as the scheduler runs a zero-delay action: on a turn scheduler (streams/turn-scheduler.ts)
+ * at the end of the event-loop turn that delivered its first item (no wait: it gathers only what that turn read),
+ * in virtual time within the same frame.
  */
 import { Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 

@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { map, merge, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
+import { batch } from '../../streams/batch.js';
 import { consensusActor, consensusTransition, initialConsensus, type ConsensusInput } from '../../actors/consensus.js';
 
 const cfg = { self: 1, maxBatch: 3, maxQueue: 5, voteTimeoutMs: 10 };
@@ -221,6 +223,40 @@ test('a new Master commits first the round it staged and never learnt the outcom
   let stale = t(initialConsensus<string>(), { type: 'role', role: 'slave', epoch: 4 })[0];
   stale = { ...stale, applied: 3, staged: { epoch: 4, seq: 2, items: ['old'] } };
   assert.equal(t(stale, { type: 'role', role: 'master', epoch: 5 })[1], []);
+});
+
+test('group commit: idle, a round starts in the frame of its proposal; busy, what arrives gathers into the next round', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    // Announces one by one, as the data plane proposes them (a zero batch window: one frame's worth each).
+    const announces = hot<string>('-----a-b-c-d------------------e');
+    const control = hot<In>('(mr)--------v-------------------w', {
+      ...master([1, 2]),
+      v: { type: 'vote', from: 2, epoch: 4, seq: 1, ok: true },
+      w: { type: 'vote', from: 2, epoch: 4, seq: 2, ok: true },
+    });
+    const propose$: Observable<In> = announces.pipe(
+      batch(0, 100, s),
+      map((items): In => ({ type: 'propose', items })),
+    );
+    const cfgWide = { ...cfg, maxBatch: 100, maxQueue: 100 };
+    // a starts round 1 at once; b, c, d arrive while it is in flight and become round 2 the moment it commits; round 2
+    // gets no vote and aborts at the timeout; e then finds nothing in flight and starts round 2 again at once.
+    expectObservable(consensusActor(merge(control, propose$), { config: cfgWide, scheduler: s })).toBe(
+      '-----a------(cxp)-----(bk)----q-(dy)',
+      {
+        a: { type: 'send-prepare', epoch: 4, seq: 1, items: ['a'] },
+        c: { type: 'send-commit', epoch: 4, seq: 1 },
+        x: { type: 'apply', seq: 1, items: ['a'], lead: true },
+        p: { type: 'send-prepare', epoch: 4, seq: 2, items: ['b', 'c', 'd'] },
+        b: { type: 'send-abort', epoch: 4, seq: 2 },
+        k: { type: 'reject', items: ['b', 'c', 'd'], reason: 'not-committed' },
+        q: { type: 'send-prepare', epoch: 4, seq: 2, items: ['e'] },
+        d: { type: 'send-commit', epoch: 4, seq: 2 },
+        y: { type: 'apply', seq: 2, items: ['e'], lead: true },
+      },
+    );
+  });
 });
 
 test.run();

@@ -157,7 +157,7 @@ test('defaults: every field of a bare --id, each default taken from the option t
   // And the values the README's Flags table states.
   assert.equal(
     [r.config.network.host, r.config.network.port, r.config.policy.intervalS, r.config.policy.peerTtlS, r.config.cluster.batchMs],
-    ['0.0.0.0', 6969, 1800, 3600, 2],
+    ['0.0.0.0', 6969, 1800, 3600, 0],
   );
   assert.equal(
     [

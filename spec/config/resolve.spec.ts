@@ -15,7 +15,7 @@ test('an ID alone: a single instance on 0.0.0.0:6969, no group, no HTTP, db name
       heartbeatMs: 1000,
       voteTimeoutMs: 500,
       clusterSize: 0,
-      batchMs: 2,
+      batchMs: 0,
       secretFile: undefined,
       brokerCredentials: undefined,
       brokerCa: undefined,

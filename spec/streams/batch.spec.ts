@@ -37,6 +37,14 @@ test('a batch closes windowMs after its first item', () => {
   });
 });
 
+test('a zero window closes in the frame of its first item: no wait, only what that frame delivered gathers', () => {
+  const ts = scheduler();
+  ts.run(({ cold, expectObservable }) => {
+    const src = cold('(ab)-c--(de)|');
+    expectObservable(src.pipe(batch(0, 100, ts))).toBe('x----y--z---|', { x: ['a', 'b'], y: ['c'], z: ['d', 'e'] });
+  });
+});
+
 test('a full batch closes at once; no timer runs while idle', () => {
   const ts = scheduler();
   const c = counting(ts);

@@ -34,7 +34,13 @@ export const OPTIONS = {
     range: [1, 7 * 86400],
     derived: '2 × interval',
   },
-  'batch-ms': { type: 'string', arg: 'MS', text: 'longest wait to group announces into one commit', range: [0, 1000], fallback: 2 },
+  'batch-ms': {
+    type: 'string',
+    arg: 'MS',
+    text: 'extra wait before a round starts, to gather more announces into one commit (0: a round starts at once when none is in flight; announces always gather while one is)',
+    range: [0, 1000],
+    fallback: 0,
+  },
   broker: {
     type: 'string',
     arg: 'URLS',

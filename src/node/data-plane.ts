@@ -29,12 +29,21 @@ export const MAX_QUEUE = 65536;
 
 export type DataPlaneDeps = Omit<IngressDeps, 'clock'> & {
   readonly self: number;
-  /** Batching windows and vote timeouts. */
+  /** Vote timeouts, and the batching window when `batchMs` > 0. */
   readonly scheduler: SchedulerLike;
+  /**
+   * Zero delay = the end of the current event-loop turn (streams/turn-scheduler.ts): with `batchMs` 0 a round
+   * takes what one turn delivered. Defaults to `scheduler`.
+   */
+  readonly turn?: SchedulerLike;
   /** Wall time: connection-ID stamps, peers' last-seen times. */
   readonly clock: SchedulerLike;
   readonly repo: Repository;
   readonly intervalS: number;
+  /**
+   * Group commit: a round starts as soon as none is in flight; announces gather only while one is (in the
+   * consensus queue) and within one event-loop turn. `batchMs` > 0 adds a fixed wait before a round starts.
+   */
   readonly batchMs: number;
   readonly voteTimeoutMs: number;
   readonly clusterSize: number;
@@ -69,7 +78,10 @@ export function dataPlane(inputs: DataPlaneInputs, deps: DataPlaneDeps): Observa
     filter((o): o is Extract<IngressOutput, { type: 'propose' }> => o.type === 'propose'),
     map((o): ClientProposal => o.proposal),
   );
-  const batched$ = merge(udpProposal$, inputs.httpProposal$).pipe(batch(deps.batchMs, MAX_BATCH, scheduler));
+  // Group commit: no wait when idle (a zero window closes at the end of the turn); while a round is in flight the
+  // consensus queue gathers everything that arrives into the next round.
+  const gather = deps.batchMs > 0 ? scheduler : (deps.turn ?? scheduler);
+  const batched$ = merge(udpProposal$, inputs.httpProposal$).pipe(batch(deps.batchMs, MAX_BATCH, gather));
   const propose$ = merge(batched$, inputs.own$).pipe(map((items): ConsensusInput<ClientProposal> => ({ type: 'propose', items })));
   const consensus$ = consensusActor<ClientProposal>(merge(inputs.control$, propose$), {
     config: { self: deps.self, maxBatch: MAX_BATCH, maxQueue: MAX_QUEUE, voteTimeoutMs: deps.voteTimeoutMs, clusterSize: deps.clusterSize },

@@ -205,6 +205,7 @@ function startDataPlane(ctx: Ctx) {
     {
       self: cfg.id,
       scheduler: deps.scheduler,
+      ...(deps.turn ? { turn: deps.turn } : {}),
       clock,
       repo: ctx.repo,
       intervalS: cfg.policy.intervalS,

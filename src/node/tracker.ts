@@ -26,6 +26,8 @@ export type TrackerDeps = {
   readonly scheduler: SchedulerLike;
   /** Wall time: connection-ID stamps, peers' last-seen times and the expiry sweep. Usually the same scheduler. */
   readonly clock: SchedulerLike;
+  /** Zero delay = the end of the current event-loop turn (group commit gathers one turn's announces); default `scheduler`. */
+  readonly turn?: SchedulerLike;
   /**
    * This instance's connection-ID key when there is no secret (a Slave adopts the Master's during state transfer).
    * With a secret it is not used: every instance derives each period's key from the secret.

@@ -125,7 +125,7 @@ if (!opened.ok) {
   port.postMessage({ op: 'done', id: 0, ok: true } satisfies WorkerReply);
   // The ring has no event of its own. While batches keep coming, look every POLL_MS (a wake-up per write would
   // cost the tracker's event loop more than the write); after IDLE_POLLS empty looks, sleep until woken.
-  const POLL_MS = 20;
+  const POLL_MS = 100;
   const IDLE_POLLS = 10;
   void (async () => {
     let idle = 0;
