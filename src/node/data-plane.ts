@@ -6,7 +6,7 @@
  * body to hand over, a resync) come out. No sockets, no timers of its own: time comes from the injected
  * schedulers, so specs drive it in virtual time.
  */
-import { concatMap, filter, from, map, merge, mergeMap, type Observable, of, type SchedulerLike, share } from 'rxjs';
+import { concatMap, filter, from, map, merge, type Observable, of, type SchedulerLike, share } from 'rxjs';
 import { type ConsensusInput, type ConsensusOutput, consensusActor } from '../../actors/consensus.js';
 import { repositoryActor, type Repository, type RepositoryInput, type RepositoryOutput } from '../../actors/repository.js';
 import type { Proposal } from '../../actors/types.js';
@@ -95,7 +95,10 @@ export function dataPlane(inputs: DataPlaneInputs, deps: DataPlaneDeps): Observa
   return merge(
     consensus$.pipe(filter((o): o is ClusterWork => o.type !== 'apply' && o.type !== 'reject')),
     repositoryActor(decided$, { repo: deps.repo }).pipe(map((o) => answer(o, deps.intervalS))),
-    ingress$.pipe(mergeMap((o) => direct(o, deps.repo))),
+    ingress$.pipe(
+      filter((o): o is Direct => o.type === 'reply' || o.type === 'scrape'),
+      map((o) => direct(o, deps.repo)),
+    ),
   );
 }
 
@@ -120,8 +123,8 @@ function answer(o: RepositoryOutput<Client>, intervalS: number): DataPlaneOutput
 }
 
 /** What the ingress answers itself: connects, errors, and scrapes (read from memory, no round needed). */
-function direct(o: IngressOutput, repo: Repository): DataPlaneOutput[] {
-  if (o.type === 'reply') return [{ type: 'udp', to: o.to, data: o.data }];
-  if (o.type === 'scrape') return [{ type: 'udp', ...udpScrapeReply(repo.store, o.to, o.transactionId, o.infoHashes) }];
-  return [];
+type Direct = Extract<IngressOutput, { type: 'reply' | 'scrape' }>;
+function direct(o: Direct, repo: Repository): DataPlaneOutput {
+  if (o.type === 'scrape') return { type: 'udp', ...udpScrapeReply(repo.store, o.to, o.transactionId, o.infoHashes) };
+  return { type: 'udp', to: o.to, data: o.data };
 }
