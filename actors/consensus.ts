@@ -44,13 +44,19 @@ export type ConsensusState<T> = {
   readonly healthy: boolean;
   readonly queue: readonly T[];
   readonly round: Round<T> | null;
-  readonly staged: { readonly epoch: number; readonly seq: number; readonly items: readonly T[] } | null;
+  /** The staged round and the Master that prepared it (only that Master's COMMIT applies it). */
+  readonly staged: { readonly epoch: number; readonly seq: number; readonly items: readonly T[]; readonly from?: number } | null;
+  /**
+   * The Master a Slave follows, when the election named one: its PREPAREs only. Two instances can briefly both
+   * claim the same epoch (each cut off from the other); rounds of the wrong one must not be mixed in.
+   */
+  readonly master?: number | null;
 };
 
 export type ConsensusInput<T> =
   | { type: 'propose'; items: readonly T[] }
   | { type: 'members'; members: readonly number[] }
-  | { type: 'role'; role: 'master' | 'slave' | 'off'; epoch: number }
+  | { type: 'role'; role: 'master' | 'slave' | 'off'; epoch: number; master?: number | null }
   | { type: 'applied'; seq: number }
   | { type: 'health'; ok: boolean }
   | { type: 'prepare'; from: number; epoch: number; seq: number; items: readonly T[] }
@@ -174,10 +180,12 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
         if (input.role === 'master' && s.role !== 'master') next = takeOver(next, input.epoch, out);
         // A staged round survives other role changes: its COMMIT may still come (a Master resuming after a broker
         // switch sends its last one again), and a PREPARE of the same or the next number replaces it.
-        return [startRound({ ...next, role: input.role, epoch: input.epoch }, out), out];
+        return [startRound({ ...next, role: input.role, epoch: input.epoch, master: input.master ?? null }, out), out];
       }
       case 'prepare': {
         if (s.role !== 'slave' || input.epoch < s.epoch) return [s, out];
+        const master = s.master ?? null;
+        if (master !== null && input.from !== master) return [s, out];
         const vote = (ok: boolean, error?: VoteError): void => {
           out.push({ type: 'send-vote', epoch: input.epoch, to: input.from, seq: input.seq, ok, ...(error ? { error } : {}) });
         };
@@ -198,7 +206,7 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
           return [{ ...s, epoch }, out];
         }
         vote(true);
-        return [{ ...s, epoch, staged: { epoch: input.epoch, seq: input.seq, items: input.items } }, out];
+        return [{ ...s, epoch, staged: { epoch: input.epoch, seq: input.seq, items: input.items, from: input.from } }, out];
       }
       case 'vote': {
         const r = s.round;
@@ -216,7 +224,11 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
       case 'commit': {
         // Also while off (resuming after a broker switch): a COMMIT of the round we staged is its outcome.
         if (s.role === 'master' || input.epoch < s.epoch) return [s, out];
-        if (!s.staged || s.staged.seq !== input.seq || s.staged.epoch !== input.epoch) {
+        // A COMMIT from another claimant of the epoch (neither the Master we follow nor the one that prepared our
+        // staged round) is not ours to act on.
+        const followed = s.master ?? null;
+        if (followed !== null && input.from !== followed && input.from !== s.staged?.from) return [s, out];
+        if (!s.staged || s.staged.seq !== input.seq || s.staged.epoch !== input.epoch || (s.staged.from ?? input.from) !== input.from) {
           if (input.seq > s.applied) out.push({ type: 'resync', reason: { kind: 'commit-without-prepare', seq: input.seq } });
           return [s, out];
         }

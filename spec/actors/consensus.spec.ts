@@ -207,8 +207,19 @@ test('broker switch: a Master back in its own epoch sends its last COMMIT again;
   let s = slave(initialConsensus<string>(), { type: 'role', role: 'slave', epoch: 4 })[0];
   s = slave(s, { type: 'prepare', from: 1, epoch: 4, seq: 1, items: ['x'] })[0];
   s = slave(s, { type: 'role', role: 'off', epoch: 4 })[0];
-  assert.equal(s.staged, { epoch: 4, seq: 1, items: ['x'] }, 'the staged round survives the switch');
+  assert.equal(s.staged, { epoch: 4, seq: 1, items: ['x'], from: 1 }, 'the staged round survives the switch');
   assert.equal(slave(s, { type: 'commit', from: 1, epoch: 4, seq: 1 })[1], [{ type: 'apply', seq: 1, items: ['x'], lead: false }]);
+});
+
+test('a Slave takes rounds only from the Master it follows; a COMMIT applies only what that Master prepared', () => {
+  const t = consensusTransition<string>({ ...cfg, self: 2 });
+  let s = t(initialConsensus<string>(), { type: 'role', role: 'slave', epoch: 9, master: 3 })[0];
+  // Instance 1 claimed epoch 9 too (it was cut off from 3): its PREPARE gets no vote and stages nothing.
+  const [ignored, none] = t(s, { type: 'prepare', from: 1, epoch: 9, seq: 1, items: ['from 1'] });
+  assert.equal([ignored.staged, none], [null, []]);
+  s = t(s, { type: 'prepare', from: 3, epoch: 9, seq: 1, items: ['from 3'] })[0];
+  assert.equal(t(s, { type: 'commit', from: 1, epoch: 9, seq: 1 })[1], [], "the other claimant's COMMIT applies nothing");
+  assert.equal(t(s, { type: 'commit', from: 3, epoch: 9, seq: 1 })[1], [{ type: 'apply', seq: 1, items: ['from 3'], lead: false }]);
 });
 
 test('a new Master commits first the round it staged and never learnt the outcome of', () => {

@@ -128,7 +128,7 @@ function changeRole(next: RoleInfo, ctx: Ctx): void {
     ctx.log(`role ${next.role} (epoch ${next.epoch}${next.master !== null ? `, master ${next.master}` : ''})`);
   }
   const consensusRole = next.role === 'master' ? 'master' : next.role === 'slave' ? 'slave' : 'off';
-  ctx.consensus.next({ type: 'role', role: consensusRole, epoch: next.epoch });
+  ctx.consensus.next({ type: 'role', role: consensusRole, epoch: next.epoch, master: next.master });
   if (next.role === 'master' && (prev.role !== 'master' || prev.epoch !== next.epoch)) proposeTorrents(ctx);
   const resumed = prev.role === 'resuming' && next.role === 'master' && next.epoch === prev.epoch;
   void ctx.service.hold(next.role === 'master', !resumed);
