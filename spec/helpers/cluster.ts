@@ -153,13 +153,15 @@ function script(): string {
 }
 
 /** A broker of the test's own (for tests that kill it). */
+/** scripts/broker.sh with these arguments; its stdout, or an error with its stderr. */
+const sh = (...args: string[]): Promise<string> =>
+  new Promise((resolve, reject) =>
+    execFile('bash', [script(), ...args], { timeout: 60_000 }, (e, out, err) =>
+      e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out),
+    ),
+  );
+
 export function ownBroker(dir: string, extra: readonly string[] = []) {
-  const sh = (...args: string[]): Promise<string> =>
-    new Promise((resolve, reject) =>
-      execFile('bash', [script(), ...args], { timeout: 60_000 }, (e, out, err) =>
-        e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out),
-      ),
-    );
   let port = 0;
   return {
     async start(): Promise<string> {
@@ -181,12 +183,6 @@ export function ownBroker(dir: string, extra: readonly string[] = []) {
  * `killServing` SIGKILLs whichever serves now (its STOMP port is open) and says which it was.
  */
 export function ownBrokerPair(dir: string) {
-  const sh = (...args: string[]): Promise<string> =>
-    new Promise((resolve, reject) =>
-      execFile('bash', [script(), ...args], { timeout: 60_000 }, (e, out, err) =>
-        e ? reject(new Error(`${e.message}\n${err}`)) : resolve(out),
-      ),
-    );
   const ports: number[] = [];
   const pidOf = (half: string): number => Number(readFileSync(join(dir, half, 'broker.pid'), 'utf8').trim());
   return {

@@ -34,9 +34,12 @@ export function parseBrokerUrl(url: string): BrokerAddress {
   }
 }
 
+/** The URLs of a `--broker` value, in failover order (not checked: see parseBrokerList). */
+export const brokerList = (text: string): string[] => text.split(',').map((u) => u.trim());
+
 /** `--broker`: one or more URLs separated by commas, in failover order; the first bad one is the error. */
 export function parseBrokerList(text: string): { ok: true; urls: readonly string[] } | { ok: false; error: string } {
-  const urls = text.split(',').map((u) => u.trim());
+  const urls = brokerList(text);
   for (const url of urls) {
     if (url === '') return { ok: false, error: 'an empty entry in the list' };
     const parsed = parseBrokerUrl(url);

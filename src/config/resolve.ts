@@ -1,4 +1,5 @@
 /** Defaults and derived defaults: the one place a setting left out gets its value. */
+import { brokerList } from '../bus/broker-url.js';
 import { OPTIONS } from './options.js';
 import type { Config, ConfigInput } from './types.js';
 
@@ -27,7 +28,7 @@ export function resolveConfig(input: ConfigInput): Config {
     }),
     cluster: Object.freeze({
       broker,
-      brokers: broker === undefined ? [] : broker.split(',').map((u) => u.trim()),
+      brokers: broker === undefined ? [] : brokerList(broker),
       topic: cluster.topic ?? OPTIONS.topic.fallback,
       heartbeatMs: cluster.heartbeatMs ?? OPTIONS.heartbeat.fallback,
       voteTimeoutMs: cluster.voteTimeoutMs ?? OPTIONS['vote-timeout'].fallback,

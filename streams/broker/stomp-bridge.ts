@@ -8,6 +8,7 @@
  */
 import { BehaviorSubject, Subject, distinctUntilChanged, type Observable, type Subscription } from 'rxjs';
 import { RxStomp, RxStompState, type IMessage, type StompHeaders } from '@stomp/rx-stomp';
+import { brokerList } from '../../src/bus/broker-url.js';
 import { socketFactoryFor } from './stomp-socket.js';
 
 export type BrokerBridgeOptions = {
@@ -79,7 +80,7 @@ const BRIEF_CYCLES = 5;
  */
 export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
   const destination = `/topic/${opts.topic}`;
-  const urls = typeof opts.url === 'string' ? opts.url.split(',').map((u) => u.trim()) : opts.url;
+  const urls = typeof opts.url === 'string' ? brokerList(opts.url) : opts.url;
   const failover = failoverCycle(urls);
   const stats: BridgeStats = { received: 0, malformed: 0, published: 0, dropped: 0 };
   const messages = new Subject<unknown>();
