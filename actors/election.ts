@@ -4,6 +4,9 @@
  * - An election: ELECTION to every higher eligible instance; an ANSWER means a higher one takes over (wait for
  *   its COORDINATOR, else retry); no answer within the timeout, or no higher instance, means we are Master.
  * - Each Master gets an epoch one above every epoch seen; anything from an older epoch is ignored.
+ * - Over a broker (`confirmClaims`) a claim is only a claim until the broker carries our COORDINATOR back to us:
+ *   the topic orders every claim, so the first of an epoch wins everywhere and a claimant cut off from the broker
+ *   (its claim never returns in time) never calls itself Master. Two instances cannot both hold one epoch.
  * - Only a synchronised instance (Slave or Master) may stand: a newcomer cannot win with an empty repository.
  * A new healthy instance does not depose a live Master (elections happen at start-up and on failure only).
  */
@@ -26,6 +29,12 @@ export type ElectionConfig = {
    * announcing a Master that could never commit and whose COORDINATOR, delivered late, would depose a good one.
    */
   readonly clusterSize?: number;
+  /**
+   * Over a broker: Master only once our own COORDINATOR has come back through the topic within `answerTimeoutMs`,
+   * before any other claim of that epoch (the broker's order decides); a later claim of an epoch already followed
+   * is ignored. Off for a lone instance (no broker, nobody to race).
+   */
+  readonly confirmClaims?: boolean;
 };
 
 export type ElectionState = {
@@ -41,6 +50,8 @@ export type ElectionState = {
   readonly held?: Held | null;
   /** This instance's last commit (sequence number), to compare with the others' keepalives. */
   readonly applied?: number;
+  /** The epoch we claimed and whose COORDINATOR has not come back yet (`confirmClaims`). */
+  readonly claiming?: number | null;
 };
 
 export type Held = { readonly role: 'master' | 'slave'; readonly epoch: number; readonly master: number };
@@ -55,6 +66,8 @@ export type ElectionInput =
   | { type: 'coordinator'; from: number; epoch: number }
   | { type: 'answer-timeout'; attempt: number }
   | { type: 'coordinator-timeout'; attempt: number }
+  /** Our COORDINATOR of `epoch` did not come back through the broker in time. */
+  | { type: 'claim-timeout'; epoch: number }
   | { type: 'sync-timeout'; attempt: number }
   /** Some time after following a Master: is it in the live set at all? */
   | { type: 'master-check'; attempt: number }
@@ -81,6 +94,15 @@ export type ElectionOutput =
   | { type: 'role'; role: Role; epoch: number; master: number | null };
 
 type Effect = ElectionOutput | Timer<ElectionInput>;
+
+/**
+ * A claim cut short (isolated, broker lost) is void, but its epoch is kept: others may have followed it, and our
+ * keepalives must then show that epoch without the Master role, so they elect instead of waiting for us.
+ */
+const voidClaim = (s: ElectionState): Pick<ElectionState, 'epoch' | 'claiming'> => ({
+  epoch: Math.max(s.epoch, s.claiming ?? 0),
+  claiming: null,
+});
 const fresh = (r: Role): boolean => r === 'starting' || r === 'electing';
 
 /**
@@ -112,7 +134,29 @@ function electionSteps(cfg: ElectionConfig) {
   const becomeMaster = (s: ElectionState, out: Effect[]): ElectionState => {
     const epoch = maxEpoch(s) + 1;
     out.push({ type: 'send-coordinator', epoch });
-    return announce({ ...s, role: 'master', epoch, master: cfg.self }, out);
+    if (!cfg.confirmClaims) return announce({ ...s, role: 'master', epoch, master: cfg.self, synced: true }, out);
+    out.push({ type: 'timer', after: cfg.answerTimeoutMs, input: { type: 'claim-timeout', epoch } });
+    // A Master re-asserting above a stale epoch keeps answering in its own meanwhile.
+    if (s.role === 'master' || (s.role === 'electing' && s.master === null)) return { ...s, claiming: epoch };
+    return announce({ ...s, role: 'electing', master: null, claiming: epoch }, out);
+  };
+
+  /** Our COORDINATOR is back, before anyone else's of its epoch: we are Master of it. */
+  const confirmClaim = (s: ElectionState, epoch: number, out: Effect[]): ElectionState =>
+    s.claiming === epoch && s.role !== 'isolated' && s.role !== 'stopped'
+      ? announce({ ...s, claiming: null, role: 'master', epoch, master: cfg.self, synced: true }, out)
+      : s;
+
+  /**
+   * Our claim did not come back in time (cut off, or the broker stalled): not Master. Its epoch is kept (some may
+   * have heard it, so the next claim goes above it), and we look again after a coordinator timeout.
+   */
+  const claimLapsed = (s: ElectionState, epoch: number, out: Effect[]): ElectionState => {
+    if (s.claiming !== epoch) return s;
+    if (s.role === 'master') return { ...s, claiming: null };
+    const attempt = s.attempt + 1;
+    out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'coordinator-timeout', attempt } });
+    return announce({ ...s, claiming: null, epoch: Math.max(s.epoch, epoch), role: 'electing', master: null, attempt }, out);
   };
 
   const sync = (s: ElectionState, master: number, out: Effect[]): ElectionState => {
@@ -133,8 +177,7 @@ function electionSteps(cfg: ElectionConfig) {
       : announce({ ...s, role: 'electing', master: null, attempt }, out);
   };
   /** Nobody above us answers: take over, if a quorum is heard. */
-  const claim = (s: ElectionState, out: Effect[]): ElectionState =>
-    quorate(s) ? becomeMaster({ ...s, synced: true }, out) : waitForQuorum(s, out);
+  const claim = (s: ElectionState, out: Effect[]): ElectionState => (quorate(s) ? becomeMaster(s, out) : waitForQuorum(s, out));
 
   const elect = (s: ElectionState, out: Effect[]): ElectionState => {
     const attempt = s.attempt + 1;
@@ -185,14 +228,14 @@ function electionSteps(cfg: ElectionConfig) {
     // Our repository may be stale after being cut off: come back as a newcomer.
     const attempt = s.attempt + 1;
     out.push({ type: 'timer', after: cfg.discoveryMs, input: { type: 'discovered', attempt } });
-    return [announce({ ...s, role: 'starting', synced: false, master: null, attempt, held: null }, out), out];
+    return [announce({ ...s, role: 'starting', synced: false, master: null, attempt, held: null, claiming: null }, out), out];
   };
 
-  return { maxEpoch, announce, becomeMaster, sync, quorate, waitForQuorum, claim, elect, resumeHeld, rejoin };
+  return { maxEpoch, announce, becomeMaster, confirmClaim, claimLapsed, sync, quorate, waitForQuorum, claim, elect, resumeHeld, rejoin };
 }
 
 export function electionTransition(cfg: ElectionConfig) {
-  const { announce, becomeMaster, sync, claim, elect, resumeHeld, rejoin } = electionSteps(cfg);
+  const { announce, becomeMaster, confirmClaim, claimLapsed, sync, claim, elect, resumeHeld, rejoin } = electionSteps(cfg);
   return (s: ElectionState, input: ElectionInput): readonly [ElectionState, Effect[]] => {
     const out: Effect[] = [];
     const cut = s.role === 'isolated' || s.role === 'stopped';
@@ -216,13 +259,16 @@ export function electionTransition(cfg: ElectionConfig) {
         // A Master that hears a higher epoch from an instance that is not Master (one that made itself Master while
         // cut off, then came back as a newcomer) takes an epoch above it: otherwise that instance would ignore our
         // rounds as coming from an old epoch. A live Master of a higher epoch is left to depose us by COORDINATOR.
-        if (s.role === 'master' && input.live.some((e) => e.epoch > s.epoch && e.role !== 'master')) return [becomeMaster(next, out), out];
-        // Our Master is alive but says it is no longer Master (it isolated itself): as good as down. Only a
+        const above = s.claiming ?? s.epoch;
+        if (s.role === 'master' && input.live.some((e) => e.epoch > above && e.role !== 'master')) return [becomeMaster(next, out), out];
+        // Our Master (or the one we sync from) is alive but says it is no longer Master (it isolated itself, or its
+        // claim lapsed after we followed it): as good as down. Only a
         // keepalive of the Master's own epoch or later counts: one sent before it won (still 'starting', epoch
         // below ours) can arrive after its COORDINATOR and must not start an election against a healthy Master.
         // A Master that is resuming after a broker switch has not given its role up.
         const former = input.live.find((e) => e.id === s.master && e.role !== 'master' && e.role !== 'resuming' && e.epoch >= s.epoch);
-        if (s.role === 'slave' && former) return [elect({ ...next, master: null, epoch: Math.max(epoch, former.epoch) }, out), out];
+        if ((s.role === 'slave' || s.role === 'syncing') && former)
+          return [elect({ ...next, master: null, epoch: Math.max(epoch, former.epoch) }, out), out];
         return [next, out];
       }
       case 'down': {
@@ -262,11 +308,18 @@ export function electionTransition(cfg: ElectionConfig) {
       case 'coordinator-timeout':
         if (s.role !== 'electing' || input.attempt !== s.attempt) return [s, out];
         return [elect(s, out), out];
+      case 'claim-timeout':
+        return [claimLapsed(s, input.epoch, out), out];
       case 'coordinator': {
-        if (cut || input.from === cfg.self || input.epoch < s.epoch) return [s, out];
+        if (input.from === cfg.self) return [confirmClaim(s, input.epoch, out), out];
+        if (cut || input.epoch < s.epoch) return [s, out];
         if (input.epoch === s.epoch && s.master === input.from) return [s, out];
+        // Ours is above an older claim still travelling: everyone will take ours.
+        if (s.claiming != null && input.epoch < s.claiming) return [s, out];
+        // The broker delivered another claim of this epoch first: that one won, here as everywhere.
+        if (cfg.confirmClaims && input.epoch === s.epoch && s.master !== null) return [s, out];
         if (s.role === 'master' && input.epoch === s.epoch && input.from < cfg.self) return [s, out];
-        const next = { ...s, epoch: input.epoch, master: input.from };
+        const next = { ...s, epoch: input.epoch, master: input.from, claiming: null };
         // A deposed Master may hold commits the new one lacks or the reverse: take the new Master's state.
         if (!s.synced || s.role === 'syncing' || s.role === 'master') return [sync(next, input.from, out), out];
         const attempt = s.attempt + 1;
@@ -294,7 +347,7 @@ export function electionTransition(cfg: ElectionConfig) {
         if (cut) return [s, out];
         // The live set is kept: the Heartbeat actor empties it itself when it is muted (lost broker), and keeps
         // it current when only our echo stopped; a rejoin needs it to find the Master.
-        return [announce({ ...s, role: 'isolated', master: null, attempt: s.attempt + 1 }, out), out];
+        return [announce({ ...s, role: 'isolated', master: null, attempt: s.attempt + 1, ...voidClaim(s) }, out), out];
       case 'suspend': {
         if (cut) return [s, out];
         const holds = s.synced && (s.role === 'master' || s.role === 'slave') && s.master !== null;
@@ -303,7 +356,7 @@ export function electionTransition(cfg: ElectionConfig) {
           : s.role === 'resuming'
             ? (s.held ?? null)
             : null;
-        return [announce({ ...s, role: 'isolated', master: null, attempt: s.attempt + 1, held }, out), out];
+        return [announce({ ...s, role: 'isolated', master: null, attempt: s.attempt + 1, held, ...voidClaim(s) }, out), out];
       }
       case 'resume': {
         if (s.role !== 'isolated') return [s, out];

@@ -798,4 +798,126 @@ test('broker switch: an instance that held no role (a newcomer) comes back as a 
   assert.is(back.role, 'starting');
 });
 
+// Over a broker a claim must come back through the topic before it makes a Master: the broker's order decides
+// between two claims of one epoch, and a claimant cut off from the broker (its claim never returns) stays out.
+const claims: ElectionConfig = { ...cfg, confirmClaims: true, clusterSize: 3 };
+const orphan: ElectionState = {
+  role: 'slave',
+  epoch: 2,
+  master: 3,
+  live: [live(1, 'slave', true, 2), live(3, 'master', true, 2)],
+  synced: true,
+  attempt: 4,
+};
+
+test('confirmed claims: Master only when our own COORDINATOR comes back; until then electing, and no older claim is followed', () => {
+  const t = electionTransition(claims);
+  const [claiming, out] = t(orphan, { type: 'down', entry: live(3, 'master', true, 2) });
+  assert.is(claiming.role, 'electing');
+  assert.is(claiming.claiming, 3);
+  assert.ok(out.some((o) => o.type === 'send-coordinator' && o.epoch === 3));
+  assert.ok(out.some((o) => o.type === 'timer' && o.input.type === 'claim-timeout' && o.after === claims.answerTimeoutMs));
+  assert.not.ok(
+    out.some((o) => o.type === 'role' && o.role === 'master'),
+    'not Master on its own say',
+  );
+  // An older claim still travelling is not followed: ours is above it.
+  assert.equal(t(claiming, { type: 'coordinator', from: 1, epoch: 2 }), [claiming, []]);
+  // The echo of an earlier claim is not this one.
+  assert.equal(t(claiming, { type: 'coordinator', from: 2, epoch: 2 }), [claiming, []]);
+  const [won, out2] = t(claiming, { type: 'coordinator', from: 2, epoch: 3 });
+  assert.is(won.role, 'master');
+  assert.is(won.epoch, 3);
+  assert.is(won.claiming, null);
+  assert.equal(out2, [role('master', 3, 2)]);
+});
+
+test('confirmed claims: another claim of the same epoch delivered first wins; our echo after it changes nothing', () => {
+  const t = electionTransition(claims);
+  const claiming = t(orphan, { type: 'down', entry: live(3, 'master', true, 2) })[0];
+  const [follows, out] = t(claiming, { type: 'coordinator', from: 1, epoch: 3 });
+  assert.is(follows.role, 'slave');
+  assert.is(follows.master, 1);
+  assert.equal(
+    out.filter((o) => o.type === 'role'),
+    [role('slave', 3, 1)],
+  );
+  assert.equal(t(follows, { type: 'coordinator', from: 2, epoch: 3 }), [follows, []]);
+  assert.equal(t(follows, { type: 'claim-timeout', epoch: 3 }), [follows, []]);
+});
+
+test('confirmed claims: a Slave follows the first claim of an epoch and ignores a second claim of it', () => {
+  const t = electionTransition({ ...claims, self: 1 });
+  const slave: ElectionState = { role: 'electing', epoch: 2, master: null, live: [], synced: true, attempt: 4 };
+  const first = t(slave, { type: 'coordinator', from: 2, epoch: 3 })[0];
+  assert.is(first.master, 2);
+  assert.equal(t(first, { type: 'coordinator', from: 3, epoch: 3 }), [first, []], 'the later claim lost in the broker order');
+  assert.is(t(first, { type: 'coordinator', from: 3, epoch: 4 })[0].master, 3, 'a newer epoch still deposes');
+  // Without confirmed claims (a lone instance) the older rule stands: the later claim of the epoch is followed.
+  assert.is(electionTransition({ ...cfg, self: 1 })(first, { type: 'coordinator', from: 3, epoch: 3 })[0].master, 3);
+});
+
+test('confirmed claims: a claim that does not come back in time lapses: never Master, its epoch kept, another look later', () => {
+  const t = electionTransition(claims);
+  const claiming = t(orphan, { type: 'down', entry: live(3, 'master', true, 2) })[0];
+  const [lapsed, out] = t(claiming, { type: 'claim-timeout', epoch: 3 });
+  assert.is(lapsed.role, 'electing');
+  assert.is(lapsed.epoch, 3, 'some may have heard it: the next claim goes above');
+  assert.is(lapsed.claiming, null);
+  assert.equal(
+    out.filter((o) => o.type === 'role'),
+    [role('electing', 3, null)],
+  );
+  const retry = out.find((o) => o.type === 'timer' && o.input.type === 'coordinator-timeout');
+  assert.ok(retry);
+  // The late echo (the broker was stalled) makes nobody Master.
+  assert.equal(t(lapsed, { type: 'coordinator', from: 2, epoch: 3 }), [lapsed, []]);
+  // The next look claims epoch 4.
+  const [again, out2] = t(lapsed, (retry as { input: ElectionInput }).input);
+  assert.is(again.claiming, 4);
+  assert.ok(out2.some((o) => o.type === 'send-coordinator' && o.epoch === 4));
+  // Cut off while claiming: the claim is void, its epoch kept (our keepalives must show it); so after a lost broker.
+  for (const input of [{ type: 'isolate' }, { type: 'suspend' }] as const) {
+    const cut = t(claiming, input)[0];
+    assert.equal([cut.role, cut.epoch, cut.claiming], ['isolated', 3, null], input.type);
+    assert.equal(t(cut, { type: 'coordinator', from: 2, epoch: 3 }), [cut, []]);
+  }
+});
+
+test('confirmed claims: those who followed a claim that lapsed elect when its claimant shows the epoch without the role', () => {
+  // Instance 1 claimed epoch 3, its COORDINATOR reached us, then it lost the broker: it comes back starting, epoch 3.
+  const t = electionTransition({ ...claims, self: 2 });
+  const following: ElectionState = {
+    role: 'electing',
+    epoch: 2,
+    master: null,
+    live: [live(1, 'master', true, 2)],
+    synced: true,
+    attempt: 4,
+  };
+  const slave = t(following, { type: 'coordinator', from: 1, epoch: 3 })[0];
+  const syncing = { ...slave, role: 'syncing' as const, synced: false };
+  for (const s of [slave, syncing]) {
+    const [next, out] = t(s, { type: 'live', live: [live(1, 'starting', false, 3)] });
+    assert.is(next.master, null, s.role);
+    assert.ok(
+      out.some((o) => o.type === 'role' && o.role === 'electing'),
+      s.role,
+    );
+  }
+  // Its keepalive of an older epoch (sent before the claim) changes nothing.
+  assert.equal(t(slave, { type: 'live', live: [live(1, 'starting', false, 2)] })[1], []);
+});
+
+test('confirmed claims: a Master re-asserting above a stale epoch keeps its role while the new claim travels', () => {
+  const t = electionTransition({ ...claims, self: 3 });
+  const master: ElectionState = { role: 'master', epoch: 1, master: 3, live: [live(1, 'slave', true, 1)], synced: true, attempt: 2 };
+  const [claiming, out] = t(master, { type: 'live', live: [live(1, 'slave', true, 1), live(2, 'starting', false, 2)] });
+  assert.equal([claiming.role, claiming.epoch, claiming.claiming], ['master', 1, 3]);
+  assert.not.ok(out.some((o) => o.type === 'role'));
+  assert.equal(t(claiming, { type: 'coordinator', from: 3, epoch: 3 })[0].epoch, 3);
+  const lapsed = t(claiming, { type: 'claim-timeout', epoch: 3 })[0];
+  assert.equal([lapsed.role, lapsed.epoch, lapsed.claiming], ['master', 1, null]);
+});
+
 test.run();

@@ -29,7 +29,7 @@ test('a signed message that breaks the schema is rejected as malformed', () => {
   }
 });
 
-test('each kind goes where it belongs; our own echoes and messages for others are ignored (our keepalives are not)', () => {
+test('each kind goes where it belongs; our own echoes and messages for others are ignored (our keepalives and COORDINATORs are not)', () => {
   const keepalive = { type: 'keepalive', from: SELF, epoch: 1, role: 'slave', synced: true, nonce: 'n', applied: 0, startedAt: 0 };
   assert.equal(route(keepalive), { to: 'heartbeat', input: { type: 'keepalive', msg: keepalive, now: 1000 } });
   assert.equal(route({ type: 'election', from: 1, epoch: 3 }), { to: 'election', input: { type: 'election', from: 1, epoch: 3 } });
@@ -43,6 +43,12 @@ test('each kind goes where it belongs; our own echoes and messages for others ar
     message: { type: 'commit', from: 3, epoch: 3, seq: 7 },
   });
   assert.equal(route({ type: 'commit', from: SELF, epoch: 3, seq: 7 }), { to: 'ignored' });
+  assert.equal(route({ type: 'election', from: SELF, epoch: 3 }), { to: 'ignored' });
+  // Its echo is what confirms our claim of an epoch.
+  assert.equal(route({ type: 'coordinator', from: SELF, epoch: 4 }), {
+    to: 'election',
+    input: { type: 'coordinator', from: SELF, epoch: 4 },
+  });
   assert.equal(route({ type: 'vote', from: 1, epoch: 3, to: 3, seq: 7, ok: true }), { to: 'ignored' });
   assert.is(route({ type: 'vote', from: 1, epoch: 3, to: SELF, seq: 7, ok: true }).to, 'vote');
   assert.is(route({ type: 'sync-request', from: 4, epoch: 3, applied: 0 }).to, 'sync-request');

@@ -23,7 +23,7 @@ export type Inbound =
   | { readonly to: 'sync-request'; readonly message: Of<'sync-request'> }
   | { readonly to: 'snapshot'; readonly message: Of<'snapshot'> }
   | { readonly to: 'rejected'; readonly reason: ClusterReject }
-  /** Well-formed but not for us: our own echo, or addressed to another instance. */
+  /** Well-formed but not for us: our own echo (but of a keepalive or a COORDINATOR), or addressed to another instance. */
   | { readonly to: 'ignored' };
 
 /**
@@ -41,8 +41,9 @@ export function routeInbound(raw: unknown, self: number, signer: Signer, now: nu
     const verdict = freshness.admit({ from: m.from, stamp: verified.stamp, startedAt: m.type === 'keepalive' ? m.startedAt : null });
     if (verdict !== 'fresh') return { to: 'rejected', reason: verdict };
   }
-  // Our own, echoed by the topic; keepalives are the exception: their echo proves the broker carries us.
-  if (m.from === self && m.type !== 'keepalive') return { to: 'ignored' };
+  // Our own, echoed by the topic. Two are the exception: a keepalive's echo proves the broker carries us, and a
+  // COORDINATOR's echo confirms our claim (the broker's order decides between two claims of one epoch).
+  if (m.from === self && m.type !== 'keepalive' && m.type !== 'coordinator') return { to: 'ignored' };
   switch (m.type) {
     case 'keepalive':
       return { to: 'heartbeat', input: { type: 'keepalive', msg: m, now } };

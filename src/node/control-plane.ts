@@ -61,6 +61,7 @@ export function controlPlane(deps: ControlPlaneDeps): ControlPlane {
             syncTimeoutMs: timing.syncTimeoutMs,
             resumeMs: timing.resumeMs,
             clusterSize: deps.clusterSize,
+            confirmClaims: deps.clustered,
           },
           scheduler,
         }),

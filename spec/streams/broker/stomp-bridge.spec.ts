@@ -143,7 +143,7 @@ test('a JSON message published by one bridge arrives at the other', async () => 
   assert.is(a.stats.published, 1);
 });
 
-test('with the cluster routing selector, ActiveMQ leaves out own echoes and messages addressed to others', async () => {
+test('with the cluster routing selector, ActiveMQ leaves out own echoes (but of keepalives and COORDINATORs) and messages addressed to others', async () => {
   const a = ctx.bridges[0]!;
   const me = routing(2);
   const mine = connectBroker({
@@ -162,6 +162,7 @@ test('with the cluster routing selector, ActiveMQ leaves out own echoes and mess
   send({ type: 'prepare', from: 2, epoch: 1, seq: 1, changes: '' }, 'own prepare');
   send({ type: 'keepalive', from: 2, epoch: 1, role: 'master', synced: true, nonce: 'x', applied: 0, startedAt: 0 }, 'own keepalive');
   send({ type: 'election', from: 2, epoch: 1 }, 'own election');
+  send({ type: 'coordinator', from: 2, epoch: 2 }, 'own coordinator');
   send({ type: 'vote', from: 1, epoch: 1, to: 3, seq: 1, ok: true }, 'vote for 3');
   send({ type: 'vote', from: 1, epoch: 1, to: 2, seq: 1, ok: true }, 'vote for me');
   send({ type: 'snapshot', from: 3, epoch: 1, to: 1, seq: 1, part: 0, parts: 1, key: '', changes: '' }, 'snapshot for 1');
@@ -172,7 +173,7 @@ test('with the cluster routing selector, ActiveMQ leaves out own echoes and mess
   await next(mine.messages$, isNonce('no headers'), 'last message at the filtered bridge');
   await atB; // the next test counts what b receives: nothing of this one may still be on its way
   sub.unsubscribe();
-  assert.equal(seen, ['own keepalive', 'vote for me', 'prepare from 3', 'no headers']);
+  assert.equal(seen, ['own keepalive', 'own coordinator', 'vote for me', 'prepare from 3', 'no headers']);
 });
 
 test('malformed bodies are counted and not emitted', async () => {
