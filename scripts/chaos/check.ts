@@ -6,7 +6,10 @@
  *   3. every reply comes from the service address;
  *   4. at most one Master per epoch: no two instances log `role master (epoch N, …)` for the same N, nor take
  *      the service address (`holding the service address`) while their last role line names the same epoch;
- *   5. after each fault an announce sent after it was acknowledged within the fault's bound.
+ *   5. after each fault an announce sent after it was acknowledged within the fault's bound;
+ *   6. after each repair the cluster is whole again (three instances, one Master, two Slaves, announces
+ *      acknowledged) within `HEAL_BOUND_MS`: service back right after a fault is not enough if the repair then
+ *      leaves the cluster dark (followers of a claimant that never became Master, say).
  */
 import type { Fault } from './schedule.js';
 import type { LoadRecord } from './load.js';
@@ -34,6 +37,9 @@ export type AtRest = {
 
 /** One process's log, with the instance ID it ran as. */
 export type ProcLog = { readonly id: number; readonly text: string };
+
+/** Whole again after a repair within this (restart, discovery of 2.5 intervals, a state transfer: about 4 s measured). */
+export const HEAL_BOUND_MS = 10_000;
 
 export type Verdict = { readonly rule: string; readonly ok: boolean; readonly detail: string };
 
@@ -111,6 +117,12 @@ export function check(record: LoadRecord, logs: readonly ProcLog[], faults: read
     rule: 'after each fault, an announce sent after it acknowledged within its bound',
     ok: late.length === 0,
     detail: `${faults.length} faults, ${late.length} late${late.length ? `: ${late.map((f) => `${f.fault.kind} (${f.target}) ${f.recoveryMs ?? 'never'} ms > ${f.boundMs}`).join('; ')}` : ''}`,
+  });
+  const unhealed = faults.filter((f) => f.wholeMs === null || f.wholeMs > HEAL_BOUND_MS);
+  out.push({
+    rule: `after each repair, the cluster whole again within ${HEAL_BOUND_MS / 1000} s`,
+    ok: unhealed.length === 0,
+    detail: `${faults.length} repairs, ${unhealed.length} slow${unhealed.length ? `: ${unhealed.map((f) => `${f.fault.kind} (${f.target}) ${f.wholeMs ?? 'never'} ms`).join('; ')}` : ''}`,
   });
   return out;
 }

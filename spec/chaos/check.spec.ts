@@ -25,13 +25,13 @@ const record = (reqs: Request[], strays: LoadRecord['strays'] = []): LoadRecord 
   target: SERVICE,
 });
 const rest: AtRest = { live: 3, digestsEqual: true, missing: [{ id: 1, count: 0, sample: [] }], masters: 1 };
-const fault = (recoveryMs: number | null): FaultResult => ({
+const fault = (recoveryMs: number | null, wholeMs: number | null = 100): FaultResult => ({
   fault: { kind: 'kill-master', holdMs: 0, pick: 0, gapMs: 0 },
   target: 'tracker 3',
   at: 0,
   boundMs: 3000,
   recoveryMs,
-  wholeMs: 100,
+  wholeMs,
 });
 const logOf = (id: number, lines: string[]): { id: number; text: string } => ({
   id,
@@ -96,7 +96,7 @@ test('two Masters of one epoch, or two holders of the service address in one epo
   assert.equal(failed(check(record([]), ok, [], rest)), []);
 });
 
-test('a lost acknowledged announce, differing repositories, no Master, a late or missing recovery', () => {
+test('a lost acknowledged announce, differing repositories, no Master, a late or missing recovery, a slow heal', () => {
   const rule1 = 'every acknowledged announce in every live repository at rest; identical repositories; one Master';
   const lost = { ...rest, missing: [{ id: 2, count: 1, sample: ['p1'] }] };
   assert.equal(failed(check(record([req(1, [{ at: 5 }])]), [], [], lost)), [rule1]);
@@ -105,6 +105,11 @@ test('a lost acknowledged announce, differing repositories, no Master, a late or
   const rule5 = 'after each fault, an announce sent after it acknowledged within its bound';
   assert.equal(failed(check(record([]), [], [fault(3001)], rest)), [rule5]);
   assert.equal(failed(check(record([]), [], [fault(null)], rest)), [rule5]);
+  // Served again right after the fault, but dark after the repair: caught by rule 6.
+  const rule6 = 'after each repair, the cluster whole again within 10 s';
+  assert.equal(failed(check(record([]), [], [fault(5, null)], rest)), [rule6]);
+  assert.equal(failed(check(record([]), [], [fault(5, 10_001)], rest)), [rule6]);
+  assert.equal(failed(check(record([]), [], [fault(5, 10_000)], rest)), []);
 });
 
 test.run();
