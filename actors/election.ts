@@ -77,7 +77,7 @@ export type ElectionInput =
   | { type: 'resync' }
   /** This instance stored a round (or a snapshot) up to `applied`. */
   | { type: 'progress'; applied: number }
-  /** Cut off (lost broker, simulated failure) or back. */
+  /** Cut off (our echo stopped, a simulated failure) or back. */
   | { type: 'isolate' }
   | { type: 'rejoin' }
   /** The broker connection was lost (`suspend`) and is back (`resume`, maybe on another broker of the list). */
@@ -344,11 +344,10 @@ export function electionTransition(cfg: ElectionConfig) {
         if (s.role !== 'slave' || s.master === null) return [s, out];
         return [sync(s, s.master, out), out];
       case 'isolate':
-        if (cut) return [s, out];
-        // The live set is kept: the Heartbeat actor empties it itself when it is muted (lost broker), and keeps
-        // it current when only our echo stopped; a rejoin needs it to find the Master.
-        return [announce({ ...s, role: 'isolated', master: null, attempt: s.attempt + 1, ...voidClaim(s) }, out), out];
       case 'suspend': {
+        // Cut off (our echo stopped, the broker connection is lost, or a simulated cut): not answering, but the
+        // role is remembered. The live set is kept: the Heartbeat actor empties it itself when it is muted (lost
+        // broker), and keeps it current when only our echo stopped; coming back needs it to find the Master.
         if (cut) return [s, out];
         const holds = s.synced && (s.role === 'master' || s.role === 'slave') && s.master !== null;
         const held: Held | null = holds
@@ -358,7 +357,10 @@ export function electionTransition(cfg: ElectionConfig) {
             : null;
         return [announce({ ...s, role: 'isolated', master: null, attempt: s.attempt + 1, held, ...voidClaim(s) }, out), out];
       }
-      case 'resume': {
+      case 'resume':
+      case 'rejoin': {
+        // Back (on a broker, or our echo is): a role held listens for the resume window and is taken back if
+        // nothing changed meanwhile; none held means a newcomer's start.
         if (s.role !== 'isolated') return [s, out];
         if (!s.held) return rejoin(s, out);
         const attempt = s.attempt + 1;
@@ -368,8 +370,6 @@ export function electionTransition(cfg: ElectionConfig) {
       case 'resume-check':
         if (s.role !== 'resuming' || input.attempt !== s.attempt || !s.held) return [s, out];
         return [resumeHeld({ ...s, held: null }, s.held, input.last === true, out), out];
-      case 'rejoin':
-        return s.role === 'isolated' ? rejoin(s, out) : [s, out];
     }
   };
 }

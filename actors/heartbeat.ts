@@ -1,7 +1,8 @@
 /**
  * Heartbeat actor: publishes this instance's keepalive every interval and keeps the live set. An instance not
  * heard for `downAfterMs` is down; liveness is checked every `checkEveryMs`, so a silent Master is noticed
- * between `downAfterMs` and `downAfterMs + checkEveryMs` after its last keepalive. It also spots another live
+ * between `downAfterMs` and `downAfterMs + checkEveryMs` after its last keepalive (plus a broker round trip
+ * when our own keepalive is in flight then: an instance judges others only while it hears itself). It also spots another live
  * instance using our ID. Every duration comes from `clusterTiming` (src/domain/timing.ts), where the rules
  * that keep two Masters from answering are stated.
  */
@@ -38,7 +39,9 @@ export type HeartbeatConfig = {
    * we are cut off (a hung broker connection is noticed by STOMP heartbeats only after seconds): a Master must
    * stop answering before the others, after `downAfterMs` of silence and a fence, can take over
    * (`safetyMargins(t).cutOffBeforeTakeover`). Measured from the send, so a busy event loop that also delayed the
-   * send does not count. Checked only while Master; off for a lone instance (no broker).
+   * send does not count. Checked always while Master, and by anyone before it declares another instance down
+   * (a stalled broker silences everyone: an instance that does not hear itself is cut off, it elects nobody).
+   * Off for a lone instance (no broker).
    */
   readonly watchEcho?: boolean;
 };
@@ -94,33 +97,32 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         return [s, out];
       case 'check': {
         let next: HeartbeatState = s;
-        // Only a Master needs this: it is the one that must not keep answering. (A Slave busy with a large state
-        // transfer may see its echo late, and must not be thrown out for it.)
-        const overdue = s.beatAt !== null && (s.echoAt === null || s.echoAt < s.beatAt) && input.now - s.beatAt > cfg.timing.echoTimeoutMs;
-        if (cfg.watchEcho && s.status.role === 'master' && !s.muted && !s.cutOff && s.echoAt !== null && overdue) {
+        const cutoff = input.now - cfg.timing.downAfterMs;
+        const expiring = [...s.live.values()].some((e) => e.lastSeen < cutoff);
+        const pending = s.beatAt !== null && (s.echoAt === null || s.echoAt < s.beatAt);
+        const overdue = pending && input.now - s.beatAt! > cfg.timing.echoTimeoutMs;
+        const watching = cfg.watchEcho === true && !s.muted && s.echoAt !== null;
+        // A Master watches always: it is the one that must not keep answering. Anyone else only before it calls
+        // others silent (a Slave busy with a large state transfer may see its echo late, and must not be thrown
+        // out for that alone): who cannot hear itself cannot tell a dead Master from a stalled broker.
+        if (watching && !s.cutOff && overdue && (s.status.role === 'master' || expiring)) {
           out.push({ type: 'cut-off', cut: true });
           next = { ...s, cutOff: true };
         }
-        const cutoff = input.now - cfg.timing.downAfterMs;
-        let live = s.live;
-        for (const e of s.live.values()) {
-          if (e.lastSeen < cutoff) {
-            if (live === s.live) live = new Map(s.live);
-            (live as Map<number, LiveEntry>).delete(e.id);
-            out.push({ type: 'down', entry: e });
-          }
-        }
-        if (live !== s.live) out.push({ type: 'live', live: sorted(live) });
-        return [{ ...next, live }, out];
+        // Our last keepalive is still on its way: judge others once it is back (below), or once it is overdue.
+        if (watching && expiring && pending && !overdue) return [next, out];
+        return [{ ...next, live: expire(cfg, s.live, input.now, out) }, out];
       }
       case 'keepalive': {
         const m = input.msg;
         if (s.muted) return [s, out];
         if (m.from === cfg.self) {
           if (m.nonce === cfg.nonce) {
-            // Our own, echoed by the topic: proof that the broker still carries what we publish.
+            // Our own, echoed by the topic: proof that the broker still carries what we publish. A silence that
+            // waited for it is judged now.
             if (s.cutOff) out.push({ type: 'cut-off', cut: false });
-            return [{ ...s, echoAt: input.now, cutOff: false }, out];
+            const live = s.cutOff ? s.live : expire(cfg, s.live, input.now, out);
+            return [{ ...s, live, echoAt: input.now, cutOff: false }, out];
           }
           const other: LiveEntry = { ...entryOf(m, input.now) };
           // The newcomer gives way: a later start, or on a tie the smaller nonce.
@@ -149,6 +151,26 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
       }
     }
   };
+}
+
+/** Instances silent for `downAfterMs` leave the live set: a `down` for each, then the new set. */
+function expire(
+  cfg: HeartbeatConfig,
+  live: ReadonlyMap<number, LiveEntry>,
+  now: number,
+  out: HeartbeatOutput[],
+): ReadonlyMap<number, LiveEntry> {
+  const cutoff = now - cfg.timing.downAfterMs;
+  let next = live;
+  for (const e of live.values()) {
+    if (e.lastSeen < cutoff) {
+      if (next === live) next = new Map(live);
+      (next as Map<number, LiveEntry>).delete(e.id);
+      out.push({ type: 'down', entry: e });
+    }
+  }
+  if (next !== live) out.push({ type: 'live', live: sorted(next) });
+  return next;
 }
 
 function keepaliveOf(cfg: HeartbeatConfig, status: SelfStatus): Keepalive {

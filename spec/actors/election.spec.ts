@@ -488,7 +488,7 @@ test('an unsynced newcomer whose master goes down mid-transfer waits for the nex
   );
 });
 
-test('isolate makes the instance isolated; rejoin starts over with a new discovery window', () => {
+test('isolate makes the instance isolated; rejoin takes the role it held back after the resume window, if nothing changed', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
     const input = hot<In>('s 149ms i 9ms c 39ms j', {
@@ -497,17 +497,16 @@ test('isolate makes the instance isolated; rejoin starts over with a new discove
       c: { type: 'coordinator', from: 3, epoch: 7 },
       j: { type: 'rejoin' },
     });
-    // Master (epoch 1) at 100, isolated at 150 (coordinators ignored while cut), rejoins at 200, master (epoch 2) at 300.
+    // Master (epoch 1) at 100, isolated at 150 (coordinators ignored while cut), back at 200: it listens for the
+    // resume window (120) and, hearing no newer epoch, is Master of epoch 1 again at 320 (no new election).
     expectObservable(electionActor(input, { config: cfg, scheduler: s }), '^ 1000ms !').toBe(
-      at([0, 'r'], [100, '(cm)'], [150, 'i'], [200, 'b'], [300, '(dn)']),
+      at([0, 'r'], [100, '(cm)'], [150, 'i'], [200, 'u'], [320, 'm']),
       {
         r: starting,
         c: { type: 'send-coordinator', epoch: 1 },
         m: role('master', 1, 2),
         i: role('isolated', 1, null),
-        b: role('starting', 1, null),
-        d: { type: 'send-coordinator', epoch: 2 },
-        n: role('master', 2, 2),
+        u: role('resuming', 1, null),
       },
     );
   });

@@ -314,4 +314,31 @@ test('a Slave, or an instance without the echo watch (alone), is never cut off b
   });
 });
 
+test('a Slave that does not hear itself when its Master falls silent is cut off instead of declaring it down', () => {
+  const slave: In = { type: 'status', status: { role: 'slave', synced: true, epoch: 1, applied: 0 } };
+  const me = { ...cfg, watchEcho: true };
+  const own = (now: number): In => heard((ours({ role: 'slave', synced: true, epoch: 1, applied: 0 }) as { msg: Keepalive }).msg, now);
+  const master = ka(3, { role: 'master' });
+  const judged = (o: HeartbeatOutput): boolean => o.type === 'cut-off' || o.type === 'down';
+  // A stalled broker: the Master last heard at 5, our own beats echoed up to the one at 100; the beat at 200 never
+  // comes back. The Master would be down at the check at 216 (silent > 200); our beat of 200 is then only 16 ms
+  // out (timeout 40): wait; at 252 it is overdue: cut off, and nobody is declared down before that.
+  const s1 = ts();
+  s1.run(({ hot, expectObservable }) => {
+    const input = hot<In>('(ae) 3ms m 95ms b', { a: slave, e: own(0), m: heard(master, 5), b: own(100) });
+    expectObservable(heartbeatActor(input, { config: me, scheduler: s1 }).pipe(filter(judged)), '^ 300ms !').toBe('252ms (cd)', {
+      c: { type: 'cut-off', cut: true },
+      d: { type: 'down', entry: entry(master, 5) },
+    });
+  });
+  // The broker carries us (the beat of 200 back at 203): the Master is declared down at the first check after.
+  const s2 = ts();
+  s2.run(({ hot, expectObservable }) => {
+    const input = hot<In>('(ae) 3ms m 95ms b 102ms c', { a: slave, e: own(0), m: heard(master, 5), b: own(100), c: own(203) });
+    expectObservable(heartbeatActor(input, { config: me, scheduler: s2 }).pipe(filter(judged)), '^ 300ms !').toBe('216ms d', {
+      d: { type: 'down', entry: entry(master, 5) },
+    });
+  });
+});
+
 test.run();
