@@ -6,7 +6,7 @@
  * - Each Master gets an epoch one above every epoch seen; anything from an older epoch is ignored.
  * - Over a broker (`confirmClaims`) a claim is only a claim until the broker carries our COORDINATOR back to us:
  *   the topic orders every claim, so the first of an epoch wins everywhere and a claimant cut off from the broker
- *   (its claim never returns in time) never calls itself Master. Two instances cannot both hold one epoch.
+ *   (its claim does not return) never calls itself Master. Two instances cannot both hold one epoch.
  * - Only a synchronised instance (Slave or Master) may stand: a newcomer cannot win with an empty repository.
  * A new healthy instance does not depose a live Master (elections happen at start-up and on failure only).
  */
@@ -30,9 +30,10 @@ export type ElectionConfig = {
    */
   readonly clusterSize?: number;
   /**
-   * Over a broker: Master only once our own COORDINATOR has come back through the topic within `answerTimeoutMs`,
-   * before any other claim of that epoch (the broker's order decides); a later claim of an epoch already followed
-   * is ignored. Off for a lone instance (no broker, nobody to race).
+   * Over a broker: Master only once our own COORDINATOR has come back through the topic, before any other claim of
+   * that epoch (the broker's order decides; a later claim of an epoch already followed is ignored). The wait is
+   * bounded by `coordinatorTimeoutMs` for liveness only (a claim lost with its broker connection): one confirmed
+   * late is still first in the broker's order. Off for a lone instance (no broker, nobody to race).
    */
   readonly confirmClaims?: boolean;
 };
@@ -135,7 +136,7 @@ function electionSteps(cfg: ElectionConfig) {
     const epoch = maxEpoch(s) + 1;
     out.push({ type: 'send-coordinator', epoch });
     if (!cfg.confirmClaims) return announce({ ...s, role: 'master', epoch, master: cfg.self, synced: true }, out);
-    out.push({ type: 'timer', after: cfg.answerTimeoutMs, input: { type: 'claim-timeout', epoch } });
+    out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'claim-timeout', epoch } });
     // A Master re-asserting above a stale epoch keeps answering in its own meanwhile.
     if (s.role === 'master' || (s.role === 'electing' && s.master === null)) return { ...s, claiming: epoch };
     return announce({ ...s, role: 'electing', master: null, claiming: epoch }, out);

@@ -815,7 +815,7 @@ test('confirmed claims: Master only when our own COORDINATOR comes back; until t
   assert.is(claiming.role, 'electing');
   assert.is(claiming.claiming, 3);
   assert.ok(out.some((o) => o.type === 'send-coordinator' && o.epoch === 3));
-  assert.ok(out.some((o) => o.type === 'timer' && o.input.type === 'claim-timeout' && o.after === claims.answerTimeoutMs));
+  assert.ok(out.some((o) => o.type === 'timer' && o.input.type === 'claim-timeout' && o.after === claims.coordinatorTimeoutMs));
   assert.not.ok(
     out.some((o) => o.type === 'role' && o.role === 'master'),
     'not Master on its own say',
