@@ -31,6 +31,8 @@ export type MetricsOptions = {
   readonly labels?: Readonly<Record<string, string>>;
   /** Read at scrape time for the swarms and peers gauges; without it they stay 0. */
   readonly swarmStats?: () => SwarmStats;
+  /** COMMITs this instance published whose broker receipt its clients still wait for (sampled at scrape time). */
+  readonly awaitingReceipt?: () => number;
   /** Also prom-client's process and Node.js series (RSS, heap, GC, event-loop lag), unprefixed as usual. */
   readonly process?: boolean;
 };
@@ -58,6 +60,7 @@ export type Metrics = {
   readonly liveInstances: Gauge;
   readonly swarms: Gauge;
   readonly peers: Gauge;
+  readonly awaitingReceipt: Gauge;
   /** One SQLite transaction (one committed batch or a run of them), seconds. */
   readonly sqliteWrite: Histogram;
   /** Cluster messages refused where they entered from the broker. */
@@ -218,6 +221,14 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     }),
     swarms: new Gauge({ name: `${p}swarms`, help: 'Swarms in the read model.', registers, collect: sample((s) => s.swarms) }),
     peers: new Gauge({ name: `${p}peers`, help: 'Peers in the read model.', registers, collect: sample((s) => s.peers) }),
+    awaitingReceipt: new Gauge({
+      name: `${p}commits_awaiting_receipt`,
+      help: "COMMITs published whose broker receipt this instance's clients still wait for.",
+      registers,
+      collect(this: Gauge): void {
+        if (opts.awaitingReceipt) this.set(opts.awaitingReceipt());
+      },
+    }),
     sqliteWrite: new Histogram({
       name: `${p}sqlite_write_seconds`,
       help: 'Duration of one SQLite transaction (a committed batch, or several consecutive ones written together).',

@@ -99,6 +99,15 @@ test('every committed announce is in SQLite; stopped peers leave both stores; co
   assert.equal(await rows(ctx, 'SELECT completed FROM torrents'), [{ completed: 1 }]);
 });
 
+test('alone, nothing waits for a broker receipt: no round leaves anything behind', async (ctx) => {
+  const ih = randomBytes(20);
+  const a = await client(ctx);
+  for (let i = 0; i < 20; i++) await a.announce({ infoHash: ih, peerId: randomBytes(20) });
+  const text = await ctx.tracker.metrics.text();
+  assert.match(text, /^tracker_consensus_rounds_total\{[^}]*outcome="committed"[^}]*\} ([1-9]\d*)$/m);
+  assert.match(text, /^tracker_commits_awaiting_receipt\{[^}]*\} 0$/m);
+});
+
 test('peers that stop announcing expire on the (virtual) clock, without per-peer timers', async (ctx) => {
   const ih = randomBytes(20);
   const [a, b] = [await client(ctx), await client(ctx)];

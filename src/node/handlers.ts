@@ -190,8 +190,10 @@ export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
         publish(ctx, commit);
         return;
       }
-      // Its clients are answered once the broker confirms it (data plane: commitConfirmed).
-      ctx.commits.set(o.seq, ctx.state.cut ? Promise.resolve(false) : ctx.transport.publishConfirmed(ctx.signer.sign(commit)));
+      // Its clients are answered once the broker confirms it (data plane: commitConfirmed). Alone there is no
+      // broker and nobody takes the confirmation: keeping it would hold one promise per round for good.
+      if (ctx.clustered)
+        ctx.commits.set(o.seq, ctx.state.cut ? Promise.resolve(false) : ctx.transport.publishConfirmed(ctx.signer.sign(commit)));
       const at = ctx.prepared.get(o.seq);
       ctx.prepared.delete(o.seq);
       metrics.consensusRounds.inc({ outcome: 'committed' });

@@ -89,9 +89,11 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
   const clustered = cfg.cluster.broker !== undefined;
   const timing = clusterTiming({ heartbeatMs: cfg.cluster.heartbeatMs, voteTimeoutMs: cfg.cluster.voteTimeoutMs, clustered });
   const repo = createRepository({ mirror: sqlite, log });
+  const commits = new Map<number, Promise<boolean>>();
   const metrics = createMetrics({
     labels: { tracker_id: String(cfg.id) },
     swarmStats: () => ({ swarms: repo.store.swarms.size, peers: countPeers(repo.store) }),
+    awaitingReceipt: () => commits.size,
     process: cfg.http.metricsPort !== undefined || cfg.http.port !== undefined,
   });
   metrics.liveInstances.set(1);
@@ -135,7 +137,7 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
     idCache: createConnectionIdCache(),
     sync: createStateSync(repo),
     prepared: new Map(),
-    commits: new Map(),
+    commits,
     fatalPromise,
     fatal: (code, reason) => {
       log(`error: ${reason}`);
