@@ -88,6 +88,18 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 const COMMIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const SQLITE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
+/** A gauge read from `read` at scrape time (nothing done on the request path); without `read` it stays 0. */
+function readGauge(name: string, help: string, registers: Registry[], read: (() => number) | undefined): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers,
+    collect(this: Gauge): void {
+      if (read) this.set(read());
+    },
+  });
+}
+
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (opts.labels) registry.setDefaultLabels({ ...opts.labels });
@@ -221,14 +233,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     }),
     swarms: new Gauge({ name: `${p}swarms`, help: 'Swarms in the read model.', registers, collect: sample((s) => s.swarms) }),
     peers: new Gauge({ name: `${p}peers`, help: 'Peers in the read model.', registers, collect: sample((s) => s.peers) }),
-    awaitingReceipt: new Gauge({
-      name: `${p}commits_awaiting_receipt`,
-      help: "COMMITs published whose broker receipt this instance's clients still wait for.",
+    awaitingReceipt: readGauge(
+      `${p}commits_awaiting_receipt`,
+      "COMMITs published whose broker receipt this instance's clients still wait for.",
       registers,
-      collect(this: Gauge): void {
-        if (opts.awaitingReceipt) this.set(opts.awaitingReceipt());
-      },
-    }),
+      opts.awaitingReceipt,
+    ),
     sqliteWrite: new Histogram({
       name: `${p}sqlite_write_seconds`,
       help: 'Duration of one SQLite transaction (a committed batch, or several consecutive ones written together).',
