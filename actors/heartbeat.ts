@@ -2,8 +2,8 @@
  * Heartbeat actor: publishes this instance's keepalive every interval and keeps the live set. An instance not
  * heard for `downAfterMs` is down; liveness is checked every `checkEveryMs`, so a silent Master is noticed
  * between `downAfterMs` and `downAfterMs + checkEveryMs` after its last keepalive (plus a broker round trip
- * when our own keepalive is in flight then: an instance judges others only while it hears itself). It also spots another live
- * instance using our ID. Every duration comes from `clusterTiming` (src/domain/timing.ts), where the rules
+ * when our own keepalive is in flight then: an instance judges others only while it hears itself). It also spots
+ * another live instance using our ID. Every duration comes from `clusterTiming` (src/domain/timing.ts), where the rules
  * that keep two Masters from answering are stated.
  */
 import type { Observable } from 'rxjs';
@@ -97,8 +97,8 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         return [s, out];
       case 'check': {
         let next: HeartbeatState = s;
-        const cutoff = input.now - cfg.timing.downAfterMs;
-        const expiring = [...s.live.values()].some((e) => e.lastSeen < cutoff);
+        let expiring = false;
+        for (const e of s.live.values()) expiring ||= silent(cfg, e, input.now);
         const pending = s.beatAt !== null && (s.echoAt === null || s.echoAt < s.beatAt);
         const overdue = pending && input.now - s.beatAt! > cfg.timing.echoTimeoutMs;
         const watching = cfg.watchEcho === true && !s.muted && s.echoAt !== null;
@@ -153,6 +153,9 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
   };
 }
 
+/** Not heard for `downAfterMs`: down. */
+const silent = (cfg: HeartbeatConfig, e: LiveEntry, now: number): boolean => e.lastSeen < now - cfg.timing.downAfterMs;
+
 /** Instances silent for `downAfterMs` leave the live set: a `down` for each, then the new set. */
 function expire(
   cfg: HeartbeatConfig,
@@ -160,10 +163,9 @@ function expire(
   now: number,
   out: HeartbeatOutput[],
 ): ReadonlyMap<number, LiveEntry> {
-  const cutoff = now - cfg.timing.downAfterMs;
   let next = live;
   for (const e of live.values()) {
-    if (e.lastSeen < cutoff) {
+    if (silent(cfg, e, now)) {
       if (next === live) next = new Map(live);
       (next as Map<number, LiveEntry>).delete(e.id);
       out.push({ type: 'down', entry: e });

@@ -88,14 +88,22 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 const COMMIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const SQLITE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
-/** A gauge read from `read` at scrape time (nothing done on the request path); without `read` it stays 0. */
+/**
+ * A gauge read from `read` at scrape time (nothing done on the request path); without `read` it stays 0. A failing
+ * source leaves the last value: a scrape must not fail because one gauge could not be read.
+ */
 function readGauge(name: string, help: string, registers: Registry[], read: (() => number) | undefined): Gauge {
   return new Gauge({
     name,
     help,
     registers,
     collect(this: Gauge): void {
-      if (read) this.set(read());
+      if (!read) return;
+      try {
+        this.set(read());
+      } catch {
+        /* keep the previous value */
+      }
     },
   });
 }
@@ -106,16 +114,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const p = opts.prefix ?? 'tracker_';
   const registers = [registry];
   const stats = opts.swarmStats;
-  // A failing source leaves the last value: a scrape must not fail because one gauge could not be read.
-  const sample = (pick: (s: SwarmStats) => number) =>
-    function (this: Gauge): void {
-      if (!stats) return;
-      try {
-        this.set(pick(stats()));
-      } catch {
-        /* keep the previous value */
-      }
-    };
+  const stat = (pick: (s: SwarmStats) => number): (() => number) | undefined => (stats ? () => pick(stats()) : undefined);
 
   // Per-request counts are plain numbers, handed to prom-client when it collects the series: its inc() hashes
   // the labels and allocates on every call (about 200 bytes), which on the UDP hot path meant garbage-collector
@@ -231,8 +230,18 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       help: 'Instances heard from within the keepalive timeout, this one included.',
       registers,
     }),
-    swarms: new Gauge({ name: `${p}swarms`, help: 'Swarms in the read model.', registers, collect: sample((s) => s.swarms) }),
-    peers: new Gauge({ name: `${p}peers`, help: 'Peers in the read model.', registers, collect: sample((s) => s.peers) }),
+    swarms: readGauge(
+      `${p}swarms`,
+      'Swarms in the read model.',
+      registers,
+      stat((s) => s.swarms),
+    ),
+    peers: readGauge(
+      `${p}peers`,
+      'Peers in the read model.',
+      registers,
+      stat((s) => s.peers),
+    ),
     awaitingReceipt: readGauge(
       `${p}commits_awaiting_receipt`,
       "COMMITs published whose broker receipt this instance's clients still wait for.",

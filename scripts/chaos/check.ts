@@ -66,6 +66,10 @@ export function epochsFromLogs(logs: readonly ProcLog[]): Epochs {
   return { masters, holders };
 }
 
+/** `: kind (target) what; …` for the faults a rule names, or nothing. */
+const listed = (fs: readonly FaultResult[], what: (f: FaultResult) => string): string =>
+  fs.length ? `: ${fs.map((f) => `${f.fault.kind} (${f.target}) ${what(f)}`).join('; ')}` : '';
+
 export function check(record: LoadRecord, logs: readonly ProcLog[], faults: readonly FaultResult[], rest: AtRest): Verdict[] {
   const out: Verdict[] = [];
   const missing = rest.missing.filter((m) => m.count > 0);
@@ -116,13 +120,13 @@ export function check(record: LoadRecord, logs: readonly ProcLog[], faults: read
   out.push({
     rule: 'after each fault, an announce sent after it acknowledged within its bound',
     ok: late.length === 0,
-    detail: `${faults.length} faults, ${late.length} late${late.length ? `: ${late.map((f) => `${f.fault.kind} (${f.target}) ${f.recoveryMs ?? 'never'} ms > ${f.boundMs}`).join('; ')}` : ''}`,
+    detail: `${faults.length} faults, ${late.length} late${listed(late, (f) => `${f.recoveryMs ?? 'never'} ms > ${f.boundMs}`)}`,
   });
   const unhealed = faults.filter((f) => f.wholeMs === null || f.wholeMs > HEAL_BOUND_MS);
   out.push({
     rule: `after each repair, the cluster whole again within ${HEAL_BOUND_MS / 1000} s`,
     ok: unhealed.length === 0,
-    detail: `${faults.length} repairs, ${unhealed.length} slow${unhealed.length ? `: ${unhealed.map((f) => `${f.fault.kind} (${f.target}) ${f.wholeMs ?? 'never'} ms`).join('; ')}` : ''}`,
+    detail: `${faults.length} repairs, ${unhealed.length} slow${listed(unhealed, (f) => `${f.wholeMs ?? 'never'} ms`)}`,
   });
   return out;
 }

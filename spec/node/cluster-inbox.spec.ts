@@ -29,7 +29,7 @@ test('a signed message that breaks the schema is rejected as malformed', () => {
   }
 });
 
-test('each kind goes where it belongs; our own echoes and messages for others are ignored (our keepalives and COORDINATORs are not)', () => {
+test('each kind goes where it belongs; own echoes (but keepalives and COORDINATORs) and messages for others are ignored', () => {
   const keepalive = { type: 'keepalive', from: SELF, epoch: 1, role: 'slave', synced: true, nonce: 'n', applied: 0, startedAt: 0 };
   assert.equal(route(keepalive), { to: 'heartbeat', input: { type: 'keepalive', msg: keepalive, now: 1000 } });
   assert.equal(route({ type: 'election', from: 1, epoch: 3 }), { to: 'election', input: { type: 'election', from: 1, epoch: 3 } });

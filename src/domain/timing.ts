@@ -8,8 +8,9 @@
  *   the first liveness check more than the echo timeout after that send isolates it (it stops answering):
  *   at the latest T + heartbeat + echo timeout + one check period;
  * - the others declare it down at the first check more than `downAfterMs` after they heard T (strictly after
- *   T + downAfterMs; later still when their own keepalive is in flight then: one hears itself before it judges), elect (the bully round adds no delay when nobody is higher), and the winner waits `fenceMs`
- *   more before binding the service address: strictly after T + downAfterMs + fenceMs.
+ *   T + downAfterMs; later still when their own keepalive is in flight then: one hears itself before it judges),
+ *   elect (the bully round adds no delay when nobody is higher), and the winner waits `fenceMs` more before
+ *   binding the service address: strictly after T + downAfterMs + fenceMs.
  * `safetyMargins` states these and the two rules they rest on; `spec/domain/timing.spec.ts` checks them for the
  * whole range of `--heartbeat` and drives the Heartbeat actor through both sides in virtual time.
  */

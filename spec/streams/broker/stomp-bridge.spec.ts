@@ -143,7 +143,7 @@ test('a JSON message published by one bridge arrives at the other', async () => 
   assert.is(a.stats.published, 1);
 });
 
-test('with the cluster routing selector, ActiveMQ leaves out own echoes (but of keepalives and COORDINATORs) and messages addressed to others', async () => {
+test('with the routing selector, ActiveMQ leaves out own echoes (but keepalives, COORDINATORs) and messages for others', async () => {
   const a = ctx.bridges[0]!;
   const me = routing(2);
   const mine = connectBroker({
