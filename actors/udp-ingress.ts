@@ -11,6 +11,7 @@ import { encodeConnectReply, encodeErrorReply } from '../src/protocol/encode.js'
 import { hashAllowed, type HashPolicy } from '../src/policy/hash-list.js';
 import type { RateLimiter } from '../src/policy/rate-limit.js';
 import type { IngressDrop } from '../src/domain/reasons.js';
+import { announceChange } from '../src/domain/swarm.js';
 import type { Datagram, Endpoint } from '../src/protocol/types.js';
 import type { UdpClient } from '../src/udp/replies.js';
 import type { Proposal } from './types.js';
@@ -97,18 +98,7 @@ export function handleDatagram(d: Datagram, deps: IngressDeps): IngressOutput {
   return {
     type: 'propose',
     proposal: {
-      change: {
-        kind: 'announce',
-        infoHash: req.infoHash,
-        peerId: req.peerId,
-        ip: peerIp,
-        port: req.port,
-        uploaded: req.uploaded,
-        downloaded: req.downloaded,
-        left: req.left,
-        event: req.event,
-        at,
-      },
+      change: announceChange(req, peerIp, at),
       client: {
         kind: 'udp',
         to: d.from,

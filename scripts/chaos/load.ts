@@ -9,7 +9,7 @@
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { decodeReply } from '../../src/protocol/decode-reply.js';
-import { encodeAnnounceRequest, encodeConnectRequest } from '../../src/protocol/encode.js';
+import { ANNOUNCE_DEFAULTS, encodeAnnounceRequest, encodeConnectRequest } from '../../src/protocol/encode.js';
 
 export type Reply = { readonly at: number; readonly action: string; readonly from: string; readonly message?: string };
 export type Request = {
@@ -127,16 +127,11 @@ export async function startLoad(o: LoadOpts): Promise<Load> {
         }
         const a = await ask(s, client, { kind: 'announce', peerId: hex }, (tid) =>
           encodeAnnounceRequest({
+            ...ANNOUNCE_DEFAULTS,
             connectionId: cr.connectionId,
             transactionId: tid,
             infoHash: ih,
             peerId,
-            downloaded: 0n,
-            left: 1000n,
-            uploaded: 0n,
-            event: 2,
-            ip: 0,
-            key: 0,
             numWant: 5,
             port: s.address().port,
           }),

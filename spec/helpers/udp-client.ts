@@ -2,7 +2,21 @@
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { decodeReply, type Reply } from '../../src/protocol/decode-reply.js';
-import { encodeAnnounceRequest, encodeConnectRequest, encodeScrapeRequest, type AnnounceFields } from '../../src/protocol/encode.js';
+import {
+  ANNOUNCE_DEFAULTS,
+  encodeAnnounceRequest,
+  encodeConnectRequest,
+  encodeScrapeRequest,
+  type AnnounceFields,
+} from '../../src/protocol/encode.js';
+
+/**
+ * A BEP 15 announce as the specs send it unless told otherwise: a new peer ID, `started`, nothing transferred,
+ * 1000 bytes left, the tracker's default number of peers, the sender's address.
+ */
+export function announceRequest(f: Partial<AnnounceFields> & Pick<AnnounceFields, 'connectionId' | 'transactionId'>): Buffer {
+  return encodeAnnounceRequest({ ...ANNOUNCE_DEFAULTS, infoHash: randomBytes(20), peerId: randomBytes(20), port: 6881, ...f });
+}
 
 export type TestClient = {
   readonly port: number;
@@ -68,22 +82,7 @@ export async function openClient(target: { host: string; port: number }, bindHos
     },
     async announce(f, cid) {
       const connectionId = cid ?? (await client.connect());
-      return expectReply(
-        encodeAnnounceRequest({
-          connectionId,
-          transactionId: tid(),
-          peerId: randomBytes(20),
-          downloaded: 0n,
-          left: 1000n,
-          uploaded: 0n,
-          event: 2,
-          ip: 0,
-          key: 0,
-          numWant: -1,
-          port: client.port,
-          ...f,
-        }),
-      );
+      return expectReply(announceRequest({ connectionId, transactionId: tid(), port: client.port, ...f }));
     },
     async scrape(hashes, cid) {
       const connectionId = cid ?? (await client.connect());

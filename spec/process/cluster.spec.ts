@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
-import { encodeAnnounceRequest, encodeConnectRequest } from '../../src/protocol/encode.js';
+import { encodeConnectRequest } from '../../src/protocol/encode.js';
 import {
   ackedBeyond,
   brokerUrl,
@@ -26,7 +26,7 @@ import {
 import { freeUdpPort } from '../helpers/process.js';
 import { answered, listener, onceEach, type Listener } from '../helpers/replies.js';
 import { tempDir } from '../helpers/temp.js';
-import { openClient, type TestClient } from '../helpers/udp-client.js';
+import { announceRequest, openClient, type TestClient } from '../helpers/udp-client.js';
 
 const GROUP = '239.192.0.1';
 type Ctx = { nodes: Node[]; clients: TestClient[]; dir: ReturnType<typeof tempDir>; cleanups: Array<() => Promise<unknown>> };
@@ -111,20 +111,7 @@ test('one reply per request, through the group and through the service address, 
     if (cid?.action !== 'connect') throw new Error('no connect reply to take a connection ID from');
     const infoHash = randomBytes(20);
     const announce = (tid: number): Buffer =>
-      encodeAnnounceRequest({
-        connectionId: cid.connectionId,
-        transactionId: tid,
-        infoHash,
-        peerId: randomBytes(20),
-        downloaded: 0n,
-        left: 1000n,
-        uploaded: 0n,
-        event: 2,
-        ip: 0,
-        key: 0,
-        numWant: -1,
-        port: l.socket.address().port,
-      });
+      announceRequest({ connectionId: cid.connectionId, transactionId: tid, infoHash, port: l.socket.address().port });
     for (const [k, target] of [GROUP, '127.0.0.1'].entries()) {
       const announces = new Map(Array.from({ length: 20 }, (_, i) => [1000 * (k + 1) + i, announce(1000 * (k + 1) + i)] as const));
       assert.equal(await exactlyOnce(l, announces, target, port, 'announce'), [], `announces to ${target}`);

@@ -9,11 +9,11 @@ import * as assert from 'uvu/assert';
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { encodeAnnounceRequest, encodeScrapeRequest } from '../../src/protocol/encode.js';
+import { encodeScrapeRequest } from '../../src/protocol/encode.js';
 import { brokerUrl, newTopic, settled, sqliteDigest, type Node, SERVING, startThree, killAll } from '../helpers/cluster.js';
 import { freeUdpPort } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
-import { openClient } from '../helpers/udp-client.js';
+import { announceRequest, openClient } from '../helpers/udp-client.js';
 
 const test = suite<{ nodes: Node[]; dir: ReturnType<typeof tempDir> }>('fuzz', { nodes: [], dir: tempDir('fuzz') });
 test.after.each(async (ctx) => {
@@ -56,21 +56,7 @@ test('20,000 fuzzed datagrams: no crash, bounded memory, no amplification, repos
     if (req && !req.authed && m.length > req.len) violations.push(`${m.length}-byte reply to a ${req.len}-byte unauthenticated request`);
   });
 
-  const announce = (cid: bigint, tid: number): Buffer =>
-    encodeAnnounceRequest({
-      connectionId: cid,
-      transactionId: tid,
-      infoHash: randomBytes(20),
-      peerId: randomBytes(20),
-      downloaded: 0n,
-      left: 0n,
-      uploaded: 0n,
-      event: 2,
-      ip: 0,
-      key: 0,
-      numWant: -1,
-      port: 1234,
-    });
+  const announce = (cid: bigint, tid: number): Buffer => announceRequest({ connectionId: cid, transactionId: tid, left: 0n, port: 1234 });
   const N = 20_000;
   for (let i = 0; i < N; i++) {
     const tid = 0x10000000 + i;

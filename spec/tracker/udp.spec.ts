@@ -9,10 +9,10 @@ import { startTracker, type Tracker } from '../../src/node/tracker.js';
 import { resolveConfig } from '../../src/config/index.js';
 import { decodeCompactPeers } from '../../src/protocol/compact.js';
 import { decodeReply } from '../../src/protocol/decode-reply.js';
-import { encodeAnnounceRequest, encodeConnectRequest, encodeScrapeRequest } from '../../src/protocol/encode.js';
+import { encodeConnectRequest, encodeScrapeRequest } from '../../src/protocol/encode.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { tempDir } from '../helpers/temp.js';
-import { openClient, type TestClient } from '../helpers/udp-client.js';
+import { announceRequest, openClient, type TestClient } from '../helpers/udp-client.js';
 
 type Ctx = { tracker: Tracker; clock: ManualClock; dir: ReturnType<typeof tempDir>; clients: TestClient[] };
 const T0 = 1_800_000_000_000;
@@ -142,21 +142,7 @@ test('bad input never crashes the tracker: each gets an error reply no larger th
     assert.ok(d.action === 'error', `${name}: got ${d.action}`);
     if (d.action === 'error') assert.match(d.message, want, name);
   };
-  const announceWith = (id: bigint): Buffer =>
-    encodeAnnounceRequest({
-      connectionId: id,
-      transactionId: 1,
-      infoHash: ih,
-      peerId: randomBytes(20),
-      downloaded: 0n,
-      left: 0n,
-      uploaded: 0n,
-      event: 2,
-      ip: 0,
-      key: 0,
-      numWant: -1,
-      port: 1,
-    });
+  const announceWith = (id: bigint): Buffer => announceRequest({ connectionId: id, transactionId: 1, infoHash: ih, left: 0n, port: 1 });
   const unknownAction = encodeConnectRequest(5);
   unknownAction.writeBigUInt64BE(cid, 0);
   unknownAction.writeUInt32BE(7, 8);

@@ -1,4 +1,5 @@
 /** The UI's pure helpers as tables: cutting, fitting columns to a width, sparklines, amounts, times of day. */
+import { SWARM_COLUMNS } from '../../src/ui/swarms-tab.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { amount, type Column, clip, clock, cut, cutMiddle, fitColumns, sparkline, tableHeader, tableLine } from '../../src/ui/format.js';
@@ -20,14 +21,8 @@ test('cut, cutMiddle and clip: exact widths, … where characters were lost', ()
   }
 });
 
-type K = 'name' | 'size' | 'seeders' | 'leechers' | 'done';
-const COLS: readonly Column<K>[] = [
-  { key: 'name', title: 'Content', width: 16, max: 64 },
-  { key: 'size', title: 'Size', width: 10, align: 'right', drop: 2 },
-  { key: 'seeders', title: 'Seeders', width: 7, align: 'right' },
-  { key: 'leechers', title: 'Leechers', width: 8, align: 'right', drop: 1 },
-  { key: 'done', title: 'Done', width: 6, align: 'right', drop: 3 },
-];
+// The Swarms tab's own columns: the drop order tested is the one the tab uses.
+const COLS = SWARM_COLUMNS;
 
 test('fitColumns: the least important leave first, spare width to the growing column, never wider than asked', () => {
   const table: readonly (readonly [width: number, fitted: string])[] = [

@@ -79,6 +79,12 @@ function swarmFor(store: SwarmStore, infoHash: Buffer): Swarm {
   return s;
 }
 
+/** The change an announce asks for, whichever frontend read it: the peer at `ip`, seen at `at` (ms). */
+export function announceChange(req: Omit<AnnounceChange, 'kind' | 'ip' | 'at'>, ip: Buffer, at: number): AnnounceChange {
+  const { infoHash, peerId, port, uploaded, downloaded, left, event } = req;
+  return { kind: 'announce', infoHash, peerId, ip, port, uploaded, downloaded, left, event, at };
+}
+
 export const peerCount = (s: Swarm): number => s.v4.count + (s.v6 ? s.v6.count : 0);
 export const leechers = (s: Swarm): number => peerCount(s) - s.seeders;
 

@@ -4,7 +4,7 @@
  * read from the swarm store. Pure: the clock reading and the store are arguments.
  */
 import { addressBytes } from '../protocol/compact.js';
-import { DEFAULT_NUM_WANT, getSwarm, leechers, MAX_NUM_WANT, scrapeEntry } from '../domain/swarm.js';
+import { announceChange, DEFAULT_NUM_WANT, getSwarm, leechers, MAX_NUM_WANT, scrapeEntry } from '../domain/swarm.js';
 import { OFF_IP, OFF_PORT, offsetOf, slabOf } from '../domain/peer-table.js';
 import type { AnnounceChange, SwarmStore } from '../domain/types.js';
 import type { HttpAnnounce, HttpFrom } from './query.js';
@@ -42,18 +42,7 @@ export function httpAnnounceChange(req: HttpAnnounce, from: HttpFrom, nowMs: num
   const at = Math.floor(nowMs / 1000) * 1000;
   return {
     ok: true,
-    change: {
-      kind: 'announce',
-      infoHash: req.infoHash,
-      peerId: req.peerId,
-      ip: addr.ip,
-      port: req.port,
-      uploaded: req.uploaded,
-      downloaded: req.downloaded,
-      left: req.left,
-      event: req.event,
-      at,
-    },
+    change: announceChange(req, addr.ip, at),
     client: {
       kind: 'http',
       numWant: req.numWant,

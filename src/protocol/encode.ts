@@ -82,6 +82,20 @@ export function encodeConnectRequest(transactionId: number): Buffer {
 
 export type AnnounceFields = Omit<AnnounceRequest, 'action'>;
 
+/**
+ * The fields of a client that has just started, unless said otherwise: nothing transferred, 1000 bytes left,
+ * the sender's own address, no key, the tracker's default number of peers (tests, tools, load generators).
+ */
+export const ANNOUNCE_DEFAULTS = {
+  downloaded: 0n,
+  left: 1000n,
+  uploaded: 0n,
+  event: 2,
+  ip: 0,
+  key: 0,
+  numWant: -1,
+} as const satisfies Partial<AnnounceFields>;
+
 export function encodeAnnounceRequest(a: AnnounceFields): Buffer {
   const out = Buffer.alloc(ANNOUNCE_LEN);
   out.writeBigUInt64BE(a.connectionId, OFF_CONNECTION_ID);

@@ -11,7 +11,8 @@ import { bytes, type Column, clip, fitColumns, tableHeader, tableLine } from './
 export const PAGE = 12;
 
 type SwarmKey = 'name' | 'size' | 'seeders' | 'leechers' | 'done';
-const SWARM_COLUMNS: readonly Column<SwarmKey>[] = [
+/** The Swarms tab's columns; on a narrow terminal Done leaves first, then Size, then Leechers. */
+export const SWARM_COLUMNS: readonly Column<SwarmKey>[] = [
   { key: 'name', title: 'Content', width: 16, max: 64 },
   { key: 'size', title: 'Size', width: 10, align: 'right', drop: 2 },
   { key: 'seeders', title: 'Seeders', width: 7, align: 'right' },
