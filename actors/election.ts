@@ -53,6 +53,8 @@ export type ElectionState = {
   readonly applied?: number;
   /** The epoch we claimed and whose COORDINATOR has not come back yet (`confirmClaims`). */
   readonly claiming?: number | null;
+  /** The Master's last commit when its keepalive showed us behind it (a `lag-check` is due). */
+  readonly lagMark?: number | null;
 };
 
 export type Held = { readonly role: 'master' | 'slave'; readonly epoch: number; readonly master: number };
@@ -78,6 +80,8 @@ export type ElectionInput =
   | { type: 'resync' }
   /** This instance stored a round (or a snapshot) up to `applied`. */
   | { type: 'progress'; applied: number }
+  /** A coordinator timeout after a Slave saw its Master's keepalive at commit `mark`, beyond its own. */
+  | { type: 'lag-check'; mark: number }
   /** Cut off (our echo stopped, a simulated failure) or back. */
   | { type: 'isolate' }
   | { type: 'rejoin' }
@@ -213,7 +217,7 @@ function electionSteps(cfg: ElectionConfig) {
     if (held.role === 'slave' && back) {
       const attempt = s.attempt + 1;
       out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'master-check', attempt } });
-      return announce({ ...s, role: 'slave', epoch: held.epoch, master: held.master, attempt }, out);
+      return watchLag(announce({ ...s, role: 'slave', epoch: held.epoch, master: held.master, attempt }, out), out);
     }
     if (!last) {
       // Those we need may be coming back a little later than we did (each cycles its broker list on its own):
@@ -225,6 +229,24 @@ function electionSteps(cfg: ElectionConfig) {
     return elect({ ...s, held: null, epoch: Math.max(s.epoch, held.epoch), master: null }, out);
   };
 
+  /**
+   * A Slave behind its Master's last commit (the keepalive says so) looks again a coordinator timeout later: the
+   * COMMIT may be on its way. Still behind then, it missed a round (e.g. it was resuming while the round went by)
+   * that nobody repeats when no other round follows: it fetches the Master's state.
+   */
+  const watchLag = (s: ElectionState, out: Effect[]): ElectionState => {
+    if (s.role !== 'slave' || s.lagMark != null) return s;
+    const m = s.live.find((e) => e.id === s.master && e.role === 'master');
+    if (!m || m.applied <= (s.applied ?? 0)) return s;
+    out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'lag-check', mark: m.applied } });
+    return { ...s, lagMark: m.applied };
+  };
+  const lagCheck = (s: ElectionState, mark: number, out: Effect[]): ElectionState => {
+    const next = { ...s, lagMark: null };
+    if (s.role !== 'slave' || s.master === null || (s.applied ?? 0) >= mark) return watchLag(next, out);
+    return sync(next, s.master, out);
+  };
+
   const rejoin = (s: ElectionState, out: Effect[]): readonly [ElectionState, Effect[]] => {
     // Our repository may be stale after being cut off: come back as a newcomer.
     const attempt = s.attempt + 1;
@@ -232,11 +254,27 @@ function electionSteps(cfg: ElectionConfig) {
     return [announce({ ...s, role: 'starting', synced: false, master: null, attempt, held: null, claiming: null }, out), out];
   };
 
-  return { maxEpoch, announce, becomeMaster, confirmClaim, claimLapsed, sync, quorate, waitForQuorum, claim, elect, resumeHeld, rejoin };
+  return {
+    maxEpoch,
+    announce,
+    becomeMaster,
+    confirmClaim,
+    claimLapsed,
+    sync,
+    quorate,
+    waitForQuorum,
+    claim,
+    elect,
+    resumeHeld,
+    watchLag,
+    lagCheck,
+    rejoin,
+  };
 }
 
 export function electionTransition(cfg: ElectionConfig) {
-  const { announce, becomeMaster, confirmClaim, claimLapsed, sync, claim, elect, resumeHeld, rejoin } = electionSteps(cfg);
+  const { announce, becomeMaster, confirmClaim, claimLapsed, sync, claim, elect, resumeHeld, watchLag, lagCheck, rejoin } =
+    electionSteps(cfg);
   return (s: ElectionState, input: ElectionInput): readonly [ElectionState, Effect[]] => {
     const out: Effect[] = [];
     const cut = s.role === 'isolated' || s.role === 'stopped';
@@ -270,7 +308,7 @@ export function electionTransition(cfg: ElectionConfig) {
         const former = input.live.find((e) => e.id === s.master && e.role !== 'master' && e.role !== 'resuming' && e.epoch >= s.epoch);
         if ((s.role === 'slave' || s.role === 'syncing') && former)
           return [elect({ ...next, master: null, epoch: Math.max(epoch, former.epoch) }, out), out];
-        return [next, out];
+        return [watchLag(next, out), out];
       }
       case 'down': {
         const live = s.live.filter((e) => e.id !== input.entry.id);
@@ -338,9 +376,11 @@ export function electionTransition(cfg: ElectionConfig) {
         return [elect({ ...s, master: null }, out), out];
       case 'progress':
         return [{ ...s, applied: input.applied }, out];
+      case 'lag-check':
+        return [lagCheck(s, input.mark, out), out];
       case 'synced':
         if (s.role !== 'syncing') return [s, out];
-        return [announce({ ...s, role: 'slave', synced: true }, out), out];
+        return [watchLag(announce({ ...s, role: 'slave', synced: true }, out), out), out];
       case 'resync':
         if (s.role !== 'slave' || s.master === null) return [s, out];
         return [sync(s, s.master, out), out];

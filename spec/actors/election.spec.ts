@@ -732,6 +732,37 @@ test('broker switch: a Slave follows its Master again when it is back or coming 
   assert.is(alone.epoch, 5);
 });
 
+test('a Slave behind its idle Master (it was resuming while the last rounds went by) fetches its state a coordinator timeout later', () => {
+  const t = electionTransition(cfg);
+  const slave: ElectionState = { role: 'slave', epoch: 4, master: 3, live: [], synced: true, attempt: 1, applied: 20 };
+  // Back from a cut at commit 20; the Master committed up to 31 meanwhile and has been idle since.
+  const r = suspendResume(slave, [{ ...live(3, 'master', true, 4), applied: 31 }]);
+  assert.is(r.after.role, 'slave');
+  const check = r.out.find((o) => o.type === 'timer' && (o as { input: ElectionInput }).input.type === 'lag-check');
+  assert.ok(check, 'a second look is scheduled');
+  assert.is((check as { after: number }).after, cfg.coordinatorTimeoutMs);
+  const [after, out] = t(r.after, (check as { input: ElectionInput }).input);
+  assert.equal([after.role, after.master], ['syncing', 3]);
+  assert.ok(out.some((o) => o.type === 'send-sync-request' && o.to === 3));
+});
+
+test('a Slave whose COMMIT was only on its way when the keepalive came does not resync; it keeps watching a Master that moved on', () => {
+  const t = electionTransition(cfg);
+  const slave: ElectionState = { role: 'slave', epoch: 4, master: 3, live: [], synced: true, attempt: 1, applied: 30 };
+  const [watching, o1] = t(slave, { type: 'live', live: [{ ...live(3, 'master', true, 4), applied: 31 }] });
+  assert.is(watching.lagMark, 31);
+  assert.ok(o1.some((o) => o.type === 'timer' && o.after === cfg.coordinatorTimeoutMs));
+  // A second keepalive before the look schedules nothing more.
+  assert.equal(t(watching, { type: 'live', live: [{ ...live(3, 'master', true, 4), applied: 32 }] })[1], []);
+  const [caught] = t(watching, { type: 'progress', applied: 31 });
+  const [after, out] = t({ ...caught, live: [{ ...live(3, 'master', true, 4), applied: 40 }] }, { type: 'lag-check', mark: 31 });
+  assert.equal([after.role, after.lagMark], ['slave', 40]);
+  assert.not.ok(out.some((o) => o.type === 'send-sync-request'));
+  // Level with the Master: nothing to watch.
+  const [level, o3] = t({ ...caught, live: [{ ...live(3, 'master', true, 4), applied: 31 }] }, { type: 'lag-check', mark: 31 });
+  assert.equal([level.lagMark, o3], [null, []]);
+});
+
 test('broker switch: a Slave that hears its Master still resuming does not take it for a deserter', () => {
   const t = electionTransition(cfg);
   const slave: ElectionState = { role: 'slave', epoch: 4, master: 3, live: [], synced: true, attempt: 1 };

@@ -240,6 +240,19 @@ export async function killAll(nodes: readonly Node[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.proc.exited()));
 }
 
+/** Run `body`; when it fails, print the last lines of every instance's log first (CI keeps nothing else). */
+export async function logsOnFailure(nodes: readonly Node[], body: () => Promise<void>, lines = 25): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    for (const n of nodes) {
+      const tail = n.proc.stderr().trimEnd().split('\n').slice(-lines).join('\n');
+      process.stdout.write(`--- last ${lines} log lines of instance ${n.id}\n${tail}\n`);
+    }
+    throw e;
+  }
+}
+
 export type ClusterCtx = { nodes: Node[]; clients: TestClient[]; dir: ReturnType<typeof tempDir> };
 
 /** A suite that closes its clients and kills its instances after each test, and removes its folder at the end. */
