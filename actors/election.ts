@@ -254,22 +254,7 @@ function electionSteps(cfg: ElectionConfig) {
     return [announce({ ...s, role: 'starting', synced: false, master: null, attempt, held: null, claiming: null }, out), out];
   };
 
-  return {
-    maxEpoch,
-    announce,
-    becomeMaster,
-    confirmClaim,
-    claimLapsed,
-    sync,
-    quorate,
-    waitForQuorum,
-    claim,
-    elect,
-    resumeHeld,
-    watchLag,
-    lagCheck,
-    rejoin,
-  };
+  return { announce, becomeMaster, confirmClaim, claimLapsed, sync, claim, elect, resumeHeld, watchLag, lagCheck, rejoin };
 }
 
 export function electionTransition(cfg: ElectionConfig) {
