@@ -229,7 +229,9 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
         const followed = s.master ?? null;
         if (followed !== null && input.from !== followed && input.from !== s.staged?.from) return [s, out];
         if (!s.staged || s.staged.seq !== input.seq || s.staged.epoch !== input.epoch || (s.staged.from ?? input.from) !== input.from) {
-          if (input.seq > s.applied) out.push({ type: 'resync', reason: { kind: 'commit-without-prepare', seq: input.seq } });
+          // Only a Slave asks: an instance still starting or syncing sees every round go by without its PREPARE.
+          if (input.seq > s.applied && s.role === 'slave')
+            out.push({ type: 'resync', reason: { kind: 'commit-without-prepare', seq: input.seq } });
           return [s, out];
         }
         out.push({ type: 'apply', seq: input.seq, items: s.staged.items, lead: false });

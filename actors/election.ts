@@ -55,6 +55,8 @@ export type ElectionState = {
   readonly claiming?: number | null;
   /** The Master's last commit when its keepalive showed us behind it (a `lag-check` is due). */
   readonly lagMark?: number | null;
+  /** Parts of the state transfer installed so far: the sync timeout counts from the last one. */
+  readonly syncParts?: number;
 };
 
 export type Held = { readonly role: 'master' | 'slave'; readonly epoch: number; readonly master: number };
@@ -71,7 +73,12 @@ export type ElectionInput =
   | { type: 'coordinator-timeout'; attempt: number }
   /** Our COORDINATOR of `epoch` did not come back through the broker in time. */
   | { type: 'claim-timeout'; epoch: number }
-  | { type: 'sync-timeout'; attempt: number }
+  /** `parts`: the transfer's progress when the timer was set (a part since re-armed it). */
+  | { type: 'sync-timeout'; attempt: number; parts?: number }
+  /** A part of the state transfer was installed: a transfer that moves does not time out. */
+  | { type: 'sync-progress' }
+  /** A part could not be installed: ask for the state again at once. */
+  | { type: 'sync-failed' }
   /** Some time after following a Master: is it in the live set at all? */
   | { type: 'master-check'; attempt: number }
   /** State transfer installed: this instance now holds the Master's repository. */
@@ -169,7 +176,7 @@ function electionSteps(cfg: ElectionConfig) {
     out.push({ type: 'send-sync-request', to: master, epoch: s.epoch });
     out.push({ type: 'timer', after: cfg.syncTimeoutMs, input: { type: 'sync-timeout', attempt } });
     out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'master-check', attempt } });
-    return announce({ ...s, role: 'syncing', master, synced: false, attempt }, out);
+    return announce({ ...s, role: 'syncing', master, synced: false, attempt, syncParts: 0 }, out);
   };
 
   const quorate = (s: ElectionState): boolean => !cfg.clusterSize || (s.live.length + 1) * 2 > cfg.clusterSize;
@@ -350,8 +357,14 @@ export function electionTransition(cfg: ElectionConfig) {
         out.push({ type: 'timer', after: cfg.coordinatorTimeoutMs, input: { type: 'master-check', attempt } });
         return [announce({ ...next, role: 'slave', attempt }, out), out];
       }
+      case 'sync-progress': {
+        if (s.role !== 'syncing') return [s, out];
+        const parts = (s.syncParts ?? 0) + 1;
+        out.push({ type: 'timer', after: cfg.syncTimeoutMs, input: { type: 'sync-timeout', attempt: s.attempt, parts } });
+        return [{ ...s, syncParts: parts }, out];
+      }
       case 'sync-timeout':
-        if (s.role !== 'syncing' || input.attempt !== s.attempt) return [s, out];
+        if (s.role !== 'syncing' || input.attempt !== s.attempt || (input.parts ?? 0) !== (s.syncParts ?? 0)) return [s, out];
         return [s.master !== null && s.live.some((e) => e.id === s.master) ? sync(s, s.master, out) : elect(s, out), out];
       case 'master-check':
         // A Master followed on its COORDINATOR whose keepalive we never heard (it died at once) never goes
@@ -366,6 +379,9 @@ export function electionTransition(cfg: ElectionConfig) {
       case 'synced':
         if (s.role !== 'syncing') return [s, out];
         return [watchLag(announce({ ...s, role: 'slave', synced: true }, out), out), out];
+      case 'sync-failed':
+        if (s.role !== 'syncing' || s.master === null) return [s, out];
+        return [sync(s, s.master, out), out];
       case 'resync':
         if (s.role !== 'slave' || s.master === null) return [s, out];
         return [sync(s, s.master, out), out];

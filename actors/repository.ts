@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { Observable } from 'rxjs';
 import type { RejectReason } from '../src/domain/reasons.js';
 import { applyChange, createStore, getSwarm, peersOf } from '../src/domain/swarm.js';
-import type { Change, RowEffect, Swarm, SwarmStore } from '../src/domain/types.js';
+import { type ChunkReader, type ReadChunk, readChunk, type SnapshotCursor, snapshotCursor } from '../src/domain/snapshot-codec.js';
+import type { RowEffect, Swarm, SwarmStore } from '../src/domain/types.js';
 import type { Proposal } from './types.js';
 
 type Written = { ok: true } | { ok: false; error: string };
@@ -16,6 +17,8 @@ type Written = { ok: true } | { ok: false; error: string };
 /** Where committed row effects are persisted (the SQLite mirror); failures come back as values. */
 export type Mirror = {
   writeBatch(seq: number, effects: readonly RowEffect[]): Written;
+  /** One chunk of a state transfer (domain/snapshot-codec.ts), written as it is: no row objects on either side. */
+  writeSnapshot(seq: number, chunk: Buffer): Written;
   clear(): void;
 };
 
@@ -26,10 +29,18 @@ export type Repository = {
   /** Apply one committed batch; `answered` sees each waiting client with its swarm as its change left it. */
   apply<C>(seq: number, items: readonly Proposal<C>[], answered?: (client: C, infoHash: Buffer, swarm: Swarm | undefined) => void): void;
   lastSeq(): number;
-  /** The whole state as changes that rebuild it (state transfer). */
-  snapshot(): Change[];
-  /** Replace everything with a snapshot taken at `seq`. */
-  install(seq: number, changes: readonly Change[]): Written;
+  /** Master: a walk over the live store for one state transfer; stale once `generation()` moves. */
+  cursor(): SnapshotCursor;
+  /** Moves whenever the store is replaced (an install, a clear): a walk of the old one must stop. */
+  generation(): number;
+  /** Joiner: empty everything, then take the chunks of a transfer whose walk began at the Master's commit `seq`. */
+  beginInstall(): void;
+  installChunk(seq: number, data: Buffer): ReadChunk;
+  /**
+   * The transfer is complete: this instance holds commit `seq`, and each round after it leaves alone the swarms
+   * that were copied at a later commit (they hold its effect already).
+   */
+  finishInstall(seq: number): void;
   /** Order-independent digest of the read model, to compare replicas. */
   digest(): string;
   /** False after a failed mirror write: this instance then votes ERROR. */
@@ -41,14 +52,27 @@ export function createRepository(deps: RepositoryDeps): Repository {
   let store = createStore();
   let seq = 0;
   let healthy = true;
+  let generation = 0;
+  /** After a transfer: each copied swarm's cut, until the last round at or below the latest cut is applied. */
+  let cuts: Map<string, number> | null = null;
+  let cutsUntil = 0;
+  let reader: ChunkReader = { current: null };
+  const replace = (): void => {
+    store = createStore();
+    generation++;
+    cuts = null;
+  };
   return {
     get store() {
       return store;
     },
     apply(batchSeq, items, answered) {
       const effects: RowEffect[] = [];
+      const copied = cuts;
+      const skip = copied && batchSeq <= cutsUntil ? (key: string) => (copied.get(key) ?? -1) >= batchSeq : undefined;
+      if (copied && batchSeq >= cutsUntil) cuts = null;
       for (const { change, client } of items) {
-        applyChange(store, change, effects);
+        applyChange(store, change, effects, skip);
         if (client !== null && answered && change.kind === 'announce') answered(client, change.infoHash, getSwarm(store, change.infoHash));
       }
       seq = batchSeq;
@@ -60,47 +84,41 @@ export function createRepository(deps: RepositoryDeps): Repository {
       }
     },
     lastSeq: () => seq,
-    snapshot: () => snapshotOf(store),
-    install(at, changes) {
-      store = createStore();
+    cursor: () => snapshotCursor(store, () => seq),
+    generation: () => generation,
+    beginInstall() {
+      replace();
+      cuts = new Map();
+      cutsUntil = 0;
+      reader = { current: null };
+      seq = 0;
+      healthy = true;
       deps.mirror.clear();
-      const effects: RowEffect[] = [];
-      for (const c of changes) applyChange(store, c, effects);
+    },
+    installChunk(at, data) {
+      const marks = cuts ?? new Map<string, number>();
+      const read = readChunk(store, reader, data, (key, cut) => {
+        marks.set(key, cut);
+        if (cut > cutsUntil) cutsUntil = cut;
+      });
+      cuts = marks;
+      if (!read.ok) return read;
+      const written = deps.mirror.writeSnapshot(at, data);
+      if (!written.ok) healthy = false;
+      return written.ok ? read : { ok: false, error: written.error };
+    },
+    finishInstall(at) {
       seq = at;
-      const written = deps.mirror.writeBatch(at, effects);
-      healthy = written.ok;
-      return written;
+      if (cuts && cutsUntil <= at) cuts = null;
     },
     digest: () => digestOf(store),
     healthy: () => healthy,
     clear() {
-      store = createStore();
+      replace();
       seq = 0;
       deps.mirror.clear();
     },
   };
-}
-
-function snapshotOf(store: SwarmStore): Change[] {
-  const out: Change[] = [];
-  for (const s of store.swarms.values()) {
-    out.push({ kind: 'torrent', infoHash: s.infoHash, name: s.name, size: s.size, completed: s.completed });
-    for (const p of peersOf(store, s)) {
-      out.push({
-        kind: 'announce',
-        infoHash: s.infoHash,
-        peerId: p.peerId,
-        ip: p.ip,
-        port: p.port,
-        uploaded: p.uploaded,
-        downloaded: p.downloaded,
-        left: p.left,
-        event: 0,
-        at: p.lastSeen,
-      });
-    }
-  }
-  return out;
 }
 
 function digestOf(store: SwarmStore): string {

@@ -35,6 +35,16 @@ export type MetricsOptions = {
   readonly awaitingReceipt?: () => number;
   /** Also prom-client's process and Node.js series (RSS, heap, GC, event-loop lag), unprefixed as usual. */
   readonly process?: boolean;
+  /** The round log's size (sampled at scrape time). */
+  readonly roundLog?: () => { readonly rounds: number; readonly bytes: number };
+};
+
+/** State transfers (direction: sent by a Master, received by a joiner; kind: snapshot or log). */
+export type TransferMetrics = {
+  readonly transfers: Counter<'direction' | 'kind' | 'outcome'>;
+  readonly records: Counter<'direction' | 'kind'>;
+  readonly bytes: Counter<'direction' | 'kind'>;
+  readonly seconds: Histogram<'direction' | 'kind'>;
 };
 
 export type Metrics = {
@@ -63,6 +73,7 @@ export type Metrics = {
   readonly awaitingReceipt: Gauge;
   /** One SQLite transaction (one committed batch or a run of them), seconds. */
   readonly sqliteWrite: Histogram;
+  readonly transfer: TransferMetrics;
   /** Cluster messages refused where they entered from the broker. */
   countClusterReject(reason: ClusterReject): void;
   /** The same counts as plain numbers by reason (for view models: read without the registry's promises). */
@@ -87,6 +98,41 @@ const DROP_REASONS: readonly DropReason[] = ['election', 'not_serving'];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
 const COMMIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const SQLITE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+const TRANSFER_BUCKETS = [0.01, 0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
+
+function transferMetrics(p: string, registers: Registry[], roundLog: MetricsOptions['roundLog']): TransferMetrics {
+  readGauge(`${p}round_log_rounds`, 'Committed rounds kept for catch-up from the log.', registers, roundLog && (() => roundLog().rounds));
+  readGauge(`${p}round_log_bytes`, 'Bytes of the rounds kept for catch-up from the log.', registers, roundLog && (() => roundLog().bytes));
+  const labelNames = ['direction', 'kind'] as const;
+  return {
+    transfers: new Counter({
+      name: `${p}state_transfers_total`,
+      help: 'State transfers ended, by direction (sent, received), kind (snapshot, log) and outcome.',
+      labelNames: ['direction', 'kind', 'outcome'] as const,
+      registers,
+    }),
+    records: new Counter({
+      name: `${p}state_transfer_records_total`,
+      help: 'Records (peers, or changes of logged rounds) transferred.',
+      labelNames,
+      registers,
+    }),
+    bytes: new Counter({
+      name: `${p}state_transfer_bytes_total`,
+      help: 'Bytes of state transfer parts (before base64).',
+      labelNames,
+      registers,
+    }),
+    seconds: new Histogram({
+      name: `${p}state_transfer_seconds`,
+      help: 'Duration of a completed state transfer, from the first part to the last acknowledgement.',
+      labelNames,
+      buckets: TRANSFER_BUCKETS,
+      registers,
+    }),
+  };
+}
 
 /**
  * A gauge read from `read` at scrape time (nothing done on the request path); without `read` it stays 0. A failing
@@ -254,6 +300,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       buckets: SQLITE_BUCKETS,
       registers,
     }),
+    transfer: transferMetrics(p, registers, opts.roundLog),
     countClusterReject: (reason) => {
       rejects[reason]++;
       clusterRejected.inc({ reason: metricLabel(reason) });

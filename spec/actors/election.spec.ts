@@ -163,6 +163,39 @@ test('a sync that does not finish in time is requested again while the master is
   assert.equal(t(st, { type: 'sync-timeout', attempt: 3 }), [st, []]);
 });
 
+test('a transfer that makes progress does not time out: the timeout counts from its last part', () => {
+  const s = ts();
+  s.run(({ hot, expectObservable }) => {
+    // Parts at 250 and 500 ms push the 300 ms timeout to 800 ms; nothing after that: asked again at 800.
+    const input = hot<In>('s 9ms l 239ms p 249ms p', {
+      s: START,
+      l: { type: 'live', live: [live(3, 'master', true, 3)] },
+      p: { type: 'sync-progress' },
+    });
+    expectObservable(noEpoch(electionActor(input, { config: cfg, scheduler: s })), '^ 900ms !').toBe(
+      at([0, 'r'], [100, '(qy)'], [800, '(qy)']),
+      {
+        r: { type: 'role', role: 'starting', master: null },
+        q: { type: 'send-sync-request', to: 3 },
+        y: { type: 'role', role: 'syncing', master: 3 },
+      },
+    );
+  });
+  const t = electionTransition(cfg);
+  const slave: ElectionState = { role: 'slave', epoch: 3, master: 3, live: [], synced: true, attempt: 4 };
+  assert.equal(t(slave, { type: 'sync-progress' }), [slave, []], 'only while syncing');
+});
+
+test('a transfer that fails part-way is asked for again at once; a Slave ignores it', () => {
+  const t = electionTransition(cfg);
+  const st: ElectionState = { role: 'syncing', epoch: 3, master: 3, live: [live(3, 'master', true, 3)], synced: false, attempt: 4 };
+  const [next, out] = t(st, { type: 'sync-failed' });
+  assert.is(next.attempt, 5);
+  assert.equal(out[0], { type: 'send-sync-request', to: 3, epoch: 3 });
+  const slave: ElectionState = { ...st, role: 'slave', synced: true };
+  assert.equal(t(slave, { type: 'sync-failed' }), [slave, []]);
+});
+
 test('fresh cluster: the highest id becomes master at the end of discovery without asking anyone', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {

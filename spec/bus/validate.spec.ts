@@ -42,8 +42,22 @@ const GOOD: Record<ClusterMessage['type'], ClusterMessage> = {
   vote: { type: 'vote', from: 2, epoch: 4, to: 3, seq: 10, ok: false, reason: 'sequence gap' },
   commit: { type: 'commit', from: 3, epoch: 4, seq: 10 },
   abort: { type: 'abort', from: 3, epoch: 4, seq: 10 },
-  'sync-request': { type: 'sync-request', from: 5, epoch: 4, applied: 0 },
-  snapshot: { type: 'snapshot', from: 3, epoch: 4, to: 5, seq: 10, part: 0, parts: 1, key: 'ef'.repeat(32), changes: '' },
+  'sync-request': { type: 'sync-request', from: 5, epoch: 4, applied: 0, transfer: '0123456789abcdef', tip: 3 },
+  'sync-ack': { type: 'sync-ack', from: 5, epoch: 4, to: 3, transfer: '0123456789abcdef', next: 2 },
+  transfer: {
+    type: 'transfer',
+    from: 3,
+    epoch: 4,
+    to: 5,
+    transfer: '0123456789abcdef',
+    kind: 'snapshot',
+    seq: 10,
+    total: 100,
+    part: 0,
+    last: true,
+    key: 'ef'.repeat(32),
+    data: '',
+  },
 };
 
 /** Fields each type needs besides type, from and epoch. */
@@ -56,8 +70,9 @@ const NEEDS: Record<ClusterMessage['type'], string[]> = {
   vote: ['to', 'seq', 'ok'],
   commit: ['seq'],
   abort: ['seq'],
-  'sync-request': ['applied'],
-  snapshot: ['to', 'seq', 'part', 'parts', 'changes'],
+  'sync-request': ['applied', 'transfer'],
+  'sync-ack': ['to', 'transfer', 'next'],
+  transfer: ['to', 'transfer', 'kind', 'seq', 'total', 'part', 'last', 'data'],
 };
 
 /** Values of the wrong type for a field, by what the field should be. */
@@ -81,6 +96,12 @@ const KIND: Record<string, keyof typeof WRONG> = {
   key: 'str',
   changes: 'str',
   role: 'role',
+  next: 'int',
+  total: 'int',
+  transfer: 'str',
+  kind: 'str',
+  last: 'bool',
+  data: 'str',
 };
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -105,11 +126,18 @@ test('every well-formed cluster message is accepted as it is (also after a JSON 
     assert.ok(parseClusterMessage({ ...GOOD.keepalive, role }), role);
   }
   assert.ok(parseClusterMessage(without(GOOD.vote, 'reason')));
-  // A snapshot chunk carries a key only in a cluster without a secret.
-  assert.ok(parseClusterMessage(without(GOOD.snapshot, 'key')));
-  for (const bad of WRONG.str!) {
-    assert.is(parseClusterMessage({ ...GOOD.snapshot, key: bad }), null, `snapshot.key = ${JSON.stringify(bad)}`);
+  // A transfer part carries a key only in a cluster without a secret; a request's tip is optional.
+  assert.ok(parseClusterMessage(without(GOOD.transfer, 'key')));
+  assert.ok(parseClusterMessage(without(GOOD['sync-request'], 'tip')));
+  for (const bad of [...WRONG.str!, 'ef', 'EF'.repeat(32)]) {
+    assert.is(parseClusterMessage({ ...GOOD.transfer, key: bad }), null, `transfer.key = ${JSON.stringify(bad)}`);
   }
+  // Transfer IDs are 16 hex digits; a part is a snapshot or a log; its data is base64 (length a multiple of 4).
+  for (const bad of ['', '0123456789ABCDEF', '0123456789abcde', 5]) {
+    assert.is(parseClusterMessage({ ...GOOD['sync-ack'], transfer: bad }), null, `sync-ack.transfer = ${JSON.stringify(bad)}`);
+  }
+  assert.is(parseClusterMessage({ ...GOOD.transfer, kind: 'full' }), null);
+  assert.is(parseClusterMessage({ ...GOOD.transfer, data: 'abc' }), null);
   assert.ok(
     parseClusterMessage({ ...GOOD.commit, from: Number.MAX_SAFE_INTEGER, epoch: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER }),
   );
@@ -175,7 +203,7 @@ test('fields of other types do not stand in for the ones a type needs', () => {
   // An answer has no seq requirement, but a commit does: an answer-shaped commit is not a commit.
   assert.is(parseClusterMessage({ ...GOOD.answer, type: 'commit' }), null);
   assert.is(parseClusterMessage({ ...GOOD.election, type: 'keepalive' }), null);
-  assert.is(parseClusterMessage({ ...GOOD.commit, type: 'snapshot' }), null);
+  assert.is(parseClusterMessage({ ...GOOD.commit, type: 'transfer' }), null);
   // Extra fields are tolerated (forward compatibility) and do not change the verdict.
   assert.ok(parseClusterMessage({ ...GOOD.election, extra: { nested: true } }));
 });

@@ -4,9 +4,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSigner, openSigner } from '../../src/bus/auth.js';
 import { createFreshness } from '../../src/bus/freshness.js';
-import { routeInbound } from '../../src/node/cluster-inbox.js';
+import { routeBulk, routeInbound } from '../../src/node/cluster-inbox.js';
 
 const SELF = 2;
+const TRANSFER = '0123456789abcdef';
+const PART = { type: 'transfer', from: 3, epoch: 3, transfer: TRANSFER, kind: 'snapshot', seq: 1, total: 0, part: 0, last: true, data: '' };
 const signer = createSigner(Buffer.from('a cluster secret of enough length'), '3333333333333333');
 const route = (m: object, s = signer) => routeInbound(s.sign(m), SELF, s, 1000);
 
@@ -51,10 +53,23 @@ test('each kind goes where it belongs; own echoes (but keepalives and COORDINATO
   });
   assert.equal(route({ type: 'vote', from: 1, epoch: 3, to: 3, seq: 7, ok: true }), { to: 'ignored' });
   assert.is(route({ type: 'vote', from: 1, epoch: 3, to: SELF, seq: 7, ok: true }).to, 'vote');
-  assert.is(route({ type: 'sync-request', from: 4, epoch: 3, applied: 0 }).to, 'sync-request');
-  const chunk = { type: 'snapshot', from: 3, epoch: 3, seq: 1, part: 0, parts: 1, key: '', changes: '' };
-  assert.is(route({ ...chunk, to: SELF }).to, 'snapshot');
-  assert.equal(route({ ...chunk, to: 4 }), { to: 'ignored' });
+  assert.is(route({ type: 'sync-request', from: 4, epoch: 3, applied: 0, transfer: TRANSFER }).to, 'sync-request');
+  const ack = { type: 'sync-ack', from: 4, epoch: 3, transfer: TRANSFER, next: 1 };
+  assert.is(route({ ...ack, to: SELF }).to, 'sync-ack');
+  assert.equal(route({ ...ack, to: 5 }), { to: 'ignored' });
+  // Transfer parts travel only on the transfer queue: one on the topic is refused.
+  assert.equal(route({ ...PART, to: SELF }), { to: 'rejected', reason: 'malformed' });
+});
+
+test('the transfer queue takes only transfer parts addressed to this instance, judged by tag, not by freshness counters', () => {
+  const three = createSigner(Buffer.from('a cluster secret of enough length'), '3333333333333333');
+  const signed = three.sign({ ...PART, to: SELF });
+  assert.is(routeBulk(signed, SELF, signer).to, 'transfer');
+  // The same part again is the receiver's to drop as a duplicate (state-sync), not a replay here.
+  assert.is(routeBulk(JSON.parse(JSON.stringify(signed)), SELF, signer).to, 'transfer');
+  assert.equal(routeBulk(three.sign({ ...PART, to: 4 }), SELF, signer), { to: 'ignored' });
+  assert.equal(routeBulk(three.sign({ type: 'commit', from: 3, epoch: 1, seq: 1 }), SELF, signer), { to: 'rejected', reason: 'malformed' });
+  assert.equal(routeBulk({ ...signed, seq: 2 }, SELF, signer), { to: 'rejected', reason: 'bad-tag' });
 });
 
 test('with a secret, a replayed message of any kind is rejected as replayed; the first delivery went through', () => {
@@ -66,8 +81,8 @@ test('with a secret, a replayed message of any kind is rejected as replayed; the
     { type: 'prepare', from: 3, epoch: 1, seq: 1, changes: '' },
     { type: 'commit', from: 3, epoch: 1, seq: 1 },
     { type: 'vote', from: 3, epoch: 1, to: SELF, seq: 1, ok: true },
-    { type: 'snapshot', from: 3, epoch: 1, to: SELF, seq: 1, part: 0, parts: 1, changes: '' },
-    { type: 'sync-request', from: 3, epoch: 1, applied: 0 },
+    { type: 'sync-ack', from: 3, epoch: 1, to: SELF, transfer: TRANSFER, next: 1 },
+    { type: 'sync-request', from: 3, epoch: 1, applied: 0, transfer: TRANSFER },
   ];
   const recorded = kinds.map((m) => JSON.parse(JSON.stringify(three.sign(m))) as unknown);
   for (const raw of recorded) assert.is.not(routeInbound(raw, SELF, signer, 0, fresh).to, 'rejected');

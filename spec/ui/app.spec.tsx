@@ -5,7 +5,7 @@ import { render } from 'ink-testing-library';
 import { stripVTControlCharacters } from 'node:util';
 import { BehaviorSubject, of } from 'rxjs';
 import type { Sample } from '../../src/domain/rates.js';
-import type { InstanceRow, PeerRow, Status, SwarmRow, UiCommand } from '../../src/node/host.js';
+import type { InstanceRow, PeerRow, Status, SwarmRow, TransferView, UiCommand } from '../../src/node/host.js';
 import { App, type UiSource } from '../../src/ui/app.js';
 import { resolveConfig } from '../../src/config/index.js';
 
@@ -40,10 +40,12 @@ function fixture(swarmCount = 3) {
   const commands: UiCommand[] = [];
   const asked: string[] = [];
   const rejected$ = new BehaviorSubject<Record<string, number>>({ 'bad-tag': 0, replayed: 0 });
+  const transfers$ = new BehaviorSubject<TransferView>({ receiving: null, sending: [] });
   const source: UiSource = {
     status$,
     live$,
     rejected$,
+    transfers$,
     now$,
     swarms$,
     logs$: of(['12:00:00.000Z [tracker 2] role slave (epoch 3, master 3)']),
@@ -64,7 +66,7 @@ function fixture(swarmCount = 3) {
     command: (c) => commands.push(c),
   };
   const ui = render(<App config={config} source={source} />);
-  return { ui, status$, live$, now$, swarms$, rejected$, commands, asked };
+  return { ui, status$, live$, now$, swarms$, rejected$, transfers$, commands, asked };
 }
 
 test('Config tab: addresses, ports, ID, state, controls and the key legend', async () => {
@@ -134,6 +136,29 @@ test('Trackers tab: refused cluster messages by reason, only those seen', async 
   await settle();
   assert.match(ui.lastFrame()!, /refused: bad tag 1 · replayed 24;/);
   assert.not.match(ui.lastFrame()!, /unknown sender/);
+  ui.unmount();
+});
+
+test('Trackers tab: a state transfer under way, received here or sent by this Master, with its progress', async () => {
+  const { ui, status$, live$, transfers$ } = fixture();
+  await settle();
+  ui.stdin.write('2');
+  await settle();
+  assert.not.match(ui.lastFrame()!, /syncing|receiving|sending/);
+  status$.next({ ...running, role: 'syncing' });
+  transfers$.next({ receiving: { peer: 3, kind: 'snapshot', records: 450_000, total: 1_000_000 }, sending: [] });
+  await settle();
+  let f = ui.lastFrame()!;
+  assert.match(f, /2\s+syncing 45%\s+3\s+this instance/);
+  assert.match(f, /receiving from instance 3: snapshot: 450k of 1000k records \(45%\)/);
+  // As the Master: instance 1 takes its state from us.
+  status$.next({ ...running, role: 'master', master: 2 });
+  live$.next([entry(1, 'syncing', 9_000)]);
+  transfers$.next({ receiving: null, sending: [{ peer: 1, kind: 'log', records: 12, total: 40 }] });
+  await settle();
+  f = ui.lastFrame()!;
+  assert.match(f, /1\s+syncing 30%/);
+  assert.match(f, /sending instance 1 its rounds from the log: 12 of 40 records \(30%\)/);
   ui.unmount();
 });
 

@@ -23,9 +23,32 @@ export type ClusterMessage =
   | (Envelope & { type: 'vote'; to: number; seq: number; ok: boolean; reason?: string })
   | (Envelope & { type: 'commit'; seq: number })
   | (Envelope & { type: 'abort'; seq: number })
-  | (Envelope & { type: 'sync-request'; applied: number })
-  /** `key`: the connection-ID key in hex, only in a cluster without a secret. */
-  | (Envelope & { type: 'snapshot'; to: number; seq: number; part: number; parts: number; key?: string; changes: WireChanges });
+  /**
+   * `transfer`: 16 hex digits the requester chose for this transfer (chunks of any other are not for it).
+   * `tip`: the epoch of the requester's round `applied`, when it knows it: the Master may then send only the
+   * rounds after it from its log.
+   */
+  | (Envelope & { type: 'sync-request'; applied: number; transfer: string; tip?: number })
+  /** The requester holds every part before `next` (stored, the SQLite mirror included): the sender's window. */
+  | (Envelope & { type: 'sync-ack'; to: number; transfer: string; next: number })
+  /**
+   * One part of a transfer, on the requester's own queue (node/transfer-sender.ts). `snapshot`: entries of
+   * domain/snapshot-codec.ts, the walk having begun at commit `seq`; `log`: committed rounds after `seq`
+   * (round-log.ts). `key`: the connection-ID key in hex, only in a cluster without a secret.
+   */
+  | (Envelope & {
+      type: 'transfer';
+      to: number;
+      transfer: string;
+      kind: 'snapshot' | 'log';
+      seq: number;
+      /** Records the whole transfer is expected to hold (a snapshot's peers when its walk began): for progress. */
+      total: number;
+      part: number;
+      last: boolean;
+      key?: string;
+      data: string;
+    });
 
 export type LocalMessage =
   | { type: 'reply'; to: Endpoint; data: Buffer }
@@ -43,5 +66,6 @@ export const CLUSTER_TYPES: ReadonlySet<string> = new Set([
   'commit',
   'abort',
   'sync-request',
-  'snapshot',
+  'sync-ack',
+  'transfer',
 ]);

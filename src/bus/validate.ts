@@ -7,6 +7,7 @@ import type { ClusterMessage } from './messages.js';
 const ROLES = new Set(['starting', 'syncing', 'electing', 'master', 'slave', 'isolated', 'resuming', 'stopped']);
 const int = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
 const str = (v: unknown): boolean => typeof v === 'string';
+const transferId = (v: unknown): boolean => typeof v === 'string' && /^[0-9a-f]{16}$/.test(v);
 
 const FIELDS: Record<ClusterMessage['type'], Record<string, (v: unknown) => boolean>> = {
   keepalive: { role: (v) => ROLES.has(v as string), synced: (v) => typeof v === 'boolean', nonce: str, applied: int, startedAt: int },
@@ -17,8 +18,19 @@ const FIELDS: Record<ClusterMessage['type'], Record<string, (v: unknown) => bool
   vote: { to: int, seq: int, ok: (v) => typeof v === 'boolean', reason: (v) => v === undefined || typeof v === 'string' },
   commit: { seq: int },
   abort: { seq: int },
-  'sync-request': { applied: int },
-  snapshot: { to: int, seq: int, part: int, parts: int, key: (v) => v === undefined || str(v), changes: str },
+  'sync-request': { applied: int, transfer: transferId, tip: (v) => v === undefined || int(v) },
+  'sync-ack': { to: int, transfer: transferId, next: int },
+  transfer: {
+    to: int,
+    transfer: transferId,
+    kind: (v) => v === 'snapshot' || v === 'log',
+    seq: int,
+    total: int,
+    part: int,
+    last: (v) => typeof v === 'boolean',
+    key: (v) => v === undefined || (str(v) && /^[0-9a-f]{64}$/.test(v as string)),
+    data: (v) => str(v) && (v as string).length % 4 === 0,
+  },
 };
 
 export function parseClusterMessage(raw: unknown): ClusterMessage | null {

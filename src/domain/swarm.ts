@@ -69,7 +69,8 @@ export function getSwarm(store: SwarmStore, infoHash: Buffer): Swarm | undefined
   return store.swarms.get(hashKey(infoHash));
 }
 
-function swarmFor(store: SwarmStore, infoHash: Buffer): Swarm {
+/** The swarm of `infoHash`, created empty when the store has none. */
+export function swarmFor(store: SwarmStore, infoHash: Buffer): Swarm {
   const key = hashKey(infoHash);
   let s = store.swarms.get(key);
   if (!s) {
@@ -89,7 +90,7 @@ export const peerCount = (s: Swarm): number => s.v4.count + (s.v6 ? s.v6.count :
 export const leechers = (s: Swarm): number => peerCount(s) - s.seeders;
 
 /** Each of the swarm's tables with the pool its records live in. */
-function tables(store: SwarmStore, s: Swarm): Array<[PeerPool, PeerTable]> {
+export function tables(store: SwarmStore, s: Swarm): Array<[PeerPool, PeerTable]> {
   return s.v6
     ? [
         [store.v4, s.v4],
@@ -124,7 +125,14 @@ function removeSlot(s: Swarm, p: PeerPool, t: PeerTable, slot: number): void {
   removePeer(p, t, slot);
 }
 
-function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[]): void {
+/**
+ * Swarms a change must leave alone, by store key: after a state transfer, a swarm copied from the Master at a
+ * later commit than the round being applied already holds that round's effect (repository.ts).
+ */
+export type SkipSwarm = ((key: string) => boolean) | undefined;
+
+function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[], skip: SkipSwarm): void {
+  if (skip?.(hashKey(c.infoHash))) return;
   const s = swarmFor(store, c.infoHash);
   const v4 = c.ip.length === 4;
   const pool = v4 ? store.v4 : store.v6;
@@ -182,9 +190,10 @@ function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[]): 
   });
 }
 
-function applyExpire(store: SwarmStore, before: number, out: RowEffect[]): void {
+function applyExpire(store: SwarmStore, before: number, out: RowEffect[], skip: SkipSwarm): void {
   const cutoff = before / 1000;
   for (const [key, s] of store.swarms) {
+    if (skip?.(key)) continue;
     let infoHash: Buffer | null = null;
     for (const [p, t] of tables(store, s)) {
       for (let i = t.count - 1; i >= 0; i--) {
@@ -206,15 +215,16 @@ function applyExpire(store: SwarmStore, before: number, out: RowEffect[]): void 
 }
 
 /** Apply one change; returns the row effects for persistence (appended to `out`). */
-export function applyChange(store: SwarmStore, c: Change, out: RowEffect[] = []): RowEffect[] {
+export function applyChange(store: SwarmStore, c: Change, out: RowEffect[] = [], skip?: SkipSwarm): RowEffect[] {
   switch (c.kind) {
     case 'announce':
-      applyAnnounce(store, c, out);
+      applyAnnounce(store, c, out, skip);
       break;
     case 'expire':
-      applyExpire(store, c.before, out);
+      applyExpire(store, c.before, out, skip);
       break;
     case 'torrent': {
+      if (skip?.(hashKey(c.infoHash))) break;
       const s = swarmFor(store, c.infoHash);
       s.describe(c.name, c.size);
       if (c.completed !== undefined) s.completed = c.completed;

@@ -21,7 +21,7 @@ export type Inbound =
   | { readonly to: 'round'; readonly message: RoundMessage }
   | { readonly to: 'vote'; readonly message: Of<'vote'> }
   | { readonly to: 'sync-request'; readonly message: Of<'sync-request'> }
-  | { readonly to: 'snapshot'; readonly message: Of<'snapshot'> }
+  | { readonly to: 'sync-ack'; readonly message: Of<'sync-ack'> }
   | { readonly to: 'rejected'; readonly reason: ClusterReject }
   /** Well-formed but not for us: our own echo (but of a keepalive or a COORDINATOR), or addressed to another instance. */
   | { readonly to: 'ignored' };
@@ -60,7 +60,28 @@ export function routeInbound(raw: unknown, self: number, signer: Signer, now: nu
       return m.to === self ? { to: 'vote', message: m } : { to: 'ignored' };
     case 'sync-request':
       return { to: 'sync-request', message: m };
-    case 'snapshot':
-      return m.to === self ? { to: 'snapshot', message: m } : { to: 'ignored' };
+    case 'sync-ack':
+      return m.to === self ? { to: 'sync-ack', message: m } : { to: 'ignored' };
+    case 'transfer':
+      return { to: 'rejected', reason: 'malformed' }; // only ever on the transfer queue
   }
+}
+
+export type BulkInbound =
+  | { readonly to: 'transfer'; readonly message: Of<'transfer'> }
+  | { readonly to: 'rejected'; readonly reason: ClusterReject }
+  | { readonly to: 'ignored' };
+
+/**
+ * What arrives on this instance's transfer queue: verified and checked like the rest, but judged by the transfer it
+ * belongs to rather than by freshness counters (its messages travel apart from the topic's, so their counters
+ * arrive out of step). A replayed part of the transfer under way is a duplicate the receiver drops; a part of any
+ * other transfer is ignored.
+ */
+export function routeBulk(raw: unknown, self: number, signer: Signer): BulkInbound {
+  const verified = signer.verify(raw);
+  if (!verified) return { to: 'rejected', reason: 'bad-tag' };
+  const m = parseClusterMessage(verified.message);
+  if (m?.type !== 'transfer') return { to: 'rejected', reason: 'malformed' };
+  return m.to === self ? { to: 'transfer', message: m } : { to: 'ignored' };
 }

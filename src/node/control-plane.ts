@@ -17,7 +17,8 @@ export type ControlEvent =
   | { readonly type: 'role'; readonly role: RoleInfo }
   /** Membership changed (`live`) or only last-seen times (`seen`). */
   | { readonly type: 'live'; readonly live: readonly LiveEntry[]; readonly changed: boolean }
-  | { readonly type: 'sync-request'; readonly epoch: number }
+  /** Ask `to` for its state (node/transfers.ts builds and sends the request). */
+  | { readonly type: 'sync-request'; readonly to: number; readonly epoch: number }
   | { readonly type: 'fatal'; readonly code: number; readonly reason: string };
 
 export type ControlPlaneDeps = {
@@ -30,7 +31,6 @@ export type ControlPlaneDeps = {
   readonly scheduler: SchedulerLike;
   /** The role last reported (a cut-off that ends rejoins only an isolated instance). */
   readonly role: () => Role;
-  readonly applied: () => number;
   readonly log: (line: string) => void;
 };
 
@@ -107,8 +107,7 @@ export function controlPlane(deps: ControlPlaneDeps): ControlPlane {
           case 'send-coordinator':
             return emit({ type: 'publish', message: { type: 'coordinator', from: self, epoch: o.epoch } });
           case 'send-sync-request':
-            emit({ type: 'sync-request', epoch: o.epoch });
-            return emit({ type: 'publish', message: { type: 'sync-request', from: self, epoch: o.epoch, applied: deps.applied() } });
+            return emit({ type: 'sync-request', to: o.to, epoch: o.epoch });
           case 'role':
             return emit({ type: 'role', role: { role: o.role, epoch: o.epoch, master: o.master } });
         }

@@ -12,7 +12,7 @@ import type { SqliteStore } from '../../streams/sqlite/sqlite-store.js';
 import type { Signer } from '../bus/auth.js';
 import type { Freshness } from '../bus/freshness.js';
 import type { ClusterMessage } from '../bus/messages.js';
-import { decodeChanges, encodeChanges } from '../bus/wire.js';
+import { decodeChanges, packChanges } from '../bus/wire.js';
 import type { Config } from '../config/index.js';
 import { resyncText, voteErrorText } from '../domain/reasons.js';
 import type { ClusterTiming } from '../domain/timing.js';
@@ -23,12 +23,15 @@ import { Action } from '../protocol/constants.js';
 import type { ConnectionIdCache, ConnectionIdKey } from '../protocol/connection-id.js';
 import type { Datagram } from '../protocol/types.js';
 import type { LoadedTorrent } from '../torrent/load-dir.js';
-import { type RoundMessage, routeInbound } from './cluster-inbox.js';
+import { type RoundMessage, routeBulk, routeInbound } from './cluster-inbox.js';
 import type { ControlEvent, ControlPlane, RoleInfo } from './control-plane.js';
 import type { ClientProposal, DataPlaneOutput } from './data-plane.js';
 import type { HttpHolder } from './http-holder.js';
 import type { ServiceAddress } from './service-address.js';
-import { type StateSync, snapshotFor } from './state-sync.js';
+import type { RoundLog } from './round-log.js';
+import type { StateSync } from './state-sync.js';
+import type { TransferSenders } from './transfer-sender.js';
+import { noteApplied, notePrepared, receivePart, requestSync, serveSync } from './transfers.js';
 import type { TrackerDeps } from './tracker.js';
 import type { Transport } from './transport.js';
 
@@ -55,11 +58,26 @@ export type Ctx = {
   readonly registered: readonly LoadedTorrent[];
   readonly idCache: ConnectionIdCache;
   readonly sync: StateSync;
+  /** The last committed rounds, for catch-up (clustered only). */
+  readonly roundLog: RoundLog;
+  /** Rounds prepared and not yet applied, as their PREPARE carried them: logged once applied. */
+  readonly pendingRounds: Map<number, { readonly epoch: number; readonly changes: Buffer }>;
+  /** Master: state transfers under way. */
+  readonly senders: TransferSenders;
   /** Master: when each round in flight was prepared (scheduler time), for the commit latency. */
   readonly prepared: Map<number, number>;
   /** Master: the broker's confirmation of each COMMIT sent, until the data plane takes it. */
   readonly commits: Map<number, Promise<boolean>>;
-  readonly state: { key: ConnectionIdKey; applied: number; synced: boolean; cut: boolean; stopping: boolean; everConnected: boolean };
+  readonly state: {
+    key: ConnectionIdKey;
+    applied: number;
+    synced: boolean;
+    cut: boolean;
+    stopping: boolean;
+    everConnected: boolean;
+    /** Transfer parts installed in memory whose mirror write is not done yet. */
+    mirrorBacklog: number;
+  };
   readonly subs: Subscription[];
   readonly limiter: RateLimiter | undefined;
   readonly control: ControlPlane;
@@ -103,7 +121,7 @@ export function handleControl(e: ControlEvent, ctx: Ctx): void {
       return;
     }
     case 'sync-request':
-      ctx.sync.begin();
+      requestSync(e.to, e.epoch, ctx);
       return;
     case 'fatal':
       ctx.fatal(e.code, e.reason);
@@ -120,7 +138,10 @@ function changeRole(next: RoleInfo, ctx: Ctx): void {
   ctx.role$.next(next);
   metrics.epoch.set(next.epoch);
   if (next.epoch > prev.epoch) metrics.elections.inc(); // a new epoch is a finished election (won or seen)
-  if (next.role !== 'master') ctx.prepared.clear();
+  if (next.role !== 'master') {
+    ctx.prepared.clear();
+    ctx.senders.stopAll();
+  }
   if (next.role === 'master') state.synced = true;
   // A newcomer holds nothing yet; an instance cut off or resuming keeps what it holds (a gap is found by sequence).
   else if (ctx.clustered && (next.role === 'syncing' || next.role === 'starting')) state.synced = false;
@@ -161,6 +182,7 @@ export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
       o.client.settle(o.body);
       return;
     case 'applied':
+      noteApplied(o.seq, ctx);
       ctx.state.applied = o.seq;
       if (!o.healthy) ctx.consensus.next({ type: 'health', ok: false });
       ctx.control.to.election({ type: 'progress', applied: o.seq });
@@ -170,8 +192,11 @@ export function handleData(o: DataPlaneOutput, ctx: Ctx): void {
       ctx.prepared.set(o.seq, ctx.deps.scheduler.now());
       metrics.batchSize.observe(o.items.length);
       // Alone there is nobody to tell: skip serialising the batch.
-      if (ctx.clustered)
-        publish(ctx, { type: 'prepare', from, epoch: o.epoch, seq: o.seq, changes: encodeChanges(o.items.map((p) => p.change)) });
+      if (ctx.clustered) {
+        const packed = packChanges(o.items.map((p) => p.change));
+        notePrepared(o.seq, o.epoch, packed, ctx);
+        publish(ctx, { type: 'prepare', from, epoch: o.epoch, seq: o.seq, changes: packed.toString('base64') });
+      }
       return;
     case 'send-vote':
       publish(ctx, {
@@ -235,46 +260,21 @@ export function handleInbound(raw: unknown, ctx: Ctx): void {
       ctx.consensus.next({ type: 'vote', from: m.from, epoch: m.epoch, seq: m.seq, ok: m.ok });
       return;
     }
-    case 'sync-request': {
-      const { role, epoch } = ctx.role$.value;
-      if (role !== 'master') return;
-      ctx.log(`state transfer to instance ${r.message.from}: ${ctx.repo.lastSeq()} commits`);
-      // With a secret the key stays home: every instance derives it. Without one it goes along (the README says
-      // what that exposes).
-      const key = Buffer.isBuffer(ctx.state.key) && !ctx.signer.authenticated ? ctx.state.key : null;
-      for (const m of snapshotFor(ctx.repo, ctx.cfg.id, epoch, r.message.from, key)) publish(ctx, m);
+    case 'sync-request':
+      serveSync(r.message, ctx);
       return;
-    }
-    case 'snapshot':
-      installChunk(r.message, ctx);
+    case 'sync-ack':
+      ctx.senders.ack(r.message.from, r.message.transfer, r.message.next);
       return;
   }
 }
 
-function installChunk(m: Extract<ClusterMessage, { type: 'snapshot' }>, ctx: Ctx): void {
-  const done = ctx.sync.chunk(m);
-  if (done === 'bad') {
-    ctx.metrics.countClusterReject('bad-snapshot');
-    return;
-  }
-  if (done === 'partial' || done === 'not-syncing') return;
-  if ('failed' in done) {
-    ctx.log(`state transfer could not be stored: ${done.failed}`);
-    return;
-  }
-  if (done.key && !ctx.signer.authenticated) {
-    ctx.state.key = done.key;
-    ctx.idCache.clear();
-  }
-  ctx.state.applied = done.seq;
-  ctx.control.to.election({ type: 'progress', applied: done.seq });
-  ctx.state.synced = true;
-  ctx.consensus.next({ type: 'applied', seq: done.seq });
-  ctx.consensus.next({ type: 'health', ok: true });
-  ctx.log(`state transfer complete: ${done.records} records at commit ${done.seq}`);
-  ctx.control.to.election({ type: 'synced' });
-  for (const b of done.replay) toConsensus(b, ctx);
-  status(ctx);
+/** What arrives on this instance's transfer queue. */
+export function handleBulk(raw: unknown, ctx: Ctx): void {
+  if (ctx.state.cut) return;
+  const r = routeBulk(raw, ctx.cfg.id, ctx.signer);
+  if (r.to === 'rejected') ctx.metrics.countClusterReject(r.reason);
+  if (r.to === 'transfer') receivePart(r.message, ctx, (m) => toConsensus(m, ctx));
 }
 
 function toConsensus(m: RoundMessage, ctx: Ctx): void {
@@ -287,6 +287,7 @@ function toConsensus(m: RoundMessage, ctx: Ctx): void {
     ctx.metrics.countClusterReject('bad-changes');
     return;
   }
+  if (m.from === ctx.role$.value.master) notePrepared(m.seq, m.epoch, Buffer.from(m.changes, 'base64'), ctx);
   const items = changes.map((change): ClientProposal => ({ change, client: null }));
   ctx.consensus.next({ type: 'prepare', from: m.from, epoch: m.epoch, seq: m.seq, items });
 }

@@ -25,7 +25,9 @@ import { getSwarm, leechers, peersOf } from '../domain/swarm.js';
 import type { Swarm, SwarmStore } from '../domain/types.js';
 import { addressText } from '../protocol/compact.js';
 import type { Config } from '../config/index.js';
-import { startTracker, type Tracker, type TrackerDeps } from './tracker.js';
+import { startTracker, type Tracker, type TrackerDeps, type TransferView } from './tracker.js';
+
+export type { TransferProgress, TransferView } from './tracker.js';
 
 export type Status = {
   readonly running: boolean;
@@ -85,6 +87,8 @@ export type Host = {
    * tracker_cluster_messages_rejected_total), sampled on the host's tick; all zero while no instance runs.
    */
   readonly rejected$: Observable<Readonly<Record<ClusterReject, number>>>;
+  /** State transfers under way (taking one, or sending them), sampled on the host's tick. */
+  readonly transfers$: Observable<TransferView>;
   readonly now$: Observable<number>;
   command(c: UiCommand): Promise<void>;
   current(): Tracker | null;
@@ -187,6 +191,7 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
         }),
       ),
     rejected$: combineLatest([tracker$, tick$]).pipe(map(([t]) => (t ? t.metrics.clusterRejects() : NO_REJECTS))),
+    transfers$: combineLatest([tracker$, tick$]).pipe(map(([t]) => (t ? t.transfers() : NO_TRANSFERS))),
     now$: tick$.pipe(map(() => deps.scheduler.now())),
     command(c) {
       // Commands run one after another: a Stop never overlaps a Start.
@@ -229,6 +234,7 @@ export function chartSamples(
 ): Observable<History> {
   return timer(0, periodMs, scheduler).pipe(scan((h: History) => record(h, read(), keep), seed));
 }
+const NO_TRANSFERS: TransferView = { receiving: null, sending: [] };
 const NO_REJECTS = Object.freeze(Object.fromEntries(CLUSTER_REJECTS.map((r) => [r, 0])) as Record<ClusterReject, number>);
 
 const bySize = (a: SwarmRow, b: SwarmRow): number =>

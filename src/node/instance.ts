@@ -34,10 +34,23 @@ import type { Datagram } from '../protocol/types.js';
 import { loadTorrentDir } from '../torrent/load-dir.js';
 import { controlPlane, type RoleInfo } from './control-plane.js';
 import { type ClientProposal, dataPlane } from './data-plane.js';
-import { commitConfirmed, type Ctx, countUdp, dropReason, handleControl, handleData, handleInbound, onConnected } from './handlers.js';
+import {
+  commitConfirmed,
+  type Ctx,
+  countUdp,
+  dropReason,
+  handleBulk,
+  handleControl,
+  handleData,
+  handleInbound,
+  onConnected,
+} from './handlers.js';
 import { httpHolder } from './http-holder.js';
 import { serviceAddress } from './service-address.js';
+import { createRoundLog } from './round-log.js';
 import { createStateSync } from './state-sync.js';
+import { transferSenders } from './transfer-sender.js';
+import { sendPart, transferEnded } from './transfers.js';
 import type { StartSockets, Tracker, TrackerDeps } from './tracker.js';
 import { type BrokerAccess, brokerTransport, localTransport } from './transport.js';
 
@@ -63,6 +76,7 @@ export async function wireInstance(
   subs.push(ctx.control.event$.subscribe((e) => handleControl(e, ctx)));
   subs.push(startDataPlane(ctx).subscribe((o) => handleData(o, ctx)));
   subs.push(ctx.transport.messages$.subscribe((raw) => handleInbound(raw, ctx)));
+  subs.push(ctx.transport.bulk.messages$.subscribe((raw) => handleBulk(raw, ctx)));
   subs.push(ctx.transport.connected$.pipe(distinctUntilChanged()).subscribe((up) => onConnected(up, ctx)));
   // Wrong credentials at start-up are fatal with one clear line; later (a broker reconfigured) they are logged.
   subs.push(
@@ -90,7 +104,9 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
   const timing = clusterTiming({ heartbeatMs: cfg.cluster.heartbeatMs, voteTimeoutMs: cfg.cluster.voteTimeoutMs, clustered });
   const repo = createRepository({ mirror: sqlite, log });
   const commits = new Map<number, Promise<boolean>>();
+  const roundLog = createRoundLog();
   const metrics = createMetrics({
+    roundLog: () => roundLog.stats(),
     labels: { tracker_id: String(cfg.id) },
     swarmStats: () => ({ swarms: repo.store.swarms.size, peers: countPeers(repo.store) }),
     awaitingReceipt: () => commits.size,
@@ -104,7 +120,7 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
   const role$ = new BehaviorSubject<RoleInfo>({ role: 'starting', epoch: 0, master: null });
   // With a secret, connection-ID keys are derived from it per period (the same at every instance, never sent).
   const key = deps.secret ? connectionKeySchedule(deps.secret) : deps.key;
-  const state = { key, applied: 0, synced: !clustered, cut: false, stopping: false, everConnected: false };
+  const state = { key, applied: 0, synced: !clustered, cut: false, stopping: false, everConnected: false, mirrorBacklog: 0 };
   let resolveFatal: (f: { code: number; reason: string }) => void = () => {};
   const fatalPromise = new Promise<{ code: number; reason: string }>((r) => (resolveFatal = r));
   const limiter = cfg.policy.rateLimit ? createRateLimiter(cfg.policy.rateLimit) : undefined;
@@ -135,7 +151,14 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
     torrents$: new Subject<readonly ClientProposal[]>(),
     registered: registered.torrents,
     idCache: createConnectionIdCache(),
-    sync: createStateSync(repo),
+    sync: createStateSync(repo, roundLog),
+    roundLog,
+    pendingRounds: new Map(),
+    senders: transferSenders({
+      scheduler: deps.scheduler,
+      send: (p) => sendPart(p, ctx),
+      ended: (o) => transferEnded(o, ctx),
+    }),
     prepared: new Map(),
     commits,
     fatalPromise,
@@ -152,7 +175,6 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
       timing,
       scheduler: deps.scheduler,
       role: () => role$.value.role,
-      applied: () => state.applied,
       log,
     }),
     service: serviceAddress({
@@ -249,6 +271,13 @@ function instanceFace(ctx: Ctx, sockets: StartSockets): Instance {
     live$: ctx.live$.asObservable(),
     broker$: ctx.transport.serving$,
     fatal: ctx.fatalPromise,
+    transfers() {
+      const r = ctx.sync.progress();
+      return {
+        receiving: r ? { peer: r.from, kind: r.kind, records: r.records, total: r.total } : null,
+        sending: ctx.senders.active().map((s) => ({ peer: s.to, kind: s.kind, records: s.records, total: s.total })),
+      };
+    },
     attachMetrics(port, close) {
       metricsServer = { port, close };
     },
@@ -270,6 +299,7 @@ function instanceFace(ctx: Ctx, sockets: StartSockets): Instance {
       if (state.stopping) return;
       state.stopping = true;
       for (const s of ctx.subs) s.unsubscribe();
+      ctx.senders.stopAll();
       await ctx.http?.stop('tracker stopping');
       await metricsServer?.close();
       await ctx.service.hold(false);

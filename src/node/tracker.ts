@@ -61,11 +61,22 @@ export type Tracker = {
   readonly broker$: Observable<string | null>;
   /** Resolves with a process exit code when the instance must stop by itself (duplicate ID, no broker). */
   readonly fatal: Promise<{ code: number; reason: string }>;
+  /** State transfers under way: the one this instance takes, and those it sends (a Master). */
+  transfers(): TransferView;
   /** Simulate a lost connection: stop keepalives, broker traffic and replies, without exiting (and back). */
   setCut(cut: boolean): void;
   /** Stop serving, empty the repository (memory and SQLite) and release every resource. */
   stop(): Promise<void>;
 };
+
+/** What the Trackers tab shows of state transfers: records so far of the total expected. */
+export type TransferProgress = {
+  readonly peer: number | null;
+  readonly kind: 'snapshot' | 'log' | null;
+  readonly records: number;
+  readonly total: number;
+};
+export type TransferView = { readonly receiving: TransferProgress | null; readonly sending: readonly TransferProgress[] };
 
 export type Started = { ok: true; tracker: Tracker } | { ok: false; error: string };
 

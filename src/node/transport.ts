@@ -17,7 +17,19 @@ export type Transport = {
   publish(m: ClusterMessage & { tag: string }): void;
   /** Resolves true once the broker holds the message (a receipt); false if the connection dropped first. */
   publishConfirmed(m: ClusterMessage & { tag: string }): Promise<boolean>;
+  /**
+   * State transfers: chunks travel on a second broker connection, to a queue of the receiver's own, so they never
+   * sit in front of keepalives, votes and COMMITs (on the wire, in the broker, or in the receiver's inbox).
+   */
+  readonly bulk: BulkChannel;
   close(): Promise<void>;
+};
+
+export type BulkChannel = {
+  /** What arrives on this instance's own transfer queue. */
+  readonly messages$: Observable<unknown>;
+  /** To instance `to`'s queue; false when it could not be handed to the connection (the sender retries later). */
+  send(to: number, m: ClusterMessage & { tag: string }, expiresAt: number): boolean;
 };
 
 export type BrokerLogin = { readonly login: string; readonly passcode: string };
@@ -32,9 +44,13 @@ export function localTransport(): Transport {
     refused$: NEVER,
     publish: () => {},
     publishConfirmed: () => Promise.resolve(true),
+    bulk: { messages$: NEVER, send: () => false },
     close: async () => {},
   };
 }
+
+/** The queue a state transfer to instance `id` is sent to. */
+export const transferQueue = (topic: string, id: number): string => `/queue/${topic}.transfer.${id}`;
 
 export function brokerTransport(
   urls: readonly string[],
@@ -44,13 +60,17 @@ export function brokerTransport(
   log: (s: string) => void,
 ): Transport {
   const route = routing(self);
-  const bridge = connectBroker({
-    url: urls,
-    topic,
-    log,
-    selector: route.selector,
+  const login = {
     ...(access.login ? { login: access.login.login, passcode: access.login.passcode } : {}),
     ...(access.ca ? { ca: access.ca } : {}),
+  };
+  const bridge = connectBroker({ url: urls, topic, log, selector: route.selector, ...login });
+  const bulk = connectBroker({
+    url: urls,
+    topic,
+    destination: transferQueue(topic, self),
+    log: (s) => log(`transfer channel: ${s}`),
+    ...login,
   });
   return {
     messages$: bridge.messages$,
@@ -59,6 +79,12 @@ export function brokerTransport(
     refused$: bridge.refused$,
     publish: (m) => void bridge.publish(m, route.headers(m)),
     publishConfirmed: (m) => bridge.publishConfirmed(m, route.headers(m)),
-    close: () => bridge.close(),
+    bulk: {
+      messages$: bulk.messages$,
+      // Not kept by the broker: a chunk nobody takes (its receiver died) is gone when it expires.
+      send: (to, m, expiresAt) =>
+        bulk.publish(m, { persistent: 'false', expires: String(Math.round(expiresAt)) }, transferQueue(topic, to)),
+    },
+    close: () => Promise.all([bridge.close(), bulk.close()]).then(() => {}),
   };
 }

@@ -6,7 +6,7 @@ import { Box, Text, useApp, useInput } from 'ink';
 import { useMemo, useState } from 'react';
 import { EMPTY, type Observable } from 'rxjs';
 import type { Sample } from '../domain/rates.js';
-import type { InstanceRow, PeerRow, Status, SwarmRow, UiCommand } from '../node/host.js';
+import type { InstanceRow, PeerRow, Status, SwarmRow, TransferView, UiCommand } from '../node/host.js';
 import { ConfigTab, type UiConfig } from './config-tab.js';
 import { PAGE, SwarmsTab } from './swarms-tab.js';
 import { TrackersTab } from './trackers-tab.js';
@@ -23,6 +23,8 @@ export type UiSource = {
   readonly charts$?: Observable<readonly Sample[]>;
   /** Cluster messages refused on arrival, by reason; without it the Trackers tab leaves them out. */
   readonly rejected$?: Observable<Readonly<Partial<Record<string, number>>>>;
+  /** State transfers under way; without it the Trackers tab shows none. */
+  readonly transfers$?: Observable<TransferView>;
   readonly logs$: Observable<readonly string[]>;
   command(c: UiCommand): unknown;
 };
@@ -31,6 +33,7 @@ const TABS = ['Config', 'Trackers', 'Swarms'] as const;
 /** Lines around a tab: the title bar, the blank lines above and below the tab, the key legend, and one spare so
  * the frame never reaches the terminal's last line (which would scroll it). */
 const CHROME_LINES = 5;
+const NO_TRANSFERS: TransferView = { receiving: null, sending: [] };
 const STOPPED: Status = { running: false, role: 'stopped', epoch: 0, master: null, cut: false, error: null };
 
 export function App({ config, source }: { config: UiConfig; source: UiSource }) {
@@ -47,6 +50,10 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
   const rejected = useObservable(
     useMemo(() => (tab === 1 && source.rejected$ ? source.rejected$ : EMPTY), [tab, source]),
     {},
+  );
+  const transfers = useObservable(
+    useMemo(() => (tab === 1 && source.transfers$ ? source.transfers$ : EMPTY), [tab, source]),
+    NO_TRANSFERS,
   );
   const charts = useObservable(
     useMemo(() => (tab === 1 && source.charts$ ? source.charts$ : EMPTY), [tab, source]),
@@ -115,6 +122,7 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
             now={now}
             charts={charts}
             rejected={rejected}
+            transfers={transfers}
             width={columns}
             height={height}
           />

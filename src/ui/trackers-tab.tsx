@@ -1,11 +1,12 @@
 /**
  * Trackers tab: every instance this one knows, who is Master, the time since its last keepalive; instances that
  * went down stay, greyed, with when they went down and the role and epoch they last had, until they return.
- * Below, sparklines of the last minute: requests per second (UDP, HTTP), commit latency, live instances.
+ * An instance taking a state transfer shows how far it is (`syncing 45%`), here and on its Master, and a line
+ * under the table says how many records of how many. Below, sparklines of the last minute: requests per second (UDP, HTTP), commit latency, live instances.
  */
 import { Box, Text } from 'ink';
 import type { Sample } from '../domain/rates.js';
-import type { InstanceRow, Status } from '../node/host.js';
+import type { InstanceRow, Status, TransferProgress, TransferView } from '../node/host.js';
 import { age, amount, type Column, clock, fitColumns, sparkline, tableHeader, tableLine } from './format.js';
 
 type Key = 'id' | 'role' | 'epoch' | 'last';
@@ -36,6 +37,7 @@ export function TrackersTab({
   now,
   charts = [],
   rejected = {},
+  transfers = { receiving: null, sending: [] },
   width,
   height,
 }: {
@@ -46,25 +48,29 @@ export function TrackersTab({
   charts?: readonly Sample[];
   /** Cluster messages refused on arrival, by reason (bad-tag, replayed, …). */
   rejected?: Readonly<Partial<Record<string, number>>>;
+  transfers?: TransferView;
   /** Columns and lines the tab may fill. */
   width: number;
   height: number;
 }) {
   const rows = [
-    ...(status.running ? [{ id: self, role: status.role, last: 'this instance', epoch: status.epoch, down: false }] : []),
+    ...(status.running
+      ? [{ id: self, role: withProgress(status.role, transfers.receiving), last: 'this instance', epoch: status.epoch, down: false }]
+      : []),
     ...live.map((e) => ({
       id: e.id,
-      role: e.role,
+      role: withProgress(e.role, transfers.sending.find((t) => t.peer === e.id) ?? null),
       epoch: e.epoch,
       down: e.down !== null,
       last: e.down === null ? age(now - e.lastSeen) : `down since ${clock(e.down)} (${age(now - e.down)})`,
     })),
   ].sort((a, b) => a.id - b.id);
   const up = rows.filter((r) => !r.down).length;
+  const moving = transferLines(transfers);
   const columns = fitColumns(COLUMNS, width);
   // The header, the rows, a blank line and the summary; the charts only when they fit below.
-  const withCharts = height >= rows.length + 3 + CHART_LINES;
-  const room = Math.max(1, height - 3 - (withCharts ? CHART_LINES : 0));
+  const withCharts = height >= rows.length + 3 + moving.length + CHART_LINES;
+  const room = Math.max(1, height - 3 - moving.length - (withCharts ? CHART_LINES : 0));
   const listed = rows.length > room ? rows.slice(0, room - 1) : rows;
   const spark = Math.min(60, width - LABEL - VALUE - 2);
   const last = charts.at(-1);
@@ -80,6 +86,11 @@ export function TrackersTab({
         </Text>
       ))}
       {listed.length < rows.length ? <Text color="gray">… and {rows.length - listed.length} more</Text> : null}
+      {moving.map((line) => (
+        <Text key={line} color="yellow" wrap="truncate-end">
+          {line}
+        </Text>
+      ))}
       <Box marginTop={1}>
         <Text color="gray" wrap="truncate-end">
           {up} live instance(s){rows.length > up ? `, ${rows.length - up} down` : ''}; {refusedText(rejected)}; refreshed automatically
@@ -103,6 +114,23 @@ export function TrackersTab({
       ) : null}
     </Box>
   );
+}
+
+const percent = (t: TransferProgress): string => (t.total > 0 ? `${Math.min(99, Math.floor((t.records * 100) / t.total))}%` : '…');
+
+/** `syncing 45%` while a transfer to or from that instance is under way. */
+function withProgress(role: string, t: TransferProgress | null): string {
+  return role === 'syncing' && t ? `syncing ${percent(t)}` : role;
+}
+
+/** One line per transfer under way: what, with whom, records of the total expected. */
+function transferLines(v: TransferView): string[] {
+  const what = (t: TransferProgress): string =>
+    `${t.kind === 'log' ? 'rounds from the log' : 'snapshot'}: ${amount(t.records)} of ${amount(t.total)} records (${percent(t)})`;
+  const lines = v.sending.map((t) => `sending instance ${t.peer} its ${what(t)}`);
+  if (v.receiving)
+    lines.unshift(`receiving ${v.receiving.peer === null ? 'state' : `from instance ${v.receiving.peer}`}: ${what(v.receiving)}`);
+  return lines;
 }
 
 /** Refused cluster messages by reason, only the reasons seen (`bad-tag` → `bad tag 3`). */

@@ -9,6 +9,7 @@
 import { BehaviorSubject, Subject, distinctUntilChanged, type Observable, type Subscription } from 'rxjs';
 import { RxStomp, RxStompState, type IMessage, type StompHeaders } from '@stomp/rx-stomp';
 import { brokerList } from '../../src/bus/broker-url.js';
+import { installBufferParser } from './stomp-parser.js';
 import { socketFactoryFor } from './stomp-socket.js';
 
 export type BrokerBridgeOptions = {
@@ -17,8 +18,9 @@ export type BrokerBridgeOptions = {
    * failover order: a lost connection tries the next at once, cycling, with a growing pause after each full cycle.
    */
   readonly url: string | readonly string[];
-  /** Published to and read from `/topic/<topic>`. */
+  /** Published to and read from `/topic/<topic>`, unless `destination` names another (a queue of one's own). */
   readonly topic: string;
+  readonly destination?: string;
   readonly reconnectDelayMs?: number;
   readonly login?: string;
   readonly passcode?: string;
@@ -57,7 +59,7 @@ export type BrokerBridge = {
    * JSON.stringify to the topic, with extra headers (for selectors). Returns false (and counts `dropped`)
    * instead of throwing or queueing.
    */
-  publish(body: unknown, headers?: Readonly<Record<string, string>>): boolean;
+  publish(body: unknown, headers?: Readonly<Record<string, string>>, destination?: string): boolean;
   /**
    * Like publish, but resolves true only once the broker has confirmed the frame (a STOMP receipt); false when
    * it could not be sent or the connection dropped before the receipt came.
@@ -79,7 +81,8 @@ const BRIEF_CYCLES = 5;
  * Throws only for a URL scheme it cannot serve (a wiring error); everything at run time is a value.
  */
 export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
-  const destination = `/topic/${opts.topic}`;
+  installBufferParser();
+  const destination = opts.destination ?? `/topic/${opts.topic}`;
   const urls = typeof opts.url === 'string' ? brokerList(opts.url) : opts.url;
   const failover = failoverCycle(urls);
   const stats: BridgeStats = { received: 0, malformed: 0, published: 0, dropped: 0 };
@@ -170,14 +173,14 @@ export function connectBroker(opts: BrokerBridgeOptions): BrokerBridge {
 
   // Drop-and-count rather than rx-stomp's retry queue: that queue is unbounded and would replay stale
   // consensus traffic after a reconnect; the protocol's sequence numbers recover what is missed.
-  const publish = (body: unknown, headers?: Readonly<Record<string, string>>): boolean => {
+  const publish = (body: unknown, headers?: Readonly<Record<string, string>>, to: string = destination): boolean => {
     const text = closing === undefined && rx.connected() ? stringify(body) : undefined;
     if (text === undefined) {
       stats.dropped++;
       return false;
     }
     try {
-      rx.publish({ destination, body: text, headers: { ...headers, 'content-type': 'application/json' }, retryIfDisconnected: false });
+      rx.publish({ destination: to, body: text, headers: { ...headers, 'content-type': 'application/json' }, retryIfDisconnected: false });
     } catch {
       stats.dropped++; // the connection dropped between the check and the send
       return false;

@@ -6,6 +6,8 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { OFF_DOWN, OFF_IP, OFF_LEFT, OFF_PORT, OFF_SEEN, OFF_UP } from '../../src/domain/peer-table.js';
+import { scanChunk } from '../../src/domain/snapshot-codec.js';
 import { addressText } from '../../src/protocol/compact.js';
 import type { RowEffect } from '../../src/domain/types.js';
 import type { PackedEffect } from './effects-codec.js';
@@ -14,6 +16,8 @@ export type SqliteStore = {
   readonly path: string;
   /** Write one committed batch atomically and record its sequence number. */
   writeBatch(seq: number, effects: readonly (RowEffect | PackedEffect)[]): { ok: true } | { ok: false; error: string };
+  /** One chunk of a state transfer (domain/snapshot-codec.ts), in one transaction, straight from its bytes. */
+  writeSnapshot(seq: number, chunk: Buffer): { ok: true } | { ok: false; error: string };
   /** Empty every table (shutdown, or before a state transfer is loaded). */
   clear(): void;
   counts(): Promise<{ torrents: number; peers: number; lastSeq: number }>;
@@ -37,6 +41,11 @@ export type DirectSqliteStore = SqliteStore & {
 /** SQLite integers are signed 64-bit; a client may send 2^64-1 as `left`. Clamp rather than fail. */
 const I64_MAX = (1n << 63n) - 1n;
 const i64 = (v: bigint): bigint => (v > I64_MAX ? I64_MAX : v);
+/** A packed u64 as SQLite takes it: a plain number while exact (no BigInt per field), else clamped. */
+const u64At = (b: Buffer, at: number): number | bigint => {
+  const hi = b.readUInt32LE(at + 4);
+  return hi < 0x200000 ? hi * 0x100000000 + b.readUInt32LE(at) : i64(b.readBigUInt64LE(at));
+};
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS torrents (
@@ -119,6 +128,39 @@ export function openSqliteStore(path: string): { ok: true; store: DirectSqliteSt
     if (batches.length > 0) setSeq.run(batches[batches.length - 1]!.seq);
   });
 
+  const deleteSwarmPeers = db.prepare('DELETE FROM peers WHERE info_hash = ?');
+  /** The swarm a transfer's records belong to: a large one continues from one chunk into the next. */
+  let snapshotSwarm: Buffer | null = null;
+  const writeChunk = db.transaction((seq: number, chunk: Buffer) => {
+    const read = scanChunk(chunk, snapshotSwarm !== null, {
+      swarm(e) {
+        snapshotSwarm = e.infoHash;
+        deleteSwarmPeers.run(e.infoHash); // a swarm sent twice: its second copy replaces the first
+        upsertTorrent.run(e.infoHash, e.name, e.size === null ? null : i64(e.size), e.completed);
+      },
+      records(family, b, at, count) {
+        const stride = family === 4 ? 54 : 66;
+        const ipLen = family === 4 ? 4 : 16;
+        for (let i = 0, r = at; i < count; i++, r += stride) {
+          const ip = addressText(b.subarray(r + OFF_IP, r + OFF_IP + ipLen));
+          const seen = b.readUInt32LE(r + OFF_SEEN) * 1000;
+          upsertPeer.run(
+            snapshotSwarm,
+            b.subarray(r, r + 20),
+            ip,
+            b.readUInt16LE(r + OFF_PORT),
+            u64At(b, r + OFF_UP),
+            u64At(b, r + OFF_DOWN),
+            u64At(b, r + OFF_LEFT),
+            seen,
+          );
+        }
+      },
+    });
+    if (!read.ok) throw new Error(read.error);
+    setSeq.run(seq);
+  });
+
   const writeBatches = (batches: readonly CommittedBatch[]): { ok: true } | { ok: false; error: string } => {
     try {
       write(batches);
@@ -131,7 +173,16 @@ export function openSqliteStore(path: string): { ok: true; store: DirectSqliteSt
     path,
     writeBatch: (seq, effects) => writeBatches([{ seq, effects }]),
     writeBatches,
+    writeSnapshot(seq, chunk) {
+      try {
+        writeChunk(seq, chunk);
+        return { ok: true };
+      } catch (e) {
+        return { ok: false, error: (e as Error).message };
+      }
+    },
     clear() {
+      snapshotSwarm = null;
       db.exec('DELETE FROM peers; DELETE FROM torrents; DELETE FROM meta;');
     },
     async counts() {

@@ -15,6 +15,7 @@ import { openSqliteStore } from './sqlite-store.js';
 export type WorkerRequest =
   | { op: 'write'; id: number; seq: number; packed: Uint8Array }
   | { op: 'clear'; id: number }
+  | { op: 'snapshot'; id: number; seq: number; chunk: Uint8Array }
   | { op: 'counts'; id: number }
   | { op: 'close'; id: number };
 export type WorkerReply = {
@@ -68,6 +69,12 @@ if (!opened.ok) {
       case 'write':
         gathered.push({ id: m.id, seq: m.seq, packed: Buffer.from(m.packed.buffer, m.packed.byteOffset, m.packed.byteLength) });
         return;
+      case 'snapshot': {
+        const r = store.writeSnapshot(m.seq, Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength));
+        acknowledgeWrites();
+        port.postMessage({ op: 'done', id: m.id, ...(r.ok ? { ok: true } : { ok: false, error: r.error }) } satisfies WorkerReply);
+        return;
+      }
       case 'clear':
         store.clear();
         acknowledgeWrites();

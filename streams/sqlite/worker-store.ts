@@ -96,6 +96,13 @@ export async function openWorkerStore(
       }
       return { ok: true };
     },
+    writeSnapshot(seq, chunk) {
+      if (closed) return { ok: false, error: 'store closed' };
+      const owned = new Uint8Array(chunk.length);
+      owned.set(chunk);
+      worker.postMessage({ op: 'snapshot', id: next++, seq, chunk: owned } satisfies WorkerRequest, [owned.buffer]);
+      return { ok: true };
+    },
     clear() {
       if (!closed) void call({ op: 'clear', id: next++ });
     },

@@ -165,7 +165,7 @@ test('with the routing selector, ActiveMQ leaves out own echoes (but keepalives,
   send({ type: 'coordinator', from: 2, epoch: 2 }, 'own coordinator');
   send({ type: 'vote', from: 1, epoch: 1, to: 3, seq: 1, ok: true }, 'vote for 3');
   send({ type: 'vote', from: 1, epoch: 1, to: 2, seq: 1, ok: true }, 'vote for me');
-  send({ type: 'snapshot', from: 3, epoch: 1, to: 1, seq: 1, part: 0, parts: 1, key: '', changes: '' }, 'snapshot for 1');
+  send({ type: 'sync-ack', from: 3, epoch: 1, to: 1, transfer: '0123456789abcdef', next: 1 }, 'ack for 1');
   send({ type: 'prepare', from: 3, epoch: 1, seq: 1, changes: '' }, 'prepare from 3');
   const atB = next(ctx.bridges[1]!.messages$, isNonce('no headers'), 'last message at the unfiltered bridge');
   a.publish({ nonce: 'no headers' });

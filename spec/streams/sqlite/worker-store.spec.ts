@@ -5,7 +5,9 @@ import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openWorkerStore } from '../../../streams/sqlite/worker-store.js';
-import type { RowEffect } from '../../../src/domain/types.js';
+import { snapshotCursor } from '../../../src/domain/snapshot-codec.js';
+import { applyChange, createStore } from '../../../src/domain/swarm.js';
+import type { Change, RowEffect } from '../../../src/domain/types.js';
 import { tempDir } from '../../helpers/temp.js';
 
 const hash = (n: number): Buffer => Buffer.alloc(20, n & 0xff);
@@ -92,6 +94,64 @@ test('a failed write is reported through onError, and flush still resolves', asy
   dir.remove();
   assert.is(errors.length, 1);
   assert.match(errors[0]!, /peers/);
+});
+
+test('state transfer parts are written straight from their bytes: every peer and swarm, a swarm sent twice replaced', async () => {
+  const store = createStore();
+  const changes: Change[] = [{ kind: 'torrent', infoHash: hash(1), name: 'named ✓', size: 12345n, completed: 3 }];
+  for (let i = 0; i < 3000; i++) {
+    const v6 = i % 10 === 0;
+    changes.push({
+      kind: 'announce',
+      infoHash: hash(1 + (i % 3)),
+      peerId: Buffer.from(i.toString(16).padStart(40, '0'), 'hex'),
+      ip: v6 ? Buffer.alloc(16, i & 0xff) : Buffer.from([10, 0, i >> 8, i & 0xff]),
+      port: 1 + i,
+      uploaded: BigInt(i),
+      downloaded: i === 7 ? (1n << 64n) - 1n : 2n ** 40n + BigInt(i),
+      left: i % 4 === 0 ? 0n : BigInt(i * 3),
+      event: 2,
+      at: 1_700_000_000_000 + i * 1000,
+    });
+  }
+  for (const c of changes) applyChange(store, c);
+  const cursor = snapshotCursor(store, () => 42);
+  const parts: Buffer[] = [];
+  for (let done = false; !done; ) {
+    const c = cursor.next(5000); // swarms of 1000 peers span several parts
+    parts.push(c.data);
+    done = c.done;
+  }
+  const dir = tempDir('worker-store');
+  const errors: string[] = [];
+  const opened = await openWorkerStore(join(dir.path, 's.sqlite'), (e) => errors.push(e));
+  assert.ok(opened.ok);
+  if (!opened.ok) return;
+  for (const p of parts) opened.store.writeSnapshot(42, p);
+  await opened.store.flush();
+  assert.equal(await opened.store.counts(), { torrents: 3, peers: 3000, lastSeq: 42 });
+  // Swarm 1 copied again (a walk that met it re-created), now with 10 peers: its earlier rows are replaced.
+  const again = createStore();
+  applyChange(again, changes[0]!);
+  for (const c of changes.filter((c) => c.kind === 'announce' && c.infoHash.equals(hash(1))).slice(0, 10)) applyChange(again, c);
+  opened.store.writeSnapshot(43, snapshotCursor(again, () => 43).next(1 << 20).data);
+  await opened.store.flush();
+  const counts = await opened.store.counts();
+  assert.equal(counts, { torrents: 3, peers: 2010, lastSeq: 43 });
+  const d = new Database(opened.store.path, { readonly: true });
+  const t = d.prepare('SELECT name, size, completed FROM torrents WHERE info_hash = ?').get(hash(1));
+  const p7 = d
+    .prepare('SELECT ip, port, uploaded, downloaded, left, last_seen FROM peers WHERE peer_id = ?')
+    .get(changes[8]!.kind === 'announce' ? changes[8]!.peerId : null);
+  const p10 = d.prepare('SELECT ip FROM peers WHERE peer_id = ?').get(Buffer.from((10).toString(16).padStart(40, '0'), 'hex'));
+  d.close();
+  assert.equal(t, { name: 'named ✓', size: 12345, completed: 3 });
+  assert.equal(p7, { ip: '10.0.0.7', port: 8, uploaded: 7, downloaded: 2 ** 63 - 1, left: 21, last_seen: 1_700_000_007_000 });
+  assert.equal(p10, { ip: 'a0a:a0a:a0a:a0a:a0a:a0a:a0a:a0a' });
+  assert.equal(errors, []);
+  assert.ok(parts.length > 20, `${parts.length} parts`);
+  await opened.store.close();
+  dir.remove();
 });
 
 test('a file that cannot be opened is an error value', async () => {

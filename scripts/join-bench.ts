@@ -1,0 +1,459 @@
+/**
+ * Joining a loaded Master (run through `npm run bench:join`, which installs ActiveMQ, compiles scripts/loadgen.c
+ * and builds dist/ first). On loopback only, with a broker of its own:
+ *   1. a lone Master (`--id 1 --cluster-size 0`, peers never expire during the run);
+ *   2. filled with `--peers` new peers over `--swarms` swarms by the C generator (256 in flight); the load rate;
+ *   3. a client with one announce in flight (a new transaction per attempt, sent again after 0.25 s) records the
+ *      time of every acknowledged announce; `--load-window W` more announces in flight from a second generator
+ *      (0: none), both through the join and `--settle` s after;
+ *   4. instances 2 and 3 started at once: the time from each start to its `role slave (epoch E, master 1)` (a
+ *      Slave of the loaded Master; one of another Master after an election does not count), and every `role electing`
+ *      / `role isolated` line or epoch change of any instance (the target is none);
+ *   5. one table: peers held, time to Slave, elections, the longest gap between acknowledged announces and the
+ *      seconds with none from the joiners' start to the client's stop, RSS (VmRSS) of each instance after the
+ *      transfer, the transfer's bytes and records from /metrics (`tracker_state_transfer_*`; n/a when absent),
+ *      each instance's `state transfer` log lines;
+ *   6. every acknowledged announce looked up in the three SQLite files while the trackers still run (shutdown
+ *      empties them), then everything stopped. Last line: the figures as JSON.
+ *
+ *   node dist/scripts/join-bench.js --loadgen .bench/loadgen [--peers 1000000] [--load-window 8] [--swarms 1000]
+ *       [--heartbeat 1000] [--join-timeout 60] [--settle 3] [--timeout 900] [--verbose]
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  type Acker,
+  electionLines,
+  fillTo,
+  gaps,
+  linesSince,
+  type LoadgenRun,
+  loadgen,
+  metric,
+  metricsPortIn,
+  missingAfterSettling,
+  newEpochs,
+  rssOf,
+  scrape,
+  slaveOf,
+  startAcker,
+} from './join-load.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const { values: argv } = parseArgs({
+  options: {
+    loadgen: { type: 'string' },
+    peers: { type: 'string' },
+    'load-window': { type: 'string' },
+    swarms: { type: 'string' },
+    heartbeat: { type: 'string' },
+    'join-timeout': { type: 'string' },
+    settle: { type: 'string' },
+    timeout: { type: 'string' },
+    verbose: { type: 'boolean' },
+    help: { type: 'boolean' },
+  },
+});
+if (argv.help) {
+  process.stdout.write(
+    readFileSync(fileURLToPath(import.meta.url), 'utf8')
+      .split('*/')[0]!
+      .replace(/^\/\*\*\n?/, '')
+      .replace(/^ \* ?/gm, ''),
+  );
+  process.exit(0);
+}
+const num = (v: string | undefined, d: number, name: string): number => {
+  const x = v === undefined ? d : Number(v);
+  if (!Number.isFinite(x) || x < 0) {
+    process.stderr.write(`join-bench: bad --${name}: ${v}\n`);
+    process.exit(2);
+  }
+  return x;
+};
+const opts = {
+  loadgen: resolve(argv.loadgen ?? join(ROOT, '.bench', 'loadgen')),
+  peers: num(argv.peers, 1_000_000, 'peers'),
+  loadWindow: num(argv['load-window'], 8, 'load-window'),
+  swarms: num(argv.swarms, 1000, 'swarms'),
+  heartbeat: num(argv.heartbeat, 1000, 'heartbeat'),
+  joinTimeout: num(argv['join-timeout'], 60, 'join-timeout'),
+  settle: num(argv.settle, 3, 'settle'),
+  timeout: num(argv.timeout, 900, 'timeout'),
+};
+
+const log = (line: string): void => {
+  process.stderr.write(`[join-bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- what we start (all stopped at the end)
+
+type Line = { at: number; text: string };
+type Tracker = {
+  id: number;
+  child: ChildProcess;
+  pid: number;
+  db: string;
+  startedAt: number;
+  lines: Line[];
+  exit: Promise<number | string>;
+  exited: boolean;
+};
+const trackers = new Set<Tracker>();
+const generators = new Set<LoadgenRun>();
+let acker: Acker | null = null;
+let brokerDir: string | null = null;
+let tmp: string | null = null;
+
+const text = (t: Tracker): string => t.lines.map((l) => l.text).join('\n');
+const tail = (t: Tracker, n = 15): string =>
+  t.lines
+    .slice(-n)
+    .map((l) => `    ${l.text}`)
+    .join('\n');
+
+function startTracker(id: number, args: string[]): Tracker {
+  const db = join(tmp!, `tracker-${id}.sqlite`);
+  const child = spawn(process.execPath, ['dist/main.js', '--id', String(id), '--db', db, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`could not start tracker ${id}`);
+  const t: Tracker = {
+    id,
+    child,
+    pid: child.pid,
+    db,
+    startedAt: Date.now(),
+    lines: [],
+    exited: false,
+    exit: new Promise((r) =>
+      child.once('exit', (code, signal) => {
+        t.exited = true;
+        r(code ?? signal ?? -1);
+      }),
+    ),
+  };
+  let rest = '';
+  const onData = (b: Buffer): void => {
+    const parts = (rest + b.toString('utf8')).split('\n');
+    rest = parts.pop()!;
+    const at = Date.now();
+    for (const line of parts) {
+      t.lines.push({ at, text: line });
+      if (argv.verbose) process.stderr.write(`  [tracker ${id}] ${line}\n`);
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  trackers.add(t);
+  return t;
+}
+
+/** The arrival time of the first line matching `re` at or after `from`; null on timeout; throws when it exits. */
+async function lineAt(t: Tracker, re: RegExp, timeoutMs: number, from = 0): Promise<number | null> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const l = t.lines.find((x) => x.at >= from && re.test(x.text));
+    if (l) return l.at;
+    if (t.exited) throw new Error(`tracker ${t.id} exited (${await t.exit}) before ${re}:\n${tail(t)}`);
+    if (Date.now() > end) return null;
+    await sleep(20);
+  }
+}
+
+async function stopTracker(t: Tracker): Promise<void> {
+  if (!t.exited) {
+    t.child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      if (!t.exited) {
+        log(`tracker ${t.id} (pid ${t.pid}) ignored SIGTERM for 10 s: SIGKILL`);
+        t.child.kill('SIGKILL');
+      }
+    }, 10_000);
+    await t.exit;
+    clearTimeout(timer);
+  }
+  trackers.delete(t);
+}
+
+const brokerScript = (args: string[]) => spawnSync('bash', [join(ROOT, 'scripts', 'broker.sh'), ...args], { cwd: ROOT, encoding: 'utf8' });
+
+let cleaning: Promise<void> | null = null;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await Promise.all([...generators].map((g) => g.stop()));
+    await acker?.stop();
+    await Promise.all([...trackers].map(stopTracker));
+    if (brokerDir) {
+      const r = brokerScript(['stop', '--dir', brokerDir]);
+      if (r.status !== 0) log(`broker.sh stop failed: ${r.stderr.trim()}`);
+      brokerDir = null;
+    }
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    tmp = null;
+  })();
+  return cleaning;
+}
+// Last resort when the process ends some other way: nothing may outlive the benchmark.
+process.on('exit', () => {
+  for (const g of generators) g.child.kill('SIGKILL');
+  for (const t of trackers) t.child.kill('SIGKILL');
+  if (brokerDir) brokerScript(['stop', '--dir', brokerDir]);
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+for (const [sig, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
+  process.on(sig, () => {
+    log(`${sig}: stopping every process the benchmark started`);
+    void cleanup().finally(() => process.exit(code));
+  });
+}
+
+async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+// ---------------------------------------------------------------- output
+
+const mb = (b: number | null): string => (b === null ? 'n/a' : `${(b / 2 ** 20).toFixed(1)} MB`);
+const thousands = (x: number): string => x.toLocaleString('en-US');
+const secs = (ms: number | null): string => (ms === null ? `not within ${opts.joinTimeout} s` : `${(ms / 1000).toFixed(2)} s`);
+const orNa = (x: number | null, f: (v: number) => string = thousands): string => (x === null ? 'n/a' : f(x));
+
+type Joiner = { id: number; toSlaveMs: number | null; rssBytes: number | null; peers: number | null; recordsReceived: number | null };
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  if (!existsSync(join(ROOT, 'dist', 'main.js'))) throw new Error('dist/main.js missing: build first (scripts/join-bench.sh does)');
+  if (!existsSync(opts.loadgen)) throw new Error(`${opts.loadgen} missing: compile scripts/loadgen.c (scripts/join-bench.sh does)`);
+  const began = Date.now();
+  const deadline = began + opts.timeout * 1000;
+  tmp = mkdtempSync(join(os.tmpdir(), 'join-bench-'));
+  brokerDir = join(tmp, 'broker');
+  const b = brokerScript(['start', '--port', '0', '--dir', brokerDir]);
+  const brokerPort = Number(b.stdout.trim().split('\n').at(-1));
+  if (b.status !== 0 || !Number.isInteger(brokerPort) || brokerPort <= 0) throw new Error(`broker did not start: ${b.stderr.trim()}`);
+  const port = await freeUdpPort();
+  const common = [
+    '--broker',
+    `stomp://127.0.0.1:${brokerPort}`,
+    '--broker-credentials',
+    join(brokerDir, 'credentials'),
+    '--topic',
+    `join-bench-${process.pid}`,
+    '--port',
+    String(port),
+    '--cluster-size',
+    '0',
+    '--heartbeat',
+    String(opts.heartbeat),
+    '--interval',
+    '1800',
+    '--peer-ttl',
+    '3600',
+    '--metrics-port',
+    '0',
+    '--headless',
+  ];
+  log(`broker on ${brokerPort}; tracker 1 on udp://127.0.0.1:${port}`);
+  const master = startTracker(1, common);
+  if ((await lineAt(master, /holding the service address/, 30_000)) === null)
+    throw new Error(`tracker 1 not Master within 30 s:\n${tail(master)}`);
+  const epoch = Number(/role master \(epoch (\d+)/.exec(text(master))?.[1]);
+  const masterMetrics = metricsPortIn(text(master));
+  if (masterMetrics === null) throw new Error(`tracker 1 logged no metrics port:\n${tail(master)}`);
+  const peersOf = async (p: number): Promise<number> => metric(await scrape(p), 'tracker_peers') ?? 0;
+
+  // 2. Fill.
+  log(`filling tracker 1 with ${thousands(opts.peers)} peers over ${opts.swarms} swarms (256 in flight)`);
+  const fill = await fillTo({
+    port,
+    target: opts.peers,
+    swarms: opts.swarms,
+    held: () => peersOf(masterMetrics),
+    loadgen: opts.loadgen,
+    deadline,
+    onRun: (r) => {
+      generators.add(r);
+      void r.result.then(() => generators.delete(r));
+    },
+    progress: (held) => log(`  ${thousands(held)} peers held`),
+  });
+  log(`filled: ${thousands(fill.held)} peers in ${fill.seconds} s: ${thousands(fill.perSecond)} peers/s`);
+  const rssMasterBefore = rssOf(master.pid);
+
+  // 3. The recording client and the background load.
+  acker = await startAcker('127.0.0.1', port);
+  if (opts.loadWindow > 0) {
+    const g = loadgen(opts.loadgen, port, opts.loadWindow, opts.timeout, opts.swarms);
+    generators.add(g);
+  }
+  await sleep(2000);
+
+  // 4. Two joiners at once.
+  const t0 = Date.now();
+  log(`starting trackers 2 and 3 (client: ${acker.acks.length} announces acknowledged so far)`);
+  const joiners = [startTracker(2, common), startTracker(3, common)];
+  const toSlave = await Promise.all(
+    joiners.map(async (j) => {
+      const at = await lineAt(j, slaveOf(1, epoch), opts.joinTimeout * 1000).catch((e: Error) => {
+        log(e.message);
+        return null;
+      });
+      log(
+        at === null
+          ? `tracker ${j.id}: not a Slave of tracker 1 within ${opts.joinTimeout} s`
+          : `tracker ${j.id}: Slave of tracker 1 after ${secs(at - j.startedAt)}`,
+      );
+      return at === null ? null : at - j.startedAt;
+    }),
+  );
+  await sleep(opts.settle * 1000);
+  const t1 = Date.now();
+  await Promise.all([...generators].map((g) => g.stop()));
+  await acker.stop();
+  const acks = acker.acks;
+  const g = gaps(
+    acks.map((a) => a.at),
+    t0,
+    t1,
+  );
+
+  // 5. Figures (after the transfer, before the durability check).
+  const all = [master, ...joiners];
+  const scrapes = await Promise.all(
+    all.map(async (t) => {
+      const p = metricsPortIn(text(t));
+      return p === null || t.exited ? '' : scrape(p).catch(() => '');
+    }),
+  );
+  const rss = all.map((t) => rssOf(t.pid));
+  const sentBytes = metric(scrapes[0]!, 'tracker_state_transfer_bytes_total', { direction: 'sent' });
+  const sentRecords = metric(scrapes[0]!, 'tracker_state_transfer_records_total', { direction: 'sent' });
+  const snapshots = metric(scrapes[0]!, 'tracker_state_transfers_total', { direction: 'sent', kind: 'snapshot' });
+  const logTransfers = metric(scrapes[0]!, 'tracker_state_transfers_total', { direction: 'sent', kind: 'log' });
+  const failedTransfers = metric(scrapes[0]!, 'tracker_state_transfers_total', { direction: 'sent', outcome: 'failed' });
+  // From the joiners' start: the lone Master's own election at its start is not one.
+  const joinLogs = all.map((t) => linesSince(text(t), t0));
+  const elections = newEpochs(joinLogs, epoch);
+  const troubled = all.flatMap((t, i) => electionLines(joinLogs[i]!, epoch).map((l) => `tracker ${t.id}: ${l}`));
+  const joined: Joiner[] = joiners.map((j, i) => ({
+    id: j.id,
+    toSlaveMs: toSlave[i]!,
+    rssBytes: rss[i + 1]!,
+    peers: metric(scrapes[i + 1]!, 'tracker_peers'),
+    recordsReceived: metric(scrapes[i + 1]!, 'tracker_state_transfer_records_total', { direction: 'received' }),
+  }));
+  const masterPeers = metric(scrapes[0]!, 'tracker_peers');
+
+  // 6. Durability: every acknowledged announce in every SQLite file, before anything stops (shutdown empties them).
+  log(`looking up ${thousands(acks.length)} acknowledged announces in the three SQLite files`);
+  await sleep(2000);
+  const missing = await missingAfterSettling(
+    all.map((t) => t.db),
+    acks,
+    15_000,
+  );
+
+  const rows: [string, string][] = [
+    ['peers held by tracker 1 after the join', orNa(masterPeers)],
+    ['fill', `${thousands(fill.held)} peers in ${fill.seconds} s: ${thousands(fill.perSecond)} peers/s`],
+    ['background load during the join', opts.loadWindow > 0 ? `${opts.loadWindow} announces in flight` : 'none'],
+    ...joined.map((j): [string, string] => [`tracker ${j.id}: start to Slave of tracker 1`, secs(j.toSlaveMs)]),
+    ['elections seen (epochs after the Master’s)', `${elections.length}${elections.length ? ` (epochs ${elections.join(', ')})` : ''}`],
+    ['role electing / isolated / other-epoch lines', String(troubled.length)],
+    ['resynchronisations asked for (all instances)', String(joinLogs.reduce((n, l) => n + (l.match(/resynchronising/g)?.length ?? 0), 0))],
+    ['join window (joiners’ start to client stop)', `${((t1 - t0) / 1000).toFixed(1)} s, ${thousands(g.acks)} announces acknowledged`],
+    ['longest gap between acknowledged announces', `${(g.longestGapMs / 1000).toFixed(3)} s`],
+    ['1-second windows with no acknowledged announce', `${g.silentSeconds} of ${g.seconds}`],
+    ['RSS tracker 1 (Master)', `${mb(rss[0]!)} (${mb(rssMasterBefore)} before the join)`],
+    ...joined.map((j): [string, string] => [
+      `RSS tracker ${j.id}`,
+      `${mb(j.rssBytes)}${j.rssBytes !== null && rss[0] ? ` (${(j.rssBytes / rss[0]).toFixed(2)}× the Master)` : ''}`,
+    ]),
+    ...joined.map((j): [string, string] => [`peers held by tracker ${j.id}`, orNa(j.peers)]),
+    ['state transfer bytes sent by the Master (all transfers)', orNa(sentBytes)],
+    ['state transfer records sent by the Master (all transfers)', orNa(sentRecords)],
+    ['transfers sent by the Master: snapshot / log (failed)', `${orNa(snapshots)} / ${orNa(logTransfers)} (${orNa(failedTransfers)})`],
+    ...all.map((t, i): [string, string] => [
+      `tracker ${t.id} SQLite: acknowledged announces found / missing`,
+      `${thousands(acks.length - missing[i]!)} / ${thousands(missing[i]!)}`,
+    ]),
+  ];
+  const met = toSlave.every((x) => x !== null) && elections.length === 0 && troubled.length === 0 && g.silentSeconds === 0;
+  rows.push([
+    'targets (both Slaves, no election, no silent second, nothing missing)',
+    met && missing.every((m) => m === 0) ? 'met' : 'NOT met',
+  ]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const out = [
+    `Join of two instances to a Master holding ${thousands(fill.held)} peers (heartbeat ${opts.heartbeat} ms, ${os.availableParallelism()} CPUs, Node ${process.version})`,
+    '',
+    ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`),
+    '',
+  ];
+  for (const t of all) {
+    out.push(`tracker ${t.id}: state transfer lines`);
+    for (const l of t.lines.filter((x) => /state transfer/.test(x.text))) out.push(`  +${((l.at - t0) / 1000).toFixed(2)} s  ${l.text}`);
+  }
+  if (troubled.length) {
+    out.push('election lines:');
+    for (const l of troubled) out.push(`  ${l}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  const json = {
+    peers: opts.peers,
+    peersHeld: masterPeers,
+    fill,
+    loadWindow: opts.loadWindow,
+    heartbeatMs: opts.heartbeat,
+    joiners: joined,
+    elections: elections.length,
+    electionLines: troubled.length,
+    joinWindowSeconds: Math.round((t1 - t0) / 100) / 10,
+    acknowledged: acks.length,
+    longestGapMs: g.longestGapMs,
+    silentSeconds: g.silentSeconds,
+    rssMasterBytes: rss[0],
+    stateTransferBytesSent: sentBytes,
+    stateTransferRecordsSent: sentRecords,
+    snapshotTransfers: snapshots,
+    logTransfers,
+    failedTransfers,
+    missing: Object.fromEntries(all.map((t, i) => [`tracker${t.id}`, missing[i]])),
+    targetsMet: met && missing.every((m) => m === 0),
+    seconds: Math.round((Date.now() - began) / 1000),
+  };
+  process.stdout.write(`${JSON.stringify(json)}\n`);
+}
+
+const hard = setTimeout(() => {
+  log(`hard timeout of ${opts.timeout} s: stopping everything`);
+  void cleanup().finally(() => process.exit(1));
+}, opts.timeout * 1000);
+try {
+  await main();
+} catch (e) {
+  // Once stopping (a signal, the hard timeout) the main flow fails on what was stopped: not worth a stack.
+  if (!cleaning) log(`error: ${(e as Error).stack ?? e}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+  clearTimeout(hard);
+}
