@@ -297,6 +297,11 @@ export function electionTransition(cfg: ElectionConfig) {
         // keepalive of the Master's own epoch or later counts: one sent before it won (still 'starting', epoch
         // below ours) can arrive after its COORDINATOR and must not start an election against a healthy Master.
         // A Master that is resuming after a broker switch has not given its role up.
+        // A Slave resuming hears its Master again, still Master of the epoch it followed: its role back at once
+        // (the resume window is for a Master, which must know nobody took over).
+        const held = s.role === 'resuming' && s.held?.role === 'slave' ? s.held : null;
+        if (held && input.live.some((e) => e.id === held.master && e.role === 'master' && e.epoch === held.epoch))
+          return [resumeHeld({ ...next, held: null }, held, false, out), out];
         const former = input.live.find((e) => e.id === s.master && e.role !== 'master' && e.role !== 'resuming' && e.epoch >= s.epoch);
         if ((s.role === 'slave' || s.role === 'syncing') && former)
           return [elect({ ...next, master: null, epoch: Math.max(epoch, former.epoch) }, out), out];

@@ -54,6 +54,14 @@ export type HeartbeatState = {
   readonly beatAt: number | null;
   readonly echoAt: number | null;
   readonly cutOff: boolean;
+  /** When the last check ran: one much later than the next was due means this process was not running. */
+  readonly checkedAt?: number | null;
+  /**
+   * When such a pause was noticed: nobody is judged until our own keepalive sent after it comes back, because
+   * what the broker kept for us meanwhile (the others' keepalives) arrives before it. Judged on the stale view, a
+   * Slave SIGCONTed after 3 s declared everyone down and could depose a healthy Master.
+   */
+  readonly pausedAt?: number | null;
 };
 
 export type HeartbeatInput =
@@ -88,7 +96,10 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         // Back on a broker: say so at once, so the others resuming hear us within their window.
         if (!input.muted && s.muted) out.push({ type: 'send-keepalive', msg: keepaliveOf(cfg, s.status) });
         // Muting (or unmuting) restarts the echo watch: nothing is expected back while we are silent.
-        return [{ ...s, muted: input.muted, live: input.muted ? new Map() : s.live, beatAt: null, echoAt: null, cutOff: false }, out];
+        return [
+          { ...s, muted: input.muted, live: input.muted ? new Map() : s.live, beatAt: null, echoAt: null, cutOff: false, pausedAt: null },
+          out,
+        ];
       case 'beat':
         if (!s.muted) {
           s = { ...s, beatAt: input.now };
@@ -96,7 +107,8 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         }
         return [s, out];
       case 'check': {
-        let next: HeartbeatState = s;
+        const paused = s.checkedAt != null && input.now - s.checkedAt > cfg.timing.heartbeatMs;
+        let next: HeartbeatState = { ...s, checkedAt: input.now, pausedAt: paused ? input.now : (s.pausedAt ?? null) };
         let expiring = false;
         for (const e of s.live.values()) expiring ||= silent(cfg, e, input.now);
         const pending = s.beatAt !== null && (s.echoAt === null || s.echoAt < s.beatAt);
@@ -107,10 +119,11 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
         // out for that alone): who cannot hear itself cannot tell a dead Master from a stalled broker.
         if (watching && !s.cutOff && overdue && (s.status.role === 'master' || expiring)) {
           out.push({ type: 'cut-off', cut: true });
-          next = { ...s, cutOff: true };
+          next = { ...next, cutOff: true };
         }
         // Our last keepalive is still on its way: judge others once it is back (below), or once it is overdue.
         if (watching && expiring && pending && !overdue) return [next, out];
+        if (next.pausedAt != null) return [next, out];
         return [{ ...next, live: expire(cfg, s.live, input.now, out) }, out];
       }
       case 'keepalive': {
@@ -121,8 +134,10 @@ export function heartbeatTransition(cfg: HeartbeatConfig) {
             // Our own, echoed by the topic: proof that the broker still carries what we publish. A silence that
             // waited for it is judged now.
             if (s.cutOff) out.push({ type: 'cut-off', cut: false });
-            const live = s.cutOff ? s.live : expire(cfg, s.live, input.now, out);
-            return [{ ...s, live, echoAt: input.now, cutOff: false }, out];
+            // After a pause, only the echo of a keepalive sent since then ends the wait.
+            const pausedAt = s.pausedAt != null && (s.beatAt === null || s.beatAt < s.pausedAt) ? s.pausedAt : null;
+            const live = s.cutOff || pausedAt !== null ? s.live : expire(cfg, s.live, input.now, out);
+            return [{ ...s, live, echoAt: input.now, cutOff: false, pausedAt }, out];
           }
           const other: LiveEntry = { ...entryOf(m, input.now) };
           // The newcomer gives way: a later start, or on a tie the smaller nonce.

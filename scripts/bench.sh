@@ -36,16 +36,7 @@ fi
 
 bash scripts/broker.sh ensure-installed
 
-if ! command -v gcc >/dev/null; then
-  say "installing gcc with apt-get (for the load generator)"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y gcc libc6-dev
-fi
-mkdir -p "$PREFIX"
-if [[ ! -x $PREFIX/loadgen || scripts/loadgen.c -nt $PREFIX/loadgen ]]; then
-  say "compiling scripts/loadgen.c"
-  gcc -O2 -Wall -o "$PREFIX/loadgen" scripts/loadgen.c
-fi
+bash scripts/ensure-loadgen.sh
 
 installed=$(node -e "try{process.stdout.write(require('./$PREFIX/node_modules/bittorrent-tracker/package.json').version)}catch{}")
 if [[ $installed != "$BT_VERSION" ]]; then

@@ -28,6 +28,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { infoHashOf, probe, PROBE_SWARM, type ProbeResult } from './load.js';
+import { numberFlag, printHelp, stopOnSignals } from './cli.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE = process.execPath;
@@ -50,23 +51,8 @@ const { values: argv } = parseArgs({
     help: { type: 'boolean' },
   },
 });
-if (argv.help) {
-  process.stdout.write(
-    readFileSync(fileURLToPath(import.meta.url), 'utf8')
-      .split('*/')[0]!
-      .replace(/^\/\*\*\n?/, '')
-      .replace(/^ \* ?/gm, ''),
-  );
-  process.exit(0);
-}
-const num = (v: string | undefined, d: number, name: string): number => {
-  const x = v === undefined ? d : Number(v);
-  if (!Number.isFinite(x) || x < 0) {
-    process.stderr.write(`bench: bad --${name}: ${v}\n`);
-    process.exit(2);
-  }
-  return x;
-};
+if (argv.help) printHelp(fileURLToPath(import.meta.url));
+const num = numberFlag('bench');
 const ALL = ['single', 'cluster', 'opentracker', 'echo', 'bittorrent-tracker'] as const;
 type TargetId = (typeof ALL)[number];
 const only = (argv.only ?? ALL.join(','))
@@ -224,16 +210,7 @@ process.on('exit', () => {
   for (const dir of brokerDirs) brokerScript(['stop', '--dir', dir]);
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
-for (const [sig, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-  ['SIGHUP', 129],
-] as const) {
-  process.on(sig, () => {
-    log(`${sig}: stopping every process the benchmark started`);
-    void cleanup().finally(() => process.exit(code));
-  });
-}
+stopOnSignals(cleanup, log);
 
 // ---------------------------------------------------------------- /proc readings
 

@@ -21,7 +21,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,7 @@ import {
   slaveOf,
   startAcker,
 } from './join-load.js';
+import { numberFlag, printHelp, stopOnSignals } from './cli.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -60,23 +61,8 @@ const { values: argv } = parseArgs({
     help: { type: 'boolean' },
   },
 });
-if (argv.help) {
-  process.stdout.write(
-    readFileSync(fileURLToPath(import.meta.url), 'utf8')
-      .split('*/')[0]!
-      .replace(/^\/\*\*\n?/, '')
-      .replace(/^ \* ?/gm, ''),
-  );
-  process.exit(0);
-}
-const num = (v: string | undefined, d: number, name: string): number => {
-  const x = v === undefined ? d : Number(v);
-  if (!Number.isFinite(x) || x < 0) {
-    process.stderr.write(`join-bench: bad --${name}: ${v}\n`);
-    process.exit(2);
-  }
-  return x;
-};
+if (argv.help) printHelp(fileURLToPath(import.meta.url));
+const num = numberFlag('join-bench');
 const opts = {
   loadgen: resolve(argv.loadgen ?? join(ROOT, '.bench', 'loadgen')),
   peers: num(argv.peers, 1_000_000, 'peers'),
@@ -209,16 +195,7 @@ process.on('exit', () => {
   if (brokerDir) brokerScript(['stop', '--dir', brokerDir]);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
-for (const [sig, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-  ['SIGHUP', 129],
-] as const) {
-  process.on(sig, () => {
-    log(`${sig}: stopping every process the benchmark started`);
-    void cleanup().finally(() => process.exit(code));
-  });
-}
+stopOnSignals(cleanup, log);
 
 async function freeUdpPort(): Promise<number> {
   const s = dgram.createSocket('udp4');

@@ -163,6 +163,25 @@ test('a sync that does not finish in time is requested again while the master is
   assert.equal(t(st, { type: 'sync-timeout', attempt: 3 }), [st, []]);
 });
 
+test('a Slave resuming takes its role back as soon as it hears its Master, still Master of the same epoch', () => {
+  const t = electionTransition(cfg);
+  const held = { role: 'slave' as const, epoch: 3, master: 3 };
+  const st: ElectionState = { role: 'resuming', epoch: 3, master: 3, live: [], synced: true, attempt: 7, held };
+  const [next, out] = t(st, { type: 'live', live: [live(3, 'master', true, 3)] });
+  assert.is(next.role, 'slave');
+  assert.is(next.held, null);
+  assert.equal(
+    out.filter((o) => o.type !== 'timer'),
+    [role('slave', 3, 3)],
+  );
+  // Its Master not heard yet, or heard in another role: it waits for the window as before.
+  assert.is(t(st, { type: 'live', live: [live(1, 'slave', true, 3)] })[0].role, 'resuming');
+  assert.is(t(st, { type: 'live', live: [live(3, 'resuming', true, 3)] })[0].role, 'resuming');
+  // A Master resuming waits out its window whatever it hears.
+  const master: ElectionState = { ...st, held: { role: 'master', epoch: 3, master: 5 } };
+  assert.is(t(master, { type: 'live', live: [live(3, 'slave', true, 3)] })[0].role, 'resuming');
+});
+
 test('a transfer that makes progress does not time out: the timeout counts from its last part', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {

@@ -181,6 +181,45 @@ test('a restarted instance (same id, new nonce) is reported as a change of the l
   assert.equal(out, [{ type: 'live', live: [entry(restarted, 30)] }]);
 });
 
+test('after a pause (a check due long ago), nobody is judged until our own keepalive sent since comes back', () => {
+  const me = { ...cfg, watchEcho: true };
+  const t = heartbeatTransition(me);
+  const self = ka(5, { nonce: 'self-nonce', startedAt: 1000 });
+  // Heard instance 2 at 10, our own keepalive at 20 (sent at 15), checked at 24; then nothing ran until 400.
+  let [s] = t(initialHeartbeat(), heard(ka(2), 10));
+  [s] = t(s, { type: 'beat', now: 15 });
+  [s] = t(s, heard(self, 20));
+  [s] = t(s, { type: 'check', now: 24 });
+  const [paused, atResume] = t(s, { type: 'check', now: 400 });
+  assert.equal(atResume, [], 'instance 2, silent for 390 ms by our stale view, is not declared down');
+  // What the broker kept: instance 2's keepalives, then the echo of our first keepalive after the pause.
+  let [r] = t(paused, heard(ka(2), 401));
+  [r] = t(r, { type: 'beat', now: 402 });
+  const [back, echoed] = t(r, heard(self, 405));
+  assert.equal(echoed, []);
+  assert.is(back.pausedAt, null);
+  assert.equal(t(back, { type: 'check', now: 410 })[1], [], 'heard since the pause: alive');
+  // Without the pause (checks every 12 ms), the same silence is judged at once.
+  const steady = { ...s, checkedAt: 390 };
+  const [, judged] = t(steady, { type: 'check', now: 400 });
+  assert.equal(
+    judged.map((o) => o.type),
+    ['down', 'live'],
+  );
+});
+
+test('after a pause, an echo of a keepalive sent before it does not end the wait', () => {
+  const t = heartbeatTransition({ ...cfg, watchEcho: true });
+  const self = ka(5, { nonce: 'self-nonce', startedAt: 1000 });
+  let [s] = t(initialHeartbeat(), heard(ka(2), 10));
+  [s] = t(s, { type: 'beat', now: 15 });
+  [s] = t(s, { type: 'check', now: 24 });
+  [s] = t(s, { type: 'check', now: 400 });
+  const [late] = t(s, heard(self, 401)); // sent at 15, delivered after the pause
+  assert.is(late.pausedAt, 400);
+  assert.equal(t(late, { type: 'check', now: 410 })[1], []);
+});
+
 test('every identical keepalive is reported as `seen` with a fresh last-seen time (keepalive ages on displays)', () => {
   const t = heartbeatTransition(cfg);
   const [s1, first] = t(initialHeartbeat(), heard(ka(2), 10));

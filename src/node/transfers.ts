@@ -147,7 +147,7 @@ export function receivePart(m: Of<'transfer'>, ctx: Ctx, toConsensus: (r: RoundM
 }
 
 /** Parts the mirror may trail the read model by before acknowledgements wait for it: memory stays bounded. */
-const MIRROR_BACKLOG = 16;
+const MIRROR_BACKLOG = 48;
 
 /** Acknowledged at once while the mirror keeps up, else once it has stored this part. */
 function acknowledgeStored(next: number, ctx: Ctx, ack: (next: number) => void): void {
