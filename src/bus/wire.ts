@@ -77,8 +77,15 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The changes of a wire string, or null when it is not exactly a list of valid records. */
 export function decodeChanges(text: unknown): Change[] | null {
+  return decodePacked(text)?.changes ?? null;
+}
+
+/** The same, with the packed records themselves (the round log keeps those). */
+export function decodePacked(text: unknown): { readonly packed: Buffer; readonly changes: Change[] } | null {
   if (typeof text !== 'string' || text.length % 4 !== 0 || !BASE64.test(text)) return null;
-  return unpackChanges(Buffer.from(text, 'base64'));
+  const packed = Buffer.from(text, 'base64');
+  const changes = unpackChanges(packed);
+  return changes ? { packed, changes } : null;
 }
 
 /** The changes of packed records, or null when they are not exactly a list of valid records. */

@@ -12,7 +12,7 @@ import type { SqliteStore } from '../../streams/sqlite/sqlite-store.js';
 import type { Signer } from '../bus/auth.js';
 import type { Freshness } from '../bus/freshness.js';
 import type { ClusterMessage } from '../bus/messages.js';
-import { decodeChanges, packChanges } from '../bus/wire.js';
+import { decodePacked, packChanges } from '../bus/wire.js';
 import type { Config } from '../config/index.js';
 import { resyncText, voteErrorText } from '../domain/reasons.js';
 import type { ClusterTiming } from '../domain/timing.js';
@@ -282,13 +282,13 @@ function toConsensus(m: RoundMessage, ctx: Ctx): void {
     ctx.consensus.next({ type: m.type, from: m.from, epoch: m.epoch, seq: m.seq });
     return;
   }
-  const changes = decodeChanges(m.changes);
-  if (!changes) {
+  const decoded = decodePacked(m.changes);
+  if (!decoded) {
     ctx.metrics.countClusterReject('bad-changes');
     return;
   }
-  if (m.from === ctx.role$.value.master) notePrepared(m.seq, m.epoch, Buffer.from(m.changes, 'base64'), ctx);
-  const items = changes.map((change): ClientProposal => ({ change, client: null }));
+  if (m.from === ctx.role$.value.master) notePrepared(m.seq, m.epoch, decoded.packed, ctx);
+  const items = decoded.changes.map((change): ClientProposal => ({ change, client: null }));
   ctx.consensus.next({ type: 'prepare', from: m.from, epoch: m.epoch, seq: m.seq, items });
 }
 

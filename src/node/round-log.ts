@@ -46,7 +46,7 @@ export function createRoundLog(limits: RoundLogLimits = ROUND_LOG_LIMITS): Round
   const log: RoundLog = {
     append(seq, epoch, changes) {
       if (seq !== last() + 1) log.reset(seq - 1, null);
-      rounds.push({ seq, epoch, changes });
+      rounds.push({ seq, epoch, changes: ownCopy(changes) });
       bytes += changes.length;
       while (size() > limits.rounds || (bytes > limits.bytes && size() > 1)) dropOldest();
     },
@@ -69,6 +69,16 @@ export function createRoundLog(limits: RoundLogLimits = ROUND_LOG_LIMITS): Round
     stats: () => ({ rounds: size(), bytes }),
   };
   return log;
+}
+
+/**
+ * A buffer of its own: a small one from Node's shared pool (allocUnsafe, base64 decoding) is a slice that keeps its
+ * whole 8 KiB pool block alive, so 16,384 small rounds could hold a hundred megabytes.
+ */
+function ownCopy(b: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(b.length);
+  b.copy(own);
+  return own;
 }
 
 /** Rounds packed for one transfer part: seq u48 | epoch u32 | length u32 | packed changes, one after the other. */

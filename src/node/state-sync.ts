@@ -9,7 +9,7 @@
  */
 import type { Repository } from '../../actors/repository.js';
 import type { ClusterMessage } from '../bus/messages.js';
-import { unpackChanges } from '../bus/wire.js';
+import { decodePacked, unpackChanges } from '../bus/wire.js';
 import type { RoundMessage } from './cluster-inbox.js';
 import type { RoundLog } from './round-log.js';
 import { unpackRounds } from './round-log.js';
@@ -97,13 +97,14 @@ export function createStateSync(repo: Repository, log: RoundLog): StateSync {
   const commit = (c: RoundMessage): boolean => {
     const p = staged.get(c.seq);
     if (!p || p.from !== c.from || p.epoch !== c.epoch || c.seq !== repo.lastSeq() + 1) return false;
-    const changes = unpackChanges(Buffer.from(p.changes, 'base64'));
-    if (!changes) return false;
+    const decoded = decodePacked(p.changes);
+    if (!decoded) return false;
+    const { changes, packed } = decoded;
     repo.apply(
       c.seq,
       changes.map((change) => ({ change, client: null })),
     );
-    log.append(c.seq, c.epoch, Buffer.from(p.changes, 'base64'));
+    log.append(c.seq, c.epoch, packed);
     for (const k of staged.keys()) if (k <= c.seq) staged.delete(k);
     return true;
   };
@@ -196,7 +197,7 @@ function applyRounds(repo: Repository, log: RoundLog, data: Buffer): { ok: true;
       r.seq,
       changes.map((change) => ({ change, client: null })),
     );
-    log.append(r.seq, r.epoch, Buffer.from(r.changes)); // a copy: not the whole part kept alive
+    log.append(r.seq, r.epoch, r.changes); // copied by the log
     records += changes.length;
   }
   return { ok: true, records };
