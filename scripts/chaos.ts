@@ -1,11 +1,14 @@
 /**
- * A randomized fault schedule against a real cluster (`npm run chaos -- --minutes N [--seed S]`): three trackers
- * on a broker pair of their own, clients announcing through the service address, faults drawn from a seed
- * (scripts/chaos/schedule.ts) until N minutes have passed, then the checker. Prints progress, the table of
+ * A randomized fault schedule against a real cluster (`npm run chaos -- --minutes N [--seed S] [--preload P]`):
+ * three trackers on a broker pair of their own, clients announcing through the service address, faults drawn from
+ * a seed (scripts/chaos/schedule.ts) until N minutes have passed, then the checker. Prints progress, the table of
  * fault → recovery time and the checker's verdicts; exits 1 if a check failed. Ctrl-C stops everything it started.
  *
  *   node dist/scripts/chaos.js [--minutes 5] [--faults N] [--seed S] [--heartbeat 1000] [--loopback]
- *       [--kinds kill-master,stop-broker,…] [--dir DIR] [--keep]
+ *       [--kinds kill-master,stop-broker,…] [--preload P] [--dir DIR] [--keep]
+ *
+ * `--preload P` fills the formed cluster with P new peers over 1,000 swarms (the C generator scripts/loadgen.c,
+ * compiled with gcc into the work folder) before the load and the faults start.
  *
  * With root and iproute2 the trackers run in network namespaces of their own (partitions are then in the
  * catalogue); `--loopback` keeps everything on 127.0.0.1 without partitions.
@@ -30,6 +33,7 @@ const { values: argv } = parseArgs({
     heartbeat: { type: 'string', default: '1000' },
     loopback: { type: 'boolean' },
     kinds: { type: 'string' },
+    preload: { type: 'string' },
     dir: { type: 'string' },
     keep: { type: 'boolean' },
   },
@@ -47,6 +51,7 @@ const num = (s: string | undefined, name: string): number | undefined => {
 };
 const kinds = argv.kinds?.split(',').map((k) => (KINDS.includes(k as FaultKind) ? (k as FaultKind) : fail(`unknown fault kind ${k}`)));
 const faults = num(argv.faults, 'faults');
+const preload = num(argv.preload, 'preload');
 const minutes = num(argv.minutes, 'minutes') ?? (faults ? undefined : 5);
 const seed = argv.seed !== undefined ? Number(argv.seed) >>> 0 : Math.floor(Math.random() * 2 ** 32);
 const netns = !argv.loopback && netnsAvailable();
@@ -61,6 +66,7 @@ const chaos = createChaos({
   netns,
   dir,
   ...(kinds ? { kinds } : {}),
+  ...(preload ? { preload: Math.round(preload) } : {}),
   progress: (line) => process.stdout.write(`${line}\n`),
 });
 
@@ -76,14 +82,21 @@ const finish = async (code: number): Promise<never> => {
 };
 process.on('SIGINT', () => void finish(130));
 process.on('SIGTERM', () => void finish(143));
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`chaos: ${e.stack ?? e.message}\n`);
+  void finish(1);
+});
 
 try {
   const report = await chaos.run();
   const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
   process.stdout.write(
     `\nchaos run of ${when} UTC, seed ${report.seed}, ${report.net} topology, keepalive ${argv.heartbeat} ms, ` +
-      `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}\n\n${report.table}\n` +
-      `replay: npm run chaos -- ${minutes ? `--minutes ${minutes}` : `--faults ${faults}`} --seed ${report.seed}${netns ? '' : ' --loopback'}\n`,
+      `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}` +
+      (report.preload ? `, preloaded ${report.preload.peers} peers in ${report.preload.seconds} s (${report.preload.perSecond}/s)` : '') +
+      `\n\n${report.table}\n` +
+      `replay: npm run chaos -- ${minutes ? `--minutes ${minutes}` : `--faults ${faults}`} --seed ${report.seed}` +
+      `${preload ? ` --preload ${Math.round(preload)}` : ''}${netns ? '' : ' --loopback'}\n`,
   );
   await finish(report.verdicts.every((v) => v.ok) ? 0 : 1);
 } catch (e) {

@@ -45,6 +45,7 @@ import {
 } from './join-load.js';
 import { numberFlag, printHelp, stopOnSignals } from './cli.js';
 
+const SLAVE_WITHIN_MS = 20_000;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const { values: argv } = parseArgs({
@@ -373,9 +374,11 @@ async function main(): Promise<void> {
       `${thousands(acks.length - missing[i]!)} / ${thousands(missing[i]!)}`,
     ]),
   ];
-  const met = toSlave.every((x) => x !== null) && elections.length === 0 && troubled.length === 0 && g.silentSeconds === 0;
+  // The issue's bound: both Slaves within 20 s of their start.
+  const met =
+    toSlave.every((x) => x !== null && x <= SLAVE_WITHIN_MS) && elections.length === 0 && troubled.length === 0 && g.silentSeconds === 0;
   rows.push([
-    'targets (both Slaves, no election, no silent second, nothing missing)',
+    'targets (both Slaves within 20 s, no election, no silent second, nothing missing)',
     met && missing.every((m) => m === 0) ? 'met' : 'NOT met',
   ]);
   const width = Math.max(...rows.map(([k]) => k.length));

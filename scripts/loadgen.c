@@ -1,14 +1,16 @@
 /*
  * BEP 15 load generator for `npm run bench` (compiled by scripts/bench.sh with gcc -O2).
  *
- *   loadgen load PORT WINDOW SECONDS SWARMS WARMUP RUN   announces to 127.0.0.1:PORT, WINDOW of them in flight
- *   loadgen count PORT SWARMS                            peers held (seeders + leechers) over SWARMS, by scrape
+ *   loadgen load PORT WINDOW SECONDS SWARMS WARMUP RUN [HOST]   announces to HOST:PORT, WINDOW of them in flight
+ *   loadgen count PORT SWARMS [HOST]                            peers held (seeders + leechers) over SWARMS, by scrape
  *
- * Eight UDP sockets bound to 127.0.0.1, one connect each, then a window of announces kept in flight (poll,
- * recvfrom, sendto): every reply sends the next announce on that socket. Swarm i has the info hash
- * 7a11ce00 00..00 <i as 4 bytes> (so a whitelist can list them); every announce carries a new peer ID and port
- * (RUN keeps runs apart), one in three is a seeder. A request unanswered for 250 ms is sent again (counted).
- * After WARMUP seconds uncounted, counts SECONDS; prints one JSON line with the replies and its own CPU time.
+ * HOST is an IPv4 address, 127.0.0.1 when left out (the sockets are then bound to 127.0.0.1; with HOST, to every
+ * address: the chaos run reaches its floating service address over a bridge). Eight UDP sockets, one connect
+ * each, then a window of announces kept in flight (poll, recvfrom, sendto): every reply sends the next announce on
+ * that socket. Swarm i has the info hash 7a11ce00 00..00 <i as 4 bytes> (so a whitelist can list them); every
+ * announce carries a new peer ID and port (RUN keeps runs apart), one in three is a seeder. A request unanswered
+ * for 250 ms is sent again (counted). After WARMUP seconds uncounted, counts SECONDS; prints one JSON line with the
+ * replies and its own CPU time.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -26,6 +28,7 @@
 #define MAX_SLOTS 4096
 
 static struct sockaddr_in to;
+static const char *host; /* NULL: 127.0.0.1 */
 static int fds[SOCKETS];
 static uint64_t conn[SOCKETS];
 
@@ -70,8 +73,9 @@ static void open_sockets(int port) {
   to.sin_family = AF_INET;
   to.sin_port = htons(port);
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (host && inet_pton(AF_INET, host, &to.sin_addr) != 1) { fprintf(stderr, "loadgen: bad HOST %s\n", host); exit(2); }
   for (int s = 0; s < SOCKETS; s++) {
-    struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in me = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(host ? INADDR_ANY : INADDR_LOOPBACK)};
     fds[s] = socket(AF_INET, SOCK_DGRAM, 0);
     if (fds[s] < 0 || bind(fds[s], (struct sockaddr *)&me, sizeof me) < 0) { perror("socket"); exit(1); }
     uint8_t req[16], reply[64];
@@ -186,14 +190,18 @@ static int load(int port, int window, double seconds, double warmup) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 8 && strcmp(argv[1], "load") == 0) {
+  if ((argc == 8 || argc == 9) && strcmp(argv[1], "load") == 0) {
+    if (argc == 9) host = argv[8];
     swarms = (uint32_t)atoi(argv[5]);
     run = (uint32_t)atoi(argv[7]);
     rng ^= run * 2654435761u;
     if (swarms < 1) return 2;
     return load(atoi(argv[2]), atoi(argv[3]), atof(argv[4]), atof(argv[6]));
   }
-  if (argc == 4 && strcmp(argv[1], "count") == 0) return count(atoi(argv[2]), (uint32_t)atoi(argv[3]));
-  fprintf(stderr, "usage: loadgen load PORT WINDOW SECONDS SWARMS WARMUP RUN | loadgen count PORT SWARMS\n");
+  if ((argc == 4 || argc == 5) && strcmp(argv[1], "count") == 0) {
+    if (argc == 5) host = argv[4];
+    return count(atoi(argv[2]), (uint32_t)atoi(argv[3]));
+  }
+  fprintf(stderr, "usage: loadgen load PORT WINDOW SECONDS SWARMS WARMUP RUN [HOST] | loadgen count PORT SWARMS [HOST]\n");
   return 2;
 }

@@ -1,7 +1,7 @@
 /**
  * The chaos run's checker and its table (pure: it reads what the run recorded). Rules:
  *   1. every acknowledged announce is in every live repository at rest, the repositories are identical, and
- *      exactly one instance is Master;
+ *      exactly one instance is Master (after a preload: every repository holds the preloaded peers, all of them);
  *   2. no request is answered twice (per client, per transaction ID) and no reply answers nothing we sent;
  *   3. every reply comes from the service address;
  *   4. at most one Master per epoch: no two instances log `role master (epoch N, …)` for the same N, nor take
@@ -33,6 +33,8 @@ export type AtRest = {
   /** Acknowledged peer IDs missing, per live instance. */
   readonly missing: ReadonlyArray<{ readonly id: number; readonly count: number; readonly sample: string[] }>;
   readonly masters: number;
+  /** After `--preload`: the peers the fill ended on, and what each live repository holds in those swarms. */
+  readonly preloaded?: { readonly expected: number; readonly held: ReadonlyArray<{ readonly id: number; readonly count: number }> };
 };
 
 /** One process's log, with the instance ID it ran as. */
@@ -73,13 +75,18 @@ const listed = (fs: readonly FaultResult[], what: (f: FaultResult) => string): s
 export function check(record: LoadRecord, logs: readonly ProcLog[], faults: readonly FaultResult[], rest: AtRest): Verdict[] {
   const out: Verdict[] = [];
   const missing = rest.missing.filter((m) => m.count > 0);
+  const pre = rest.preloaded;
+  const short = pre ? pre.held.filter((h) => h.count !== pre.expected) : [];
   out.push({
     rule: 'every acknowledged announce in every live repository at rest; identical repositories; one Master',
-    ok: missing.length === 0 && rest.digestsEqual && rest.masters === 1,
+    ok: missing.length === 0 && rest.digestsEqual && rest.masters === 1 && short.length === 0,
     detail:
       `${record.acks.length} acknowledged, ${rest.live} live repositories, ` +
       `${missing.length ? `missing: ${missing.map((m) => `tracker ${m.id} lacks ${m.count} (e.g. ${m.sample.join(', ')})`).join('; ')}` : '0 missing'}, ` +
-      `digests ${rest.digestsEqual ? 'equal' : 'DIFFER'}, ${rest.masters} Master(s)`,
+      `digests ${rest.digestsEqual ? 'equal' : 'DIFFER'}, ${rest.masters} Master(s)` +
+      (pre
+        ? `, preloaded ${pre.expected} peers ${short.length ? `but ${short.map((h) => `tracker ${h.id} holds ${h.count}`).join('; ')}` : 'held by every one'}`
+        : ''),
   });
 
   let twice = 0;

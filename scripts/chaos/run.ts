@@ -4,18 +4,22 @@
  * waits for an announce sent after the fault to be acknowledged (the recovery time), repairs what the fault did
  * (a killed tracker restarted with its ID, a killed broker half started again as the waiting half, SIGCONT, the
  * link back) and waits for the cluster to be whole again before the next. At the end the load stops and the
- * checker (check.ts) reads the repositories at rest, the per-request record and every process's log.
+ * checker (check.ts) reads the repositories at rest, the per-request record and every process's log. With
+ * `preload`, the cluster is first filled with that many peers (preload.ts) once it has formed, before the load
+ * and the faults: every restart and join then takes the whole repository by state transfer.
  */
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { eventually, newTopic, type Node, peerIdsIn, settled, sqliteDigest } from '../../spec/helpers/cluster.js';
+import { eventually, newTopic, type Node } from '../../spec/helpers/cluster.js';
 import { run } from '../../spec/helpers/process.js';
 import { type AtRest, check, type FaultResult, table, type Verdict } from './check.js';
 import { type Load, type LoadRecord, startLoad } from './load.js';
 import { loopbackNet, type Net, netnsNet } from './net.js';
+import { type PreloadResult, preload } from './preload.js';
+import { type Scan, scanRepository } from './rest.js';
 import { CATALOGUE, type Fault, type FaultKind, KINDS, schedule } from './schedule.js';
 
 export type ChaosOpts = {
@@ -28,6 +32,8 @@ export type ChaosOpts = {
   /** Work folder (broker pair, SQLite files, logs). */
   readonly dir: string;
   readonly kinds?: readonly FaultKind[];
+  /** Peers to fill the cluster with (over 1,000 swarms) before the faults; none when left out. */
+  readonly preload?: number;
   readonly progress: (line: string) => void;
 };
 
@@ -39,6 +45,7 @@ export type ChaosReport = {
   readonly record: LoadRecord;
   readonly table: string;
   readonly durationMs: number;
+  readonly preload: PreloadResult | null;
 };
 
 type Half = 'a' | 'b';
@@ -46,6 +53,10 @@ const IDS = [1, 2, 3] as const;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const alive = (n: Node): boolean => n.proc.child.exitCode === null && n.proc.child.signalCode === null;
 const lastRole = (n: Node): string => [...n.proc.stderr().matchAll(/role (\w+)/g)].pop()?.[1] ?? 'none';
+/** A killed instance's SQLite file is never read again (a restart takes a new one): free the disk at once. */
+const removeDb = (n: Node): void => {
+  for (const f of [n.db, `${n.db}-wal`, `${n.db}-shm`, `${n.db}-journal`]) rmSync(f, { force: true });
+};
 
 function portOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -115,6 +126,9 @@ export function createChaos(o: ChaosOpts) {
   let net: Net | null = null;
   let pair: ReturnType<typeof brokerPair> | null = null;
   let load: Load | null = null;
+  const generators = new Set<ChildProcess>();
+  let preloaded: PreloadResult | null = null;
+  let scans: Scan[] = [];
   let brokers = '';
   const t0 = Date.now();
   const say = (line: string): void => o.progress(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -196,6 +210,7 @@ export function createChaos(o: ChaosOpts) {
     let target = '';
     let at = 0;
     let repair: () => Promise<void>;
+    let joiner = null as Node | null; // a restarted instance (kill-*, join)
     const tracker = async (): Promise<Node> => {
       const pick = (): Node | undefined => (f.kind.endsWith('master') ? master() : slaves()[f.pick]);
       const n = await eventually(pick, (x) => !!x, 30_000, 50);
@@ -210,9 +225,22 @@ export function createChaos(o: ChaosOpts) {
         at = Date.now();
         signal(n, 'SIGKILL');
         await n.proc.exited();
+        removeDb(n);
         repair = async () => {
           await load!.ackAfter(at, cap); // the survivors serve first; then the instance comes back
-          startTracker(n.id);
+          joiner = startTracker(n.id);
+        };
+        break;
+      }
+      case 'join': {
+        // Back at once, empty: it asks for the whole repository while the other two go on committing.
+        const n = await tracker();
+        at = Date.now();
+        signal(n, 'SIGKILL');
+        await n.proc.exited();
+        removeDb(n);
+        repair = async () => {
+          joiner = startTracker(n.id);
         };
         break;
       }
@@ -267,24 +295,28 @@ export function createChaos(o: ChaosOpts) {
     const recoveryMs = ack ? ack.at - at : null;
     const wholeMs = await wholeAgain(repairedAt);
     const hold = f.holdMs ? ` for ${(f.holdMs / 1000).toFixed(1)} s` : '';
+    // What the restarted instance received: `state transfer complete: N records at commit S (snapshot from …)`.
+    const got = joiner && /state transfer complete: (\d+) records at commit \d+ \((\w+) from instance (\d+)/.exec(joiner.proc.stderr());
     say(
       `fault ${i}${total}: ${f.kind} (${target}${hold}): acknowledged again after ${recoveryMs ?? 'never'} ms (bound ${bound}); ` +
-        `whole again ${wholeMs === null ? 'NOT within 45 s' : `${wholeMs} ms after the repair`}`,
+        `whole again ${wholeMs === null ? 'NOT within 45 s' : `${wholeMs} ms after the repair`}` +
+        (joiner ? `; ${got ? `took a ${got[2]} of ${got[1]} records from ${got[3]}` : 'no state transfer completed'}` : ''),
     );
     return { fault: f, target, at, boundMs: bound, recoveryMs, wholeMs };
   };
 
-  const saveLogs = (): void => {
+  /** Every tracker's log into the work folder (removed after a passing run unless kept); said when it failed. */
+  const saveLogs = (failed = true): void => {
     const dir = join(o.dir, 'logs');
     mkdirSync(dir, { recursive: true });
     for (const n of procs) writeFileSync(join(dir, `tracker-${n.id}-${n.proc.child.pid}.log`), n.proc.stderr());
-    say(`logs kept in ${dir}`);
+    if (failed) say(`logs kept in ${dir}`);
   };
 
   /** Which acknowledged announces no repository holds, when they were acknowledged, after which fault. */
   const explainLost = (results: readonly FaultResult[]): void => {
     const held = new Set<string>();
-    for (const n of [...current.values()].filter(alive)) for (const p of peerIdsIn(n.db)) held.add(p);
+    for (const s of scans) for (const p of s.found) held.add(p);
     const lost = load!.record.acks.filter((a) => !held.has(a.peerId));
     const rel = (t: number): string => `+${((t - t0) / 1000).toFixed(2)} s`;
     const after = (t: number): string => {
@@ -298,26 +330,50 @@ export function createChaos(o: ChaosOpts) {
     writeFileSync(join(o.dir, 'logs', 'lost.json'), JSON.stringify(lost.map((a) => ({ ...a, sent: rel(a.sentAt), acked: rel(a.at) }))));
   };
 
+  /**
+   * The live repositories at rest: one bounded pass over each SQLite file per probe (rest.ts), again until every
+   * one holds every acknowledged announce (and the preloaded peers) with equal digests, or 30 s pass (the mirror
+   * is written asynchronously; a joiner's may still be catching up).
+   */
   const atRest = async (): Promise<AtRest> => {
     const live = [...current.values()].filter(alive);
-    const acked = [...new Set(load!.record.acks.map((a) => a.peerId))];
-    const holds = (db: string): boolean => {
-      const have = peerIdsIn(db);
-      return acked.every((p) => have.has(p));
-    };
-    await settled(live, holds, 30_000).catch(() => []);
-    const digests = live.map((n) => sqliteDigest(n.db).digest);
-    const missing = live.map((n) => {
-      const have = peerIdsIn(n.db);
-      const lost = acked.filter((p) => !have.has(p));
-      return { id: n.id, count: lost.length, sample: lost.slice(0, 3) };
+    const acked = new Set(load!.record.acks.map((a) => a.peerId));
+    const started = Date.now();
+    scans = await eventually(
+      () => live.map((n) => scanRepository(n.db, acked)),
+      (ss) => ss.every((x) => x.found.size === acked.size && x.digest === ss[0]!.digest && (!preloaded || x.preloaded === preloaded.peers)),
+      30_000,
+      250,
+    );
+    say(
+      `repositories read at rest in ${Date.now() - started} ms: ${scans.map((x, j) => `tracker ${live[j]!.id} ${x.peers} peers`).join(', ')}`,
+    );
+    const digests = scans.map((x) => x.digest);
+    const missing = live.map((n, j) => {
+      const found = scans[j]!.found;
+      let count = 0;
+      const sample: string[] = [];
+      for (const p of acked) {
+        if (found.has(p)) continue;
+        count++;
+        if (sample.length < 3) sample.push(p);
+      }
+      return { id: n.id, count, sample };
     });
     const masters = await eventually(
       () => live.filter((n) => lastRole(n) === 'master').length,
       (m) => m === 1,
       10_000,
     );
-    return { live: live.length, digestsEqual: digests.every((d) => d === digests[0]), missing, masters };
+    return {
+      live: live.length,
+      digestsEqual: digests.every((d) => d === digests[0]),
+      missing,
+      masters,
+      ...(preloaded
+        ? { preloaded: { expected: preloaded.peers, held: live.map((n, j) => ({ id: n.id, count: scans[j]!.preloaded })) } }
+        : {}),
+    };
   };
 
   return {
@@ -341,6 +397,23 @@ export function createChaos(o: ChaosOpts) {
       startTracker(2);
       if (!(await eventually(whole, (w) => w, 30_000, 50)))
         throw new Error(`the cluster did not form: ${[...current.values()].map((n) => `${n.id}=${lastRole(n)}`).join(' ')}`);
+      if (o.preload) {
+        say(`cluster formed (Master ${master()?.id}); preloading ${o.preload} peers over 1000 swarms through the service address`);
+        preloaded = await preload({
+          host: net.serviceHost,
+          port: net.port,
+          peers: o.preload,
+          dir: o.dir,
+          progress: say,
+          started: (c) => {
+            generators.add(c);
+            c.once('exit', () => generators.delete(c));
+          },
+        });
+        say(
+          `preloaded: ${preloaded.peers} peers held after ${preloaded.seconds} s (${preloaded.perSecond}/s, ${preloaded.runs} run(s) of loadgen)`,
+        );
+      }
       load = await startLoad({ host: net.serviceHost, port: net.port, clients: 4, timeoutMs: 250, paceMs: 10 });
       const first = await load.ackAfter(0, 20_000);
       if (!first) throw new Error('no announce acknowledged within 20 s of the start');
@@ -363,7 +436,7 @@ export function createChaos(o: ChaosOpts) {
       const verdicts = check(load.record, logs, results, rest);
       const durationMs = Date.now() - loadStart;
       const failed = verdicts.some((v) => !v.ok);
-      if (failed) saveLogs();
+      saveLogs(failed);
       if (rest.missing.some((m) => m.count > 0)) explainLost(results);
       return {
         seed: o.seed,
@@ -373,10 +446,12 @@ export function createChaos(o: ChaosOpts) {
         record: load.record,
         table: table(results, load.record, verdicts, durationMs),
         durationMs,
+        preload: preloaded,
       };
     },
     /** Stop everything this run started (also after an error or Ctrl-C). */
     async cleanup(): Promise<void> {
+      for (const c of generators) c.kill('SIGKILL');
       if (load) await load.stop(0).catch(() => {});
       for (const pid of stoppedPids) {
         try {

@@ -12,7 +12,8 @@ export type FaultKind =
   | 'kill-broker'
   | 'stop-broker'
   | 'partition-master'
-  | 'partition-slave';
+  | 'partition-slave'
+  | 'join';
 
 export type Fault = {
   readonly kind: FaultKind;
@@ -39,7 +40,9 @@ export type FaultSpec = {
  * 2 intervals, the election takes a vote timeout at most, the new Master binds a quarter interval later: 3 hb
  * covers it with 0.25 hb to spare (the README's failover promise, 3 s at 1 s). A Slave fault costs at most one
  * vote timeout and a client retry (1 hb). A stopped broker still holds the KahaDB lock (the other half cannot
- * take over): service comes back only after SIGCONT, then within a broker switch (3 hb).
+ * take over): service comes back only after SIGCONT, then within a broker switch (3 hb). A joiner (a Slave killed
+ * and restarted at once, empty) takes the whole repository by state transfer while the Master and the other Slave
+ * go on committing: service never waits for it (1 hb, as a Slave fault).
  */
 export const CATALOGUE: Readonly<Record<FaultKind, FaultSpec>> = {
   'kill-master': { what: 'SIGKILL of the Master (restarted with its ID)', boundMs: (hb) => 3 * hb, hold: null },
@@ -59,6 +62,11 @@ export const CATALOGUE: Readonly<Record<FaultKind, FaultSpec>> = {
     boundMs: (hb) => hb,
     hold: [1000, 5000],
     netns: true,
+  },
+  join: {
+    what: 'SIGKILL of a Slave, restarted with its ID at once: it joins the loaded cluster by state transfer',
+    boundMs: (hb) => hb,
+    hold: null,
   },
 };
 

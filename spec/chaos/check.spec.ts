@@ -112,4 +112,21 @@ test('a lost acknowledged announce, differing repositories, no Master, a late or
   assert.equal(failed(check(record([]), [], [fault(5, 10_000)], rest)), []);
 });
 
+test('after a preload, a repository that does not hold every preloaded peer fails rule 1', () => {
+  const rule1 = 'every acknowledged announce in every live repository at rest; identical repositories; one Master';
+  const held = (counts: number[]) => ({ expected: 500_000, held: counts.map((count, i) => ({ id: i + 1, count })) });
+  assert.equal(failed(check(record([]), [], [], { ...rest, preloaded: held([500_000, 500_000, 500_000]) })), []);
+  const short = check(record([]), [], [], { ...rest, preloaded: held([500_000, 499_999, 500_000]) });
+  assert.equal(failed(short), [rule1]);
+  assert.match(short[0]!.detail, 'tracker 2 holds 499999');
+});
+
+test('join is in the catalogue: every round of the schedule has one, with a Slave bound', () => {
+  assert.ok(KINDS.includes('join'));
+  assert.is(CATALOGUE.join.boundMs(1000, 0), 1000);
+  assert.is(CATALOGUE.join.hold, null);
+  const s = schedule(20261204, 3 * KINDS.length, { kinds: KINDS });
+  for (let r = 0; r < 3; r++) assert.is(s.slice(r * KINDS.length, (r + 1) * KINDS.length).filter((f) => f.kind === 'join').length, 1);
+});
+
 test.run();
