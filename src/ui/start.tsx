@@ -14,6 +14,7 @@ export function startUi(config: Config, host: Host, logs$: Observable<readonly s
     now$: host.now$,
     charts$: host.charts$,
     rejected$: host.rejected$,
+    transfers$: host.transfers$,
     logs$,
     // Quitting goes through the process's own shutdown so the repository is emptied exactly once.
     command: (c: Parameters<Host['command']>[0]) => (c.type === 'quit' ? onQuit() : host.command(c)),
