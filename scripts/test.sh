@@ -13,6 +13,8 @@ apt_install() {
 }
 command -v tmux >/dev/null 2>&1 || apt_install tmux || { echo "could not install tmux"; echo "0 passed, 1 failed"; exit 1; }
 command -v ip >/dev/null 2>&1 || apt_install iproute2 || { echo "could not install iproute2"; echo "0 passed, 1 failed"; exit 1; }
+# gcc for the C load generator that fills a cluster in the join and chaos suites (scripts/loadgen.c).
+command -v gcc >/dev/null 2>&1 || apt_install gcc libc6-dev || { echo "could not install gcc"; echo "0 passed, 1 failed"; exit 1; }
 # Real BitTorrent clients for the end-to-end suite: python3-libtorrent and aria2.
 bash scripts/ensure-clients.sh >&2 || { echo "could not install the real clients"; echo "0 passed, 1 failed"; exit 1; }
 npm run build >&2 || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
