@@ -320,13 +320,12 @@ test('rounds held during the transfer are drained a slice at a time; an uncommit
     )[0]!,
   );
   assert.is(last.type, 'installed');
-  const first = sync.drain(2);
+  const first = sync.drain(2, TRANSFER);
   assert.equal(first, { rounds: 2, done: false });
   assert.is(repo.lastSeq(), 7);
-  const rest = sync.drain(100);
-  assert.is(rest.done, true);
+  const rest = sync.drain(100, TRANSFER);
+  assert.equal(rest, { rounds: 1, done: true, tail: [prepare(9, changes(9))] });
   assert.is(repo.lastSeq(), 8);
-  if (rest.done) assert.equal(rest.tail, [prepare(9, changes(9))]);
   for (const [s, c] of [
     [6, 6],
     [7, 7],
@@ -344,6 +343,27 @@ test('rounds held during the transfer are drained a slice at a time; an uncommit
   assert.is(sync.hold(prepare(10, [])), false, 'no longer holding');
 });
 
+test('a drain left behind by a newer transfer is stale: only the newer one drains the rounds held', () => {
+  const repo = createRepository({ mirror: okMirror(), log: () => {} });
+  const sync = createStateSync(repo, createRoundLog());
+  const changes = (i: number): Change[] => history(3, i).filter((c) => c.kind === 'announce');
+  sync.begin(TRANSFER);
+  for (let s = 2; s <= 4; s++) sync.hold(prepare(s, changes(s)));
+  for (let s = 2; s <= 4; s++) sync.hold(commitOf(s));
+  sync.part(partsOf([Buffer.alloc(0)], 1)[0]!);
+  assert.equal(sync.drain(1, TRANSFER), { rounds: 1, done: false });
+  // A new request (say, to a new Master) while draining: the rounds held so far are kept for it.
+  const NEWER = 'fedcba9876543210';
+  sync.begin(NEWER);
+  assert.is(sync.drain(100, TRANSFER), 'stale');
+  assert.is(sync.hold(prepare(5, changes(5))), true, 'still holding for the newer transfer');
+  sync.hold(commitOf(5));
+  sync.part({ ...partsOf([packRounds([])], 2, 'log')[0]!, transfer: NEWER });
+  const d = sync.drain(100, NEWER);
+  assert.equal(d, { rounds: 3, done: true, tail: [] });
+  assert.is(repo.lastSeq(), 5);
+});
+
 test('a held COMMIT without its PREPARE stops the drain: the rest goes to consensus, which finds the gap', () => {
   const repo = createRepository({ mirror: okMirror(), log: () => {} });
   const sync = createStateSync(repo, createRoundLog());
@@ -351,7 +371,7 @@ test('a held COMMIT without its PREPARE stops the drain: the rest goes to consen
   sync.hold(commitOf(2));
   sync.hold(prepare(3, []));
   sync.part(partsOf(walk(createStore(), 1 << 20), 1)[0]!);
-  const d = sync.drain(100);
+  const d = sync.drain(100, TRANSFER);
   assert.equal(d, { rounds: 0, done: true, tail: [commitOf(2), prepare(3, [])] });
 });
 

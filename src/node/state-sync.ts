@@ -56,8 +56,11 @@ export type StateSync = {
   /** True when the message was held back (a transfer is under way); remembered among the recent ones else. */
   hold(m: RoundMessage): boolean;
   part(m: TransferMessage): PartResult;
-  /** After `installed`: apply up to `max` held committed rounds; `done` once none is left. */
-  drain(max: number): Drained;
+  /**
+   * After `installed` of `transfer`: apply up to `max` held committed rounds; `done` once none is left; `stale` once
+   * another transfer began (a new request, e.g. to a new Master), whose own installation drains instead.
+   */
+  drain(max: number, transfer: string): Drained | 'stale';
   /** The transfer under way, if any. */
   progress(): Progress | null;
 };
@@ -78,6 +81,8 @@ export function createStateSync(repo: Repository, log: RoundLog): StateSync {
   /** Held messages already looked at by `drain`, and the PREPAREs among them whose outcome is not known yet. */
   let drained = 0;
   let staged = new Map<number, Extract<RoundMessage, { type: 'prepare' }>>();
+  /** The transfer whose held rounds are being drained. */
+  let draining: string | null = null;
 
   const finish = (m: TransferMessage, records: number): Installed => {
     const done: Installed = {
@@ -87,6 +92,7 @@ export function createStateSync(repo: Repository, log: RoundLog): StateSync {
       records,
       bytes: current?.bytes ?? 0,
     };
+    draining = m.transfer;
     current = null;
     drained = 0;
     staged = new Map();
@@ -124,7 +130,8 @@ export function createStateSync(repo: Repository, log: RoundLog): StateSync {
 
   return {
     begin(transfer) {
-      held = recent;
+      draining = null;
+      held = held ?? recent;
       recent = [];
       current = { transfer, from: null, total: 0, kind: null, next: 0, records: 0, bytes: 0 };
     },
@@ -159,7 +166,8 @@ export function createStateSync(repo: Repository, log: RoundLog): StateSync {
       const next = current.next;
       return { type: 'installed', next, installed: finish(m, current.records) };
     },
-    drain(max) {
+    drain(max, transfer) {
+      if (transfer !== draining) return 'stale';
       const list = held ?? [];
       let rounds = 0;
       while (drained < list.length && rounds < max) {
@@ -176,6 +184,7 @@ export function createStateSync(repo: Repository, log: RoundLog): StateSync {
       if (drained < list.length && rounds >= max) return { rounds, done: false };
       const tail = [...[...staged.values()].sort((a, b) => a.seq - b.seq), ...list.slice(drained)];
       held = null;
+      draining = null;
       staged = new Map();
       return { rounds, done: true, tail };
     },

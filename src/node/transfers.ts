@@ -179,7 +179,8 @@ function installed(done: Installed, m: Of<'transfer'>, ctx: Ctx, toConsensus: (r
   let rounds = 0;
   const slice = (): void => {
     if (ctx.state.stopping || ctx.role$.value.role !== 'syncing') return;
-    const d = ctx.sync.drain(DRAIN_ROUNDS);
+    const d = ctx.sync.drain(DRAIN_ROUNDS, m.transfer);
+    if (d === 'stale') return; // a newer transfer took over
     rounds += d.rounds;
     if (!d.done) {
       ctx.control.to.election({ type: 'sync-progress' });
