@@ -21,7 +21,6 @@
  *       [--cpu-prof FILE.cpuprofile] [--prefix .bench] [--verbose]
  */
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -29,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { infoHashOf, probe, PROBE_SWARM, type ProbeResult } from './load.js';
 import { numberFlag, printHelp, stopOnSignals } from './cli.js';
+import { freeUdpPort } from './tracker-procs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE = process.execPath;
@@ -282,14 +282,6 @@ function tempDir(tag: string): string {
   const dir = mkdtempSync(join(os.tmpdir(), `bench-${tag}-`));
   tempDirs.add(dir);
   return dir;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 async function stopAll(procs: Proc[]): Promise<void> {

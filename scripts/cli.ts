@@ -38,3 +38,27 @@ export function stopOnSignals(cleanup: () => Promise<void>, log: (line: string) 
     });
   }
 }
+
+/**
+ * Run a benchmark's `main` under a hard timeout; whatever happens, `cleanup` stops what it started. An error is
+ * logged with its stack unless `stopping()` (a signal or the timeout already tore things down).
+ */
+export async function runBounded(
+  main: () => Promise<void>,
+  opts: { timeoutS: number; cleanup: () => Promise<void>; stopping: () => boolean; log: (line: string) => void },
+): Promise<void> {
+  const hard = setTimeout(() => {
+    opts.log(`hard timeout of ${opts.timeoutS} s: stopping everything`);
+    void opts.cleanup().finally(() => process.exit(1));
+  }, opts.timeoutS * 1000);
+  try {
+    await main();
+  } catch (e) {
+    // Once stopping, the main flow fails on what was stopped: not worth a stack.
+    if (!opts.stopping()) opts.log(`error: ${(e as Error).stack ?? e}`);
+    process.exitCode = 1;
+  } finally {
+    await opts.cleanup();
+    clearTimeout(hard);
+  }
+}

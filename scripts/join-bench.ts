@@ -1,26 +1,3 @@
-/**
- * Joining a loaded Master (run through `npm run bench:join`, which installs ActiveMQ, compiles scripts/loadgen.c
- * and builds dist/ first). On loopback only, with a broker of its own:
- *   1. a lone Master (`--id 1 --cluster-size 0`, peers never expire during the run);
- *   2. filled with `--peers` new peers over `--swarms` swarms by the C generator (256 in flight); the load rate;
- *   3. a client with one announce in flight (a new transaction per attempt, sent again after 0.25 s) records the
- *      time of every acknowledged announce; `--load-window W` more announces in flight from a second generator
- *      (0: none), both through the join and `--settle` s after;
- *   4. instances 2 and 3 started at once: the time from each start to its `role slave (epoch E, master 1)` (a
- *      Slave of the loaded Master; one of another Master after an election does not count), and every `role electing`
- *      / `role isolated` line or epoch change of any instance (the target is none);
- *   5. one table: peers held, time to Slave, elections, the longest gap between acknowledged announces and the
- *      seconds with none from the joiners' start to the client's stop, RSS (VmRSS) of each instance after the
- *      transfer, the transfer's bytes and records from /metrics (`tracker_state_transfer_*`; n/a when absent),
- *      each instance's `state transfer` log lines;
- *   6. every acknowledged announce looked up in the three SQLite files while the trackers still run (shutdown
- *      empties them), then everything stopped. Last line: the figures as JSON.
- *
- *   node dist/scripts/join-bench.js --loadgen .bench/loadgen [--peers 1000000] [--load-window 8] [--swarms 1000]
- *       [--heartbeat 1000] [--join-timeout 60] [--settle 3] [--timeout 900] [--verbose]
- */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -43,7 +20,16 @@ import {
   slaveOf,
   startAcker,
 } from './join-load.js';
-import { numberFlag, printHelp, stopOnSignals } from './cli.js';
+import {
+  brokerScript as runBrokerScript,
+  freeUdpPort,
+  logTail,
+  logText,
+  spawnTracker,
+  stopTracker as stopProc,
+  type TrackerProc,
+} from './tracker-procs.js';
+import { numberFlag, printHelp, runBounded, stopOnSignals } from './cli.js';
 
 const SLAVE_WITHIN_MS = 20_000;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -82,64 +68,18 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 // ---------------------------------------------------------------- what we start (all stopped at the end)
 
-type Line = { at: number; text: string };
-type Tracker = {
-  id: number;
-  child: ChildProcess;
-  pid: number;
-  db: string;
-  startedAt: number;
-  lines: Line[];
-  exit: Promise<number | string>;
-  exited: boolean;
-};
+type Tracker = TrackerProc;
 const trackers = new Set<Tracker>();
 const generators = new Set<LoadgenRun>();
 let acker: Acker | null = null;
 let brokerDir: string | null = null;
 let tmp: string | null = null;
 
-const text = (t: Tracker): string => t.lines.map((l) => l.text).join('\n');
-const tail = (t: Tracker, n = 15): string =>
-  t.lines
-    .slice(-n)
-    .map((l) => `    ${l.text}`)
-    .join('\n');
+const text = logText;
+const tail = logTail;
 
 function startTracker(id: number, args: string[]): Tracker {
-  const db = join(tmp!, `tracker-${id}.sqlite`);
-  const child = spawn(process.execPath, ['dist/main.js', '--id', String(id), '--db', db, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (child.pid === undefined) throw new Error(`could not start tracker ${id}`);
-  const t: Tracker = {
-    id,
-    child,
-    pid: child.pid,
-    db,
-    startedAt: Date.now(),
-    lines: [],
-    exited: false,
-    exit: new Promise((r) =>
-      child.once('exit', (code, signal) => {
-        t.exited = true;
-        r(code ?? signal ?? -1);
-      }),
-    ),
-  };
-  let rest = '';
-  const onData = (b: Buffer): void => {
-    const parts = (rest + b.toString('utf8')).split('\n');
-    rest = parts.pop()!;
-    const at = Date.now();
-    for (const line of parts) {
-      t.lines.push({ at, text: line });
-      if (argv.verbose) process.stderr.write(`  [tracker ${id}] ${line}\n`);
-    }
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  const t = spawnTracker(ROOT, tmp!, id, args, argv.verbose);
   trackers.add(t);
   return t;
 }
@@ -157,21 +97,11 @@ async function lineAt(t: Tracker, re: RegExp, timeoutMs: number, from = 0): Prom
 }
 
 async function stopTracker(t: Tracker): Promise<void> {
-  if (!t.exited) {
-    t.child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      if (!t.exited) {
-        log(`tracker ${t.id} (pid ${t.pid}) ignored SIGTERM for 10 s: SIGKILL`);
-        t.child.kill('SIGKILL');
-      }
-    }, 10_000);
-    await t.exit;
-    clearTimeout(timer);
-  }
+  await stopProc(t, log);
   trackers.delete(t);
 }
 
-const brokerScript = (args: string[]) => spawnSync('bash', [join(ROOT, 'scripts', 'broker.sh'), ...args], { cwd: ROOT, encoding: 'utf8' });
+const brokerScript = (args: string[]) => runBrokerScript(ROOT, args);
 
 let cleaning: Promise<void> | null = null;
 function cleanup(): Promise<void> {
@@ -197,14 +127,6 @@ process.on('exit', () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 stopOnSignals(cleanup, log);
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 // ---------------------------------------------------------------- output
 
@@ -423,17 +345,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(json)}\n`);
 }
 
-const hard = setTimeout(() => {
-  log(`hard timeout of ${opts.timeout} s: stopping everything`);
-  void cleanup().finally(() => process.exit(1));
-}, opts.timeout * 1000);
-try {
-  await main();
-} catch (e) {
-  // Once stopping (a signal, the hard timeout) the main flow fails on what was stopped: not worth a stack.
-  if (!cleaning) log(`error: ${(e as Error).stack ?? e}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-  clearTimeout(hard);
-}
+await runBounded(main, { timeoutS: opts.timeout, cleanup, stopping: () => cleaning !== null, log });

@@ -1,53 +1,20 @@
-/**
- * A Slave paused under load (`npm run bench:stop-slave`, which installs ActiveMQ, compiles scripts/loadgen.c and
- * builds dist/ first). The criterion measured: "A Slave SIGSTOPped for 3 s under load is back in step within 2 s of
- * SIGCONT, from the log, with no full snapshot". On loopback only, with a broker of its own:
- *   1. three instances (`--id 1..3`, `--cluster-size 3`, one `--port` shared as in scripts/cluster.sh, each its
- *      own `--db` and `--metrics-port 0`); the highest ID is Master;
- *   2. the Master filled with `--peers` new peers over `--swarms` swarms (the C generator, 256 in flight);
- *   3. background load (`--load-window` announces in flight from the generator) and a client that records every
- *      acknowledged announce (scripts/join-load.ts), both until the end; a tap on the cluster topic (a selector
- *      leaves PREPAREs and transfer traffic out) records keepalives, COMMITs and votes with their arrival times;
- *   4. for each duration of `--stops` (seconds): a Slave (`--victim`, default the lowest-ID Slave) gets SIGSTOP,
- *      then SIGCONT that many seconds later. From SIGCONT (the benchmark's clock, taken right after the kill):
- *        - in step (vote): the Slave's first OK vote on the tap for a round after the Master's last commit at
- *          SIGCONT: it staged the Master's current round in order, so its last commit is the Master's (the
- *          primary figure; a vote on a PREPARE left in its socket from before the pause does not count);
- *        - in step (line): the time stamp of its `in step at commit C` log line (null when no transfer happened);
- *        - caught up (keepalive): its first keepalive as Slave whose `applied` reaches the Master's last commit at
- *          SIGCONT (keepalives go once an interval: up to one interval late);
- *      what both logs say (cut off, broker lost, resuming, sync-request, catch-up from the log or snapshot, elections
- *      = role lines of a later epoch or `role electing`), the longest gap between acknowledged announces from
- *      SIGSTOP to in step (and during the stop alone), the transfers counted by /metrics, and, `--settle` s after
- *      it is in step, every acknowledged announce so far looked up in the Slave's SQLite file;
- *   5. at the end, every acknowledged announce looked up in the three SQLite files (while they run: shutdown
- *      empties them); a table, each run's log sequence, and the figures as one JSON line last.
- *
- *   node dist/scripts/stop-slave-bench.js --loadgen .bench/loadgen [--peers 300000] [--stops 3,3,3,5,10]
- *       [--load-window 8] [--swarms 1000] [--victim ID] [--heartbeat 1000] [--settle 5] [--step-timeout 30]
- *       [--target 2] [--timeout 1800] [--verbose]
- */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BrokerBridge, connectBroker } from '../streams/broker/stomp-bridge.js';
+import { type Acker, fillTo, gaps, type LoadgenRun, loadgen, metric, missingAfterSettling, scrape, startAcker } from './join-load.js';
+import { numberFlag, printHelp, runBounded, stopOnSignals } from './cli.js';
 import {
-  type Acker,
-  fillTo,
-  gaps,
-  type LoadgenRun,
-  loadgen,
-  metric,
-  metricsPortIn,
-  missingAfterSettling,
-  scrape,
-  startAcker,
-} from './join-load.js';
-import { numberFlag, printHelp, stopOnSignals } from './cli.js';
+  brokerScript as runBrokerScript,
+  freeUdpPort,
+  logTail,
+  logText,
+  spawnTracker,
+  stopTracker as stopProc,
+  type TrackerProc,
+} from './tracker-procs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -95,19 +62,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 // ---------------------------------------------------------------- what we start (all stopped at the end)
 
-/** `at`: when the line arrived here; `stamp`: the tracker's own time stamp (its clock when it wrote the line). */
-type Line = { at: number; stamp: number; text: string };
-type Tracker = {
-  id: number;
-  child: ChildProcess;
-  pid: number;
-  db: string;
-  lines: Line[];
-  exit: Promise<number | string>;
-  exited: boolean;
-  paused: boolean;
-  metricsPort: number | null;
-};
+type Tracker = TrackerProc;
 const trackers: Tracker[] = [];
 const generators = new Set<LoadgenRun>();
 let acker: Acker | null = null;
@@ -115,69 +70,17 @@ let tap: BrokerBridge | null = null;
 let brokerDir: string | null = null;
 let tmp: string | null = null;
 
-const text = (t: Tracker): string => t.lines.map((l) => l.text).join('\n');
-const tail = (t: Tracker, n = 15): string =>
-  t.lines
-    .slice(-n)
-    .map((l) => `    ${l.text}`)
-    .join('\n');
+const text = logText;
+const tail = logTail;
 
 function startTracker(id: number, args: string[]): Tracker {
-  const db = join(tmp!, `tracker-${id}.sqlite`);
-  const child = spawn(process.execPath, ['dist/main.js', '--id', String(id), '--db', db, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (child.pid === undefined) throw new Error(`could not start tracker ${id}`);
-  const t: Tracker = {
-    id,
-    child,
-    pid: child.pid,
-    db,
-    lines: [],
-    exited: false,
-    paused: false,
-    metricsPort: null,
-    exit: new Promise((r) =>
-      child.once('exit', (code, signal) => {
-        t.exited = true;
-        r(code ?? signal ?? -1);
-      }),
-    ),
-  };
-  let rest = '';
-  const onData = (b: Buffer): void => {
-    const parts = (rest + b.toString('utf8')).split('\n');
-    rest = parts.pop()!;
-    const at = Date.now();
-    for (const line of parts) {
-      const stamp = Date.parse(line.slice(0, 24));
-      t.lines.push({ at, stamp: Number.isFinite(stamp) ? stamp : at, text: line });
-      if (argv.verbose) process.stderr.write(`  [tracker ${id}] ${line}\n`);
-    }
-    t.metricsPort ??= metricsPortIn(parts.join('\n'));
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  const t = spawnTracker(ROOT, tmp!, id, args, argv.verbose);
   trackers.push(t);
   return t;
 }
 
-async function stopTracker(t: Tracker): Promise<void> {
-  if (t.exited) return;
-  if (t.paused) t.child.kill('SIGCONT');
-  t.child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    if (!t.exited) {
-      log(`tracker ${t.id} (pid ${t.pid}) ignored SIGTERM for 10 s: SIGKILL`);
-      t.child.kill('SIGKILL');
-    }
-  }, 10_000);
-  await t.exit;
-  clearTimeout(timer);
-}
-
-const brokerScript = (args: string[]) => spawnSync('bash', [join(ROOT, 'scripts', 'broker.sh'), ...args], { cwd: ROOT, encoding: 'utf8' });
+const stopTracker = (t: Tracker): Promise<void> => stopProc(t, log);
+const brokerScript = (args: string[]) => runBrokerScript(ROOT, args);
 
 let cleaning: Promise<void> | null = null;
 function cleanup(): Promise<void> {
@@ -204,14 +107,6 @@ process.on('exit', () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 stopOnSignals(cleanup, log);
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 // ---------------------------------------------------------------- roles, from the logs
 
@@ -713,16 +608,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(json)}\n`);
 }
 
-const hard = setTimeout(() => {
-  log(`hard timeout of ${opts.timeout} s: stopping everything`);
-  void cleanup().finally(() => process.exit(1));
-}, opts.timeout * 1000);
-try {
-  await main();
-} catch (e) {
-  if (!cleaning) log(`error: ${(e as Error).stack ?? e}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-  clearTimeout(hard);
-}
+await runBounded(main, { timeoutS: opts.timeout, cleanup, stopping: () => cleaning !== null, log });

@@ -220,26 +220,17 @@ export function createChaos(o: ChaosOpts) {
     };
     switch (f.kind) {
       case 'kill-master':
-      case 'kill-slave': {
-        const n = await tracker();
-        at = Date.now();
-        signal(n, 'SIGKILL');
-        await n.proc.exited();
-        removeDb(n);
-        repair = async () => {
-          await load!.ackAfter(at, cap); // the survivors serve first; then the instance comes back
-          joiner = startTracker(n.id);
-        };
-        break;
-      }
+      case 'kill-slave':
       case 'join': {
-        // Back at once, empty: it asks for the whole repository while the other two go on committing.
         const n = await tracker();
         at = Date.now();
         signal(n, 'SIGKILL');
         await n.proc.exited();
         removeDb(n);
         repair = async () => {
+          // A killed instance comes back once the survivors serve; a joiner at once, empty: it asks for the
+          // whole repository while the other two go on committing.
+          if (f.kind !== 'join') await load!.ackAfter(at, cap);
           joiner = startTracker(n.id);
         };
         break;

@@ -28,6 +28,7 @@ import type { ControlEvent, ControlPlane, RoleInfo } from './control-plane.js';
 import type { ClientProposal, DataPlaneOutput } from './data-plane.js';
 import type { HttpHolder } from './http-holder.js';
 import type { ServiceAddress } from './service-address.js';
+import { publish } from './publish.js';
 import type { RoundLog } from './round-log.js';
 import type { StateSync } from './state-sync.js';
 import type { TransferSenders } from './transfer-sender.js';
@@ -86,10 +87,6 @@ export type Ctx = {
   readonly fatalPromise: Promise<{ code: number; reason: string }>;
   /** Stop the process with this exit code; logs the reason as an `error:` line. */
   fatal(code: number, reason: string): void;
-};
-
-const publish = (ctx: Ctx, m: ClusterMessage): void => {
-  if (!ctx.state.cut) ctx.transport.publish(ctx.signer.sign(m));
 };
 
 /** What this instance tells the others in its keepalives. */

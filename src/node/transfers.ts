@@ -10,6 +10,7 @@ import type { ConnectionIdKey } from '../protocol/connection-id.js';
 import type { RoundMessage } from './cluster-inbox.js';
 import type { Ctx } from './handlers.js';
 import { type LoggedRound, packRounds } from './round-log.js';
+import { publish } from './publish.js';
 import type { Installed } from './state-sync.js';
 import type { Part, PartSource, SentPart, TransferOutcome } from './transfer-sender.js';
 
@@ -19,10 +20,6 @@ type Of<T extends ClusterMessage['type']> = Extract<ClusterMessage, { type: T }>
 export const PART_BYTES = 256 * 1024;
 /** A part nobody takes (its receiver died) leaves the broker after this long. */
 const PART_EXPIRES_MS = 60_000;
-
-const publish = (ctx: Ctx, m: ClusterMessage): void => {
-  if (!ctx.state.cut) ctx.transport.publish(ctx.signer.sign(m));
-};
 
 /** Ask `to` for its state: hold rounds back from now on; `tip` lets it answer from its log. */
 export function requestSync(to: number, epoch: number, ctx: Ctx): void {
