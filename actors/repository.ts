@@ -9,16 +9,18 @@ import { Observable } from 'rxjs';
 import type { RejectReason } from '../src/domain/reasons.js';
 import { applyChange, createStore, getSwarm, peersOf } from '../src/domain/swarm.js';
 import { type ChunkReader, type ReadChunk, readChunk, type SnapshotCursor, snapshotCursor } from '../src/domain/snapshot-codec.js';
-import type { RowEffect, Swarm, SwarmStore } from '../src/domain/types.js';
+import { createEffectLog } from '../src/domain/row-effects.js';
+import type { Swarm, SwarmStore } from '../src/domain/types.js';
 import type { Proposal } from './types.js';
 
 type Written = { ok: true } | { ok: false; error: string };
 
-/** Where committed row effects are persisted (the SQLite mirror); failures come back as values. */
+/**
+ * Where committed row effects are persisted (the SQLite mirror); failures come back as values. `effects` is the
+ * packed log of domain/row-effects.ts, valid only during the call (the mirror copies what it keeps).
+ */
 export type Mirror = {
-  writeBatch(seq: number, effects: readonly RowEffect[]): Written;
-  /** One chunk of a state transfer (domain/snapshot-codec.ts), written as it is: no row objects on either side. */
-  writeSnapshot(seq: number, chunk: Buffer): Written;
+  writeBatch(seq: number, effects: Buffer): Written;
   clear(): void;
 };
 
@@ -57,6 +59,8 @@ export function createRepository(deps: RepositoryDeps): Repository {
   let cuts: Map<string, number> | null = null;
   let cutsUntil = 0;
   let reader: ChunkReader = { current: null };
+  /** One log reused for every batch: no object per row effect. */
+  const effects = createEffectLog();
   const replace = (): void => {
     store = createStore();
     generation++;
@@ -67,7 +71,7 @@ export function createRepository(deps: RepositoryDeps): Repository {
       return store;
     },
     apply(batchSeq, items, answered) {
-      const effects: RowEffect[] = [];
+      effects.reset();
       const copied = cuts;
       const skip = copied && batchSeq <= cutsUntil ? (key: string) => (copied.get(key) ?? -1) >= batchSeq : undefined;
       if (copied && batchSeq >= cutsUntil) cuts = null;
@@ -76,7 +80,7 @@ export function createRepository(deps: RepositoryDeps): Repository {
         if (client !== null && answered && change.kind === 'announce') answered(client, change.infoHash, getSwarm(store, change.infoHash));
       }
       seq = batchSeq;
-      const written = deps.mirror.writeBatch(batchSeq, effects);
+      const written = deps.mirror.writeBatch(batchSeq, effects.bytes());
       if (!written.ok) {
         // Memory is ahead of the file now; vote ERROR until a resync rebuilds both.
         healthy = false;
@@ -97,13 +101,20 @@ export function createRepository(deps: RepositoryDeps): Repository {
     },
     installChunk(at, data) {
       const marks = cuts ?? new Map<string, number>();
-      const read = readChunk(store, reader, data, (key, cut) => {
-        marks.set(key, cut);
-        if (cut > cutsUntil) cutsUntil = cut;
-      });
+      effects.reset();
+      const read = readChunk(
+        store,
+        reader,
+        data,
+        (key, cut) => {
+          marks.set(key, cut);
+          if (cut > cutsUntil) cutsUntil = cut;
+        },
+        effects,
+      );
       cuts = marks;
       if (!read.ok) return read;
-      const written = deps.mirror.writeSnapshot(at, data);
+      const written = deps.mirror.writeBatch(at, effects.bytes());
       if (!written.ok) healthy = false;
       return written.ok ? read : { ok: false, error: written.error };
     },

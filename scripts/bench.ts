@@ -241,6 +241,48 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds so far of each thread of a process, by thread ID (/proc/PID/task/TID/stat). */
+function threadSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(Number(tid), (Number(f[11]) + Number(f[12])) / clkTck);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // the process ended
+  }
+  return out;
+}
+
+/**
+ * Where a phase's CPU went, seconds: the main thread (TID = PID), the busiest other thread (every Node thread is
+ * named `node`; in our tracker the busiest after the main one is the SQLite worker, as perf.md found), and the
+ * rest: V8's platform threads (concurrent GC, compilation) and libuv's.
+ */
+type Threads = { main: number; worker: number; helpers: number };
+function threadSplit(before: ReadonlyMap<number, Map<number, number>>, after: ReadonlyMap<number, Map<number, number>>): Threads {
+  const split: Threads = { main: 0, worker: 0, helpers: 0 };
+  for (const [pid, now] of after) {
+    const then = before.get(pid) ?? new Map<number, number>();
+    const others: number[] = [];
+    for (const [tid, s] of now) {
+      const d = s - (then.get(tid) ?? 0);
+      if (tid === pid) split.main += d;
+      else others.push(d);
+    }
+    others.sort((a, b) => b - a);
+    split.worker += others[0] ?? 0;
+    split.helpers += others.slice(1).reduce((a, b) => a + b, 0);
+  }
+  return split;
+}
+
 /** Busy and total jiffies of the whole machine (every core). */
 function machineTicks(): { busy: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -523,17 +565,20 @@ const runLoad = async (r: Running, window: number, seconds: number, warmup = 0):
   (await loadgen(['load', String(r.port), String(window), String(seconds), String(opts.swarms), String(warmup), String(++runId)])) as Gen;
 const peersHeld = async (r: Running): Promise<number> => (await loadgen(['count', String(r.port), String(opts.swarms)])).peers ?? NaN;
 
-type Cpu = { trackers: number; others: Record<string, number> };
-/** CPU seconds so far: the tracker processes summed, every other member (the broker) by role. */
+type Cpu = { trackers: number; others: Record<string, number>; threads: Map<number, Map<number, number>> };
+/** CPU seconds so far: the tracker processes summed (and per thread), every other member (the broker) by role. */
 function cpuNow(r: Running): Cpu {
   const pids = new Set(r.trackerPids());
   const others: Record<string, number> = {};
+  const threads = new Map<number, Map<number, number>>();
   let trackers = 0;
   for (const m of r.members()) {
-    if (pids.has(m.pid)) trackers += cpuSeconds(m.pid);
-    else others[m.role] = cpuSeconds(m.pid);
+    if (pids.has(m.pid)) {
+      trackers += cpuSeconds(m.pid);
+      threads.set(m.pid, threadSeconds(m.pid));
+    } else others[m.role] = cpuSeconds(m.pid);
   }
-  return { trackers, others };
+  return { trackers, others, threads };
 }
 const rssSum = (r: Running): number => r.trackerPids().reduce((a, pid) => a + (rssOf(pid) ?? NaN), 0);
 
@@ -551,6 +596,8 @@ type Phase = {
   cpuPerReplyUs: number;
   /** Other members (the broker) per reply, µs. */
   othersPerReplyUs: Record<string, number>;
+  /** Tracker CPU per reply by thread, µs (threadSplit; the cluster: summed over its trackers). */
+  threadsPerReplyUs: Threads;
   /** Busy share of the whole machine (all cores), %. */
   machinePct: number;
   /** Datagrams the kernel dropped for a full receive buffer (either side; they are sent again after 250 ms). */
@@ -579,6 +626,10 @@ async function phase(r: Running, window: number): Promise<Phase> {
     trackerPct: Math.round(((c1.trackers - c0.trackers) / g.seconds) * 100),
     cpuPerReplyUs: per(c1.trackers - c0.trackers),
     othersPerReplyUs,
+    threadsPerReplyUs: (() => {
+      const t = threadSplit(c0.threads, c1.threads);
+      return { main: per(t.main), worker: per(t.worker), helpers: per(t.helpers) };
+    })(),
     machinePct: Math.round(((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * 100),
     udpRcvbufDrops: u1.rcvbuf - u0.rcvbuf,
   };
@@ -594,6 +645,8 @@ type Outcome = {
   rssBeforeBytes: number | null;
   /** Right after the busy phase, and after the 1-in-flight phase and `--settle` s idle. */
   afterLoad: { rssBytes: number; peers: number; bytesPerPeer: number } | null;
+  /** A second busy phase of new peers: RSS added ÷ peers added (the process warm: no fixed costs in it). */
+  warm: { phase: Phase; rssBytes: number; peers: number; bytesPerPeer: number } | null;
   settled: { rssBytes: number; peers: number; bytesPerPeer: number } | null;
   loadAverage: number[];
   errors: string[];
@@ -626,6 +679,16 @@ async function measure(t: Target, o: Outcome, profileDir?: string): Promise<void
       log(
         `${t.label}: right after: ${thousands(o.afterLoad.peers)} peers, ${mb(o.afterLoad.rssBytes)}, ${o.afterLoad.bytesPerPeer} B/peer`,
       );
+      const again = await phase(r, opts.window);
+      const now = await perPeer();
+      const added = now.peers - o.afterLoad.peers;
+      o.warm = {
+        phase: again,
+        rssBytes: now.rssBytes,
+        peers: now.peers,
+        bytesPerPeer: Math.round((now.rssBytes - o.afterLoad.rssBytes) / added),
+      };
+      log(`${t.label}: again, warm: ${describe(again)}; ${thousands(added)} peers added, ${o.warm.bytesPerPeer} B/peer added`);
     }
     o.latency = await phase(r, 1);
     log(`${t.label}: ${describe(o.latency)}`);
@@ -751,8 +814,9 @@ function table(outcomes: Outcome[]): string {
     `${opts.window} in flight, replies/s (vs opentracker)`,
     '1 in flight, replies/s (round trip)',
     `tracker CPU per reply at ${opts.window} (vs opentracker)`,
+    `per thread at ${opts.window}: main / SQLite worker / V8 helpers, µs per reply`,
     'tracker / generator CPU at 256, % of a core',
-    'RSS per peer right after / settled',
+    'RSS per peer right after / added once warm / settled',
   ];
   const rows = outcomes.map((o) => {
     const b = o.busy;
@@ -767,8 +831,11 @@ function table(outcomes: Outcome[]): string {
       b ? `${thousands(b.perSecond)}${o.id === 'opentracker' ? '' : ratio(b.perSecond, ot?.busy?.perSecond)}` : 'failed',
       l ? `${thousands(l.perSecond)} (${l.perSecond > 0 ? Math.round(1e6 / l.perSecond) : '—'} µs)` : '—',
       b ? `${b.cpuPerReplyUs} µs${o.id === 'opentracker' ? '' : ratio(b.cpuPerReplyUs, ot?.busy?.cpuPerReplyUs)}${others}` : '—',
+      b ? `${b.threadsPerReplyUs.main} / ${b.threadsPerReplyUs.worker} / ${b.threadsPerReplyUs.helpers}` : '—',
       b ? `${b.trackerPct} / ${b.generatorPct}` : '—',
-      o.afterLoad ? `${o.afterLoad.bytesPerPeer} / ${o.settled?.bytesPerPeer ?? '—'} B (${thousands(o.afterLoad.peers)} peers)` : '—',
+      o.afterLoad
+        ? `${o.afterLoad.bytesPerPeer} / ${o.warm?.bytesPerPeer ?? '—'} / ${o.settled?.bytesPerPeer ?? '—'} B (${thousands(o.warm?.peers ?? o.afterLoad.peers)} peers)`
+        : '—',
     ];
   });
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
@@ -797,6 +864,7 @@ async function main(): Promise<void> {
       rssBeforeBytes: null,
       afterLoad: null,
       settled: null,
+      warm: null,
       loadAverage: [],
       errors: [],
     };
@@ -836,8 +904,10 @@ async function main(): Promise<void> {
   out.push('');
   out.push(
     "vs opentracker: this row ÷ opentracker's, both from this run. The generator's CPU share shows it is not the ceiling " +
-      '(well under a core). RSS per peer: (RSS − RSS before the load) ÷ peers held (scraped), right after the ' +
-      `${opts.window}-in-flight phase and again after the 1-in-flight phase and ${opts.settle} s idle. The cluster: CPU of its three trackers ` +
+      '(well under a core). Per thread: the main thread, the busiest other one (the SQLite worker in ours), the rest ' +
+      "(V8's GC and compiler threads). RSS per peer: (RSS − RSS before the load) ÷ peers held (scraped), right after the " +
+      `${opts.window}-in-flight phase; added once warm: the RSS a second such phase of new peers added ÷ the peers it added; ` +
+      `settled: after the 1-in-flight phase and ${opts.settle} s idle. The cluster: CPU of its three trackers ` +
       'summed, its broker after "+"; RSS summed over the three trackers.',
   );
   out.push('');
@@ -845,6 +915,7 @@ async function main(): Promise<void> {
     out.push(`${o.label} (load average at start ${o.loadAverage.join(' ')}):`);
     if (o.probe) out.push(`  probe: ${o.probe.ok ? 'ok' : 'FAILED'}: ${o.probe.detail}`);
     if (o.busy) out.push(`  ${describe(o.busy)}`);
+    if (o.warm) out.push(`  again (warm): ${describe(o.warm.phase)}`);
     if (o.latency) out.push(`  ${describe(o.latency)}`);
     if (o.afterLoad)
       out.push(

@@ -37,6 +37,8 @@ export type MetricsOptions = {
   readonly process?: boolean;
   /** The round log's size (sampled at scrape time). */
   readonly roundLog?: () => { readonly rounds: number; readonly bytes: number };
+  /** Seconds the SQLite file trails the repository (sampled at scrape time). */
+  readonly mirrorLag?: () => number;
 };
 
 /** State transfers (direction: sent by a Master, received by a joiner; kind: snapshot or log). */
@@ -71,8 +73,12 @@ export type Metrics = {
   readonly swarms: Gauge;
   readonly peers: Gauge;
   readonly awaitingReceipt: Gauge;
+  readonly mirrorLag: Gauge;
   /** One SQLite transaction (one committed batch or a run of them), seconds. */
   readonly sqliteWrite: Histogram;
+  /** Mirror write failures (episodes: retries of the same failure are not counted) and recoveries. */
+  readonly mirrorFailures: Counter;
+  readonly mirrorRecoveries: Counter;
   readonly transfer: TransferMetrics;
   /** Cluster messages refused where they entered from the broker. */
   countClusterReject(reason: ClusterReject): void;
@@ -296,11 +302,27 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     ),
     sqliteWrite: new Histogram({
       name: `${p}sqlite_write_seconds`,
-      help: 'Duration of one SQLite transaction (a committed batch, or several consecutive ones written together).',
+      help: 'Duration of one SQLite transaction (every change of the mirror lag window, each row once).',
       buckets: SQLITE_BUCKETS,
       registers,
     }),
+    mirrorFailures: new Counter({
+      name: `${p}sqlite_mirror_failures_total`,
+      help: 'Times the SQLite file refused a write (a full disk); changes are refused until a retry succeeds.',
+      registers,
+    }),
+    mirrorRecoveries: new Counter({
+      name: `${p}sqlite_mirror_recoveries_total`,
+      help: 'Times a retried write succeeded after a failure, bringing the file back to the repository.',
+      registers,
+    }),
     transfer: transferMetrics(p, registers, opts.roundLog),
+    mirrorLag: readGauge(
+      `${p}sqlite_mirror_lag_seconds`,
+      'How far the SQLite file trails the repository: age of the oldest committed batch not yet written.',
+      registers,
+      opts.mirrorLag,
+    ),
     countClusterReject: (reason) => {
       rejects[reason]++;
       clusterRejected.inc({ reason: metricLabel(reason) });

@@ -23,7 +23,7 @@ export type Scan = {
 const LOW = "X'7a11ce0000000000000000000000000000000000'";
 const HIGH = "X'7a11ce00000000000000000000000000ffffffff'";
 
-const PEER_ROWS = `SELECT CAST('p ' || hex(info_hash) || ' ' || hex(peer_id) || ' ' || ip || ' ' || port || ' ' || uploaded || ' ' ||
+const PEER_ROWS = `SELECT CAST('p ' || hex(info_hash) || ' ' || hex(peer_id) || ' ' || hex(ip) || ' ' || port || ' ' || uploaded || ' ' ||
   downloaded || ' ' || left || ' ' || last_seen || char(10) AS BLOB) FROM peers ORDER BY info_hash, peer_id`;
 const TORRENT_ROWS = `SELECT CAST('t ' || hex(info_hash) || ' ' || ifnull(name, '') || ' ' || ifnull(size, '') || ' ' || completed ||
   char(10) AS BLOB) FROM torrents ORDER BY info_hash`;

@@ -19,10 +19,11 @@ const accepted: Array<[string, Expected]> = [
   ['--id 3 --port 1', { id: 3, network: { port: 1 } }],
   ['--id 2147483647', { id: 2147483647 }],
   ['--id 3 --host ::', { network: { host: '::' }, http: { host: '::' } }],
-  ['--id 3 --db x/y.sqlite --torrents t', { storage: { db: 'x/y.sqlite', torrents: 't' } }],
+  ['--id 3 --db x/y.sqlite --torrents t', { storage: { db: 'x/y.sqlite', torrents: 't', mirrorLagMs: 1000 } }],
   ['--id 3 --interval 60', { policy: { intervalS: 60, peerTtlS: 120 } }],
   ['--id 3 --interval 60 --peer-ttl 90', { policy: { intervalS: 60, peerTtlS: 90 } }],
   ['--id 3 --batch-ms 0', { cluster: { batchMs: 0 } }],
+  ['--id 3 --mirror-lag 0', { storage: { mirrorLagMs: 0 } }],
   [
     '--id 3 --broker stomp://127.0.0.1:61613',
     {
@@ -76,6 +77,7 @@ const refused: Array<[string, string]> = [
   ['--id 3 --port 1.5', '--port must be an integer, got "1.5"'],
   ['--id 3 --interval 0', '--interval must be between 1 and 86400, got 0'],
   ['--id 3 --batch-ms 1001', '--batch-ms must be between 0 and 1000, got 1001'],
+  ['--id 3 --mirror-lag 60001', '--mirror-lag must be between 0 and 60000, got 60001'],
   ['--id 3 --peer-ttl 604801', '--peer-ttl must be between 1 and 604800, got 604801'],
   ['--id 3 --cluster-size 1001', '--cluster-size must be between 0 and 1000, got 1001'],
   ['--id 3 --heartbeat 19', '--heartbeat must be between 20 and 60000, got 19'],
@@ -142,7 +144,7 @@ test('defaults: every field of a bare --id, each default taken from the option t
       brokerCredentials: undefined,
       brokerCa: undefined,
     },
-    storage: { db: 'data/tracker-7.sqlite', torrents: undefined },
+    storage: { db: 'data/tracker-7.sqlite', torrents: undefined, mirrorLagMs: 1000 },
     policy: {
       intervalS: OPTIONS.interval.fallback,
       peerTtlS: 2 * OPTIONS.interval.fallback,

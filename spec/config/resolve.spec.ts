@@ -20,7 +20,7 @@ test('an ID alone: a single instance on 0.0.0.0:6969, no group, no HTTP, db name
       brokerCredentials: undefined,
       brokerCa: undefined,
     },
-    storage: { db: 'data/tracker-5.sqlite', torrents: undefined },
+    storage: { db: 'data/tracker-5.sqlite', torrents: undefined, mirrorLagMs: 1000 },
     policy: { intervalS: 1800, peerTtlS: 3600, rateLimit: 0, trustIpField: false, allowList: undefined, denyList: undefined },
     http: { port: undefined, host: '0.0.0.0', metricsPort: undefined, metricsHost: '127.0.0.1' },
   });

@@ -37,10 +37,11 @@ const TABLE: readonly (readonly [prefix: string, text: string])[] = [
   // Mainline.
   ['M7-2-0--', 'Mainline 7.2.0'],
   ['M4-20-8-', 'Mainline 4.20.8'],
-  // Unknown: the printable prefix, at most 8 characters.
+  // An unlisted Azureus-style tag is shown as the tag; anything else is unknown (not its first bytes).
   ['-XX0001-', '-XX0001-'],
-  ['-qB46', '-qB46'],
-  ['ExbC0123456789', 'ExbC0123'],
+  ['-qB46', 'unknown'],
+  ['ExbC0123456789', 'unknown'],
+  ['P', 'unknown'],
   ['', 'unknown'],
 ];
 

@@ -81,8 +81,15 @@ test('the charts sample a real tracker: UDP requests per second, commit latency,
       host.charts$.pipe(filter((ss) => ss.some((x) => x.udp > 0) && ss.some((x) => x.commitMs !== null))),
     );
     assert.ok(samples.every((x) => x.live === 1 && x.http === 0));
-    const peers = await firstValueFrom(host.peers$(infoHash.toString('hex')).pipe(filter((p) => p.length === 2)));
-    assert.equal(peers.map((p) => `${p.client}/${p.family}`).sort(), ['Transmission 4.0.6/Transmission', 'qBittorrent 4.6.5/qBittorrent']);
+    const peers = await firstValueFrom(host.peers$(infoHash.toString('hex'), 12).pipe(filter((p) => p.total === 2)));
+    assert.equal(peers.rows.map((p) => `${p.client}/${p.family}`).sort(), [
+      'Transmission 4.0.6/Transmission',
+      'qBittorrent 4.6.5/qBittorrent',
+    ]);
+    // A page of one: one row made, the count and the clients still of the whole swarm.
+    const page = await firstValueFrom(host.peers$(infoHash.toString('hex'), 1).pipe(filter((p) => p.total === 2)));
+    assert.is(page.rows.length, 1);
+    assert.equal(page.clients.map((c) => c.name).sort(), ['Transmission', 'qBittorrent']);
   } finally {
     await client.close();
     await host.command({ type: 'stop' });

@@ -16,6 +16,7 @@ import type { RoundMessage } from '../../src/node/cluster-inbox.js';
 import { createRoundLog, packRounds, unpackRounds } from '../../src/node/round-log.js';
 import { createStateSync } from '../../src/node/state-sync.js';
 import { partKey } from '../../src/node/transfers.js';
+import { createPending, type Pending } from '../../streams/sqlite/write-behind.js';
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -110,21 +111,60 @@ function summary(st: SwarmStore): Record<string, unknown> {
   return out;
 }
 
-const okMirror = (): Mirror & { snapshots: number; cleared: number } => {
+/**
+ * A mirror that folds the row effects as the SQLite worker does (write-behind.ts): what it holds must be the
+ * store, row for row, on a Master applying rounds and on a joiner installing parts and then rounds.
+ */
+const okMirror = (): Mirror & { cleared: number; rows: () => Record<string, unknown> } => {
+  const pending = createPending();
   const m = {
-    snapshots: 0,
     cleared: 0,
-    writeBatch: () => ({ ok: true as const }),
-    writeSnapshot: () => {
-      m.snapshots++;
+    writeBatch: (seq: number, effects: Buffer) => {
+      pending.add(seq, Buffer.from(effects));
       return { ok: true as const };
     },
     clear: () => {
+      pending.clear();
       m.cleared++;
     },
+    rows: () => mirrorSummary(pending),
   };
   return m;
 };
+
+/** The folded rows in the shape of `summary` (no seeder counts: the file holds `left`, not a count). */
+function mirrorSummary(p: Pending): Record<string, unknown> {
+  const out: Record<string, { completed: number; name: string | null; size: bigint | null; peers: string[] }> = {};
+  const byId = new Map<number, string>();
+  for (const [id, t] of p.torrents) {
+    if (t === null) continue;
+    const key = t.infoHash.toString('hex');
+    byId.set(id, key);
+    out[key] = { completed: t.completed, name: t.name, size: t.size, peers: [] };
+  }
+  for (const r of p.peers.values()) {
+    if (r === null) continue;
+    const key = byId.get(r.readUInt32LE(0)) ?? `missing torrent ${r.readUInt32LE(0)}`;
+    out[key] ??= { completed: -1, name: null, size: null, peers: [] };
+    const at = 4;
+    const id = r.subarray(at, at + 20).toString('hex');
+    const ip = r.subarray(at + 50).toString('hex');
+    const u64 = (o: number) => r.readBigUInt64LE(at + o);
+    out[key].peers.push(`${id} ${ip} ${r.readUInt16LE(at + 20)} ${u64(26)} ${u64(34)} ${u64(42)} ${r.readUInt32LE(at + 22) * 1000}`);
+  }
+  for (const v of Object.values(out)) v.peers.sort();
+  return out;
+}
+
+/** `summary` without the seeder and leecher counts, as the mirror holds it. */
+function rowSummary(st: SwarmStore): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(summary(st) as Record<string, Record<string, unknown>>)) {
+    const { seeders: _s, leechers: _l, ...rest } = v;
+    out[k] = rest;
+  }
+  return out;
+}
 
 /** Every part of a walk of `store`, `maxBytes` each at most (but for one record or one swarm header). */
 function walk(store: SwarmStore, maxBytes: number, cut = () => 7): Buffer[] {
@@ -207,7 +247,8 @@ function randomRound(r: () => number, at: number): Change[] {
 test('a walk taken while rounds are committed, plus the rounds after its start, gives the Master state (every seed)', () => {
   for (let seed = 1; seed <= 12; seed++) {
     const r = rng(seed);
-    const master = createRepository({ mirror: okMirror(), log: () => {} });
+    const masterRows = okMirror();
+    const master = createRepository({ mirror: masterRows, log: () => {} });
     let seq = 0;
     const items = (cs: Change[]) => cs.map((change) => ({ change, client: null }));
     for (const c of history(2000, seed)) master.apply(++seq, items([c]));
@@ -220,7 +261,8 @@ test('a walk taken while rounds are committed, plus the rounds after its start, 
     // The walk begins at S0; rounds go on between its parts (and sometimes several at once).
     const s0 = master.lastSeq();
     const cursor = master.cursor();
-    const joiner = createRepository({ mirror: okMirror(), log: () => {} });
+    const joinerRows = okMirror();
+    const joiner = createRepository({ mirror: joinerRows, log: () => {} });
     joiner.beginInstall();
     for (let done = false; !done; ) {
       const c = cursor.next(300 + Math.floor(r() * 3000));
@@ -233,6 +275,9 @@ test('a walk taken while rounds are committed, plus the rounds after its start, 
     for (const round of rounds) if (round.seq > s0) joiner.apply(round.seq, items(round.changes));
     assert.is(joiner.lastSeq(), master.lastSeq(), `seed ${seed}`);
     assert.is(joiner.digest(), master.digest(), `seed ${seed}`);
+    // Both mirrors hold exactly their store: every moved record, removal, swarm replaced or dropped logged.
+    assert.equal(masterRows.rows(), rowSummary(master.store), `master rows, seed ${seed}`);
+    assert.equal(joinerRows.rows(), rowSummary(joiner.store), `joiner rows, seed ${seed}`);
   }
 });
 

@@ -21,6 +21,7 @@ import { decodeReply } from '../../src/protocol/decode-reply.js';
 import { openSqliteStore } from '../../streams/sqlite/sqlite-store.js';
 import { readPcap, type UdpPacket } from '../../src/trace/pcap.js';
 import { SYNTHETIC } from '../../scripts/make-trace.js';
+import { immediateMirror } from '../helpers/effects.js';
 
 const read = readPcap(readFileSync(new URL('../../../spec/fixtures/synthetic-swarm.pcap', import.meta.url)));
 if (!read.ok) throw new Error(read.error);
@@ -44,7 +45,7 @@ function runPipeline(deliveries: readonly Delivery[], key: Buffer, baseMs: numbe
   if (!opened.ok) throw new Error(opened.error);
   ts.run(() => {
     const clock: SchedulerLike = { now: () => baseMs + ts.now(), schedule: ts.schedule.bind(ts) };
-    const repo = createRepository({ mirror: opened.store, log: () => {} });
+    const repo = createRepository({ mirror: immediateMirror(opened.store), log: () => {} });
     // One virtual timer per datagram; timers due at the same frame run in the order they were made.
     const datagram$: Observable<Datagram> = merge(
       ...deliveries.map((d) =>

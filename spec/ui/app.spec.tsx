@@ -5,7 +5,15 @@ import { render } from 'ink-testing-library';
 import { stripVTControlCharacters } from 'node:util';
 import { BehaviorSubject, of } from 'rxjs';
 import type { Sample } from '../../src/domain/rates.js';
-import type { InstanceRow, PeerRow, Status, SwarmRow, TransferView, UiCommand } from '../../src/node/host.js';
+import {
+  type InstanceRow,
+  type PeerRow,
+  peerView,
+  type Status,
+  type SwarmRow,
+  type TransferView,
+  type UiCommand,
+} from '../../src/node/host.js';
 import { App, type UiSource } from '../../src/ui/app.js';
 import { resolveConfig } from '../../src/config/index.js';
 
@@ -51,17 +59,19 @@ function fixture(swarmCount = 3) {
     logs$: of(['12:00:00.000Z [tracker 2] role slave (epoch 3, master 3)']),
     peers$: (h) => {
       asked.push(h);
-      return of<PeerRow[]>([
-        {
-          peerId: '-qB4650-abcdefghijkl',
-          client: 'qBittorrent 4.6.5',
-          family: 'qBittorrent',
-          address: '10.0.0.7:51413',
-          downloaded: 5n * 1048576n,
-          left: 1024n,
-          uploaded: 0n,
-        },
-      ]);
+      return of(
+        peerView([
+          {
+            peerId: '-qB4650-abcdefghijkl',
+            client: 'qBittorrent 4.6.5',
+            family: 'qBittorrent',
+            address: '10.0.0.7:51413',
+            downloaded: 5n * 1048576n,
+            left: 1024n,
+            uploaded: 0n,
+          },
+        ]),
+      );
     },
     command: (c) => commands.push(c),
   };
@@ -289,7 +299,7 @@ test('80×24: every tab fits (no line wider than 80, fewer than 24 lines), with 
     swarms$: f.swarms$,
     charts$: of(SAMPLES),
     logs$: of(Array.from({ length: 8 }, (_, i) => `12:00:0${i}.000Z [tracker 2] ${'a long log line '.repeat(8)}${i}`)),
-    peers$: () => of(PEERS),
+    peers$: (_h, page) => of(peerView(PEERS, page)),
     command: () => {},
   };
   const ui = render(<App config={{ ...config, storage: { db: `/tmp/${'deep/'.repeat(30)}t.sqlite` } }} source={source} />);

@@ -26,6 +26,13 @@ export const OPTIONS = {
   },
   port: { type: 'string', arg: 'P', text: 'UDP port', range: [1, 65535], fallback: 6969 },
   db: { type: 'string', arg: 'PATH', text: 'SQLite file; emptied at shutdown', fallback: 'data/tracker-<id>.sqlite' },
+  'mirror-lag': {
+    type: 'string',
+    arg: 'MS',
+    text: 'the SQLite file may trail the repository by this long: changes gather and each row is written once per window (0: after every round)',
+    range: [0, 60_000],
+    fallback: 1000,
+  },
   interval: { type: 'string', arg: 'S', text: 'announce interval told to clients, seconds', range: [1, 86400], fallback: 1800 },
   'peer-ttl': {
     type: 'string',

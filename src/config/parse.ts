@@ -55,6 +55,8 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
   if (!port.ok) return port;
   const intervalS = optionalInt('interval', values.interval);
   if (!intervalS.ok) return intervalS;
+  const mirrorLagMs = optionalInt('mirror-lag', values['mirror-lag']);
+  if (!mirrorLagMs.ok) return mirrorLagMs;
   const batchMs = optionalInt('batch-ms', values['batch-ms']);
   if (!batchMs.ok) return batchMs;
   const peerTtlS = optionalInt('peer-ttl', values['peer-ttl']);
@@ -100,7 +102,7 @@ export function parseConfig(argv: readonly string[], isTty: boolean): ConfigResu
       brokerCredentials: values['broker-credentials'],
       brokerCa: values['broker-ca'],
     },
-    storage: { db: values.db, torrents: values.torrents },
+    storage: { db: values.db, torrents: values.torrents, mirrorLagMs: mirrorLagMs.value },
     policy: {
       intervalS: intervalS.value,
       peerTtlS: peerTtlS.value,

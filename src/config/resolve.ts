@@ -41,6 +41,7 @@ export function resolveConfig(input: ConfigInput): Config {
     storage: Object.freeze({
       db: storage.db ?? OPTIONS.db.fallback.replace('<id>', String(id)),
       torrents: storage.torrents,
+      mirrorLagMs: storage.mirrorLagMs ?? OPTIONS['mirror-lag'].fallback,
     }),
     policy: Object.freeze({
       intervalS,

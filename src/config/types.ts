@@ -38,6 +38,8 @@ export type StorageConfig = {
   readonly db: string;
   /** Folder of .torrent files registered at start (names and sizes for the UI). */
   readonly torrents: string | undefined;
+  /** How long the SQLite file may trail the repository (changes gather; each row is written once per window). */
+  readonly mirrorLagMs: number;
 };
 
 /** What the tracker tells clients and whom it serves. */

@@ -5,11 +5,12 @@
  *   4.6.5, `-TR4060-` Transmission 4.0.6, `-LT2080-` libtorrent 2.0.8);
  * - Shadow style `S58B-----…`: one letter, then version characters up to the dashes (Shadow 5.8.11);
  * - Mainline `M7-2-0--…`: `M` and dash-separated numbers (Mainline 7.2.0).
- * Anything else is shown as its printable prefix (or `unknown` when it has none).
+ * An Azureus-style tag of a client not in the list is shown as the tag (`-XX0001-`); anything else as `unknown`
+ * (a random ID's first printable bytes name no client: `P` is not a client).
  */
 
 export type PeerClient = {
-  /** The client's name (`qBittorrent`), or the ID's printable prefix when the client is not known. */
+  /** The client's name (`qBittorrent`), an unlisted Azureus-style tag (`-XX0001-`), or `unknown`. */
   readonly name: string;
   /** `4.6.5`; empty when unknown. */
   readonly version: string;
@@ -112,14 +113,12 @@ export const SHADOW_CLIENTS: Readonly<Record<string, string>> = {
 /** Clients whose four version characters are all significant (`-AZ5770-` Vuze 5.7.7.0). */
 const FOUR_PART = new Set(['AZ', 'BI']);
 
-const PRINTABLE_PREFIX = 8;
-
 export function peerClient(id: Uint8Array): PeerClient {
   const ascii = asciiPrefix(id, 20);
   return azureus(ascii) ?? mainline(ascii) ?? shadow(ascii) ?? unknown(ascii);
 }
 
-/** `qBittorrent 4.6.5`, or the printable prefix of an unknown ID. */
+/** `qBittorrent 4.6.5`, an unlisted Azureus-style tag, or `unknown`. */
 export function peerClientText(id: Uint8Array): string {
   const c = peerClient(id);
   return c.version ? `${c.name} ${c.version}` : c.name;
@@ -191,9 +190,11 @@ function shadowDigit(c: string): number {
   return 62; // '.'
 }
 
+const AZUREUS_TAG = /^-[0-9A-Za-z~]{2}[0-9A-Za-z.]{4}-/;
+
 function unknown(s: string): PeerClient {
-  const prefix = s.slice(0, PRINTABLE_PREFIX);
-  return { name: prefix.length > 0 ? prefix : 'unknown', version: '', known: false };
+  const tag = AZUREUS_TAG.exec(s);
+  return { name: tag ? tag[0] : 'unknown', version: '', known: false };
 }
 
 /** The leading printable ASCII characters of the ID (at most `max`). */

@@ -20,6 +20,7 @@ import {
   releaseTable,
   slabOf,
 } from './peer-table.js';
+import { type EffectLog, NO_LOG, rowOf } from './row-effects.js';
 import { getSwarm, swarmFor, tables } from './swarm.js';
 import type { Swarm, SwarmStore } from './types.js';
 
@@ -186,16 +187,23 @@ export function scanChunk(data: Buffer, continues: boolean, visit: ChunkVisitor)
 export type ChunkReader = { current: Swarm | null };
 
 /**
- * Install one chunk into `store`. `onSwarm` hears each swarm's key and cut. A swarm met again (copied twice by a
- * walk that saw it re-created) replaces its first copy. `reader` carries the swarm being read from one chunk to
- * the next. No row effects: the mirror takes the chunk itself (SqliteStore.writeSnapshot).
+ * Install one chunk into `store`, its rows logged to `out` for the mirror. `onSwarm` hears each swarm's key and
+ * cut. A swarm met again (copied twice by a walk that saw it re-created) replaces its first copy. `reader`
+ * carries the swarm being read from one chunk to the next.
  */
-export function readChunk(store: SwarmStore, reader: ChunkReader, data: Buffer, onSwarm: (key: string, cut: number) => void): ReadChunk {
+export function readChunk(
+  store: SwarmStore,
+  reader: ChunkReader,
+  data: Buffer,
+  onSwarm: (key: string, cut: number) => void,
+  out: EffectLog = NO_LOG,
+): ReadChunk {
   return scanChunk(data, reader.current !== null, {
     swarm(e) {
-      const swarm = freshSwarm(store, e.infoHash);
+      const swarm = freshSwarm(store, e.infoHash, out);
       swarm.describe(e.name, e.size);
       swarm.completed = e.completed;
+      out.torrent(swarm);
       onSwarm(swarm.key, e.cut);
       reader.current = swarm;
     },
@@ -204,26 +212,30 @@ export function readChunk(store: SwarmStore, reader: ChunkReader, data: Buffer, 
       const pool = family === 4 ? store.v4 : store.v6;
       if (family === 6 && !s.v6) s.v6 = createPeerTable();
       const table = family === 4 ? s.v4 : s.v6!;
-      for (let i = 0; i < count; i++) putRecord(s, pool, table, bytes, at + i * pool.stride);
+      for (let i = 0; i < count; i++) putRecord(s, pool, table, bytes, at + i * pool.stride, out);
     },
   });
 }
 
-/** The swarm emptied of any earlier copy. */
-function freshSwarm(store: SwarmStore, infoHash: Buffer): Swarm {
+/** The swarm emptied of any earlier copy (its rows logged as gone). */
+function freshSwarm(store: SwarmStore, infoHash: Buffer, out: EffectLog): Swarm {
   const old = getSwarm(store, infoHash);
   if (old) {
-    for (const [p, t] of tables(store, old)) releaseTable(p, t);
+    for (const [p, t] of tables(store, old)) {
+      for (let i = 0; i < t.count; i++) out.peerGone(rowOf(p, t, i));
+      releaseTable(p, t);
+    }
     old.seeders = 0;
   }
   return swarmFor(store, infoHash);
 }
 
-function putRecord(s: Swarm, pool: PeerPool, table: PeerTable, data: Buffer, at: number): void {
+function putRecord(s: Swarm, pool: PeerPool, table: PeerTable, data: Buffer, at: number, out: EffectLog): void {
   const peerId = data.subarray(at, at + 20);
   let slot = findPeer(pool, table, peerId);
   if (slot < 0) slot = addPeer(pool, table, peerId);
   else if (isSeederAt(pool, table, slot)) s.seeders--;
   data.copy(slabOf(pool, table, slot), offsetOf(pool, table, slot) + 20, at + 20, at + pool.stride);
   if (isSeederAt(pool, table, slot)) s.seeders++;
+  out.peer(s, pool, table, slot);
 }

@@ -25,12 +25,13 @@ import {
   type PeerPool,
   type PeerTable,
 } from './peer-table.js';
-import type { AnnounceChange, Change, PeerState, RowEffect, Swarm, SwarmStore } from './types.js';
+import { type EffectLog, NO_LOG, rowOf } from './row-effects.js';
+import type { AnnounceChange, Change, PeerState, Swarm, SwarmStore } from './types.js';
 
 export const DEFAULT_NUM_WANT = 50;
 export const MAX_NUM_WANT = 200;
 
-export const createStore = (): SwarmStore => ({ swarms: new Map(), v4: createPeerPool(4), v6: createPeerPool(16) });
+export const createStore = (): SwarmStore => ({ swarms: new Map(), v4: createPeerPool(4), v6: createPeerPool(16), nextId: 1 });
 
 const hashKey = (h: Buffer): string => h.toString('latin1');
 
@@ -47,7 +48,10 @@ class SwarmRecord implements Swarm, PeerTable {
   seeders = 0;
   completed = 0;
   private meta: { name: string | null; size: bigint | null } | null = null;
-  constructor(readonly key: string) {}
+  constructor(
+    readonly key: string,
+    readonly id: number,
+  ) {}
   get infoHash(): Buffer {
     return Buffer.from(this.key, 'latin1');
   }
@@ -74,7 +78,7 @@ export function swarmFor(store: SwarmStore, infoHash: Buffer): Swarm {
   const key = hashKey(infoHash);
   let s = store.swarms.get(key);
   if (!s) {
-    s = new SwarmRecord(key);
+    s = new SwarmRecord(key, store.nextId++);
     store.swarms.set(key, s);
   }
   return s;
@@ -120,9 +124,14 @@ export function peersOf(store: SwarmStore, s: Swarm): PeerState[] {
   return out;
 }
 
-function removeSlot(s: Swarm, p: PeerPool, t: PeerTable, slot: number): void {
+/** Remove one peer; the record moved into its slot is logged at its new row, and the last row as gone. */
+export function removeSlot(s: Swarm, p: PeerPool, t: PeerTable, slot: number, out: EffectLog): void {
   if (isSeederAt(p, t, slot)) s.seeders--;
+  const last = t.count - 1;
+  const lastRow = rowOf(p, t, last);
   removePeer(p, t, slot);
+  if (slot !== last) out.peer(s, p, t, slot);
+  out.peerGone(lastRow);
 }
 
 /**
@@ -131,8 +140,10 @@ function removeSlot(s: Swarm, p: PeerPool, t: PeerTable, slot: number): void {
  */
 export type SkipSwarm = ((key: string) => boolean) | undefined;
 
-function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[], skip: SkipSwarm): void {
+function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: EffectLog, skip: SkipSwarm): void {
   if (skip?.(hashKey(c.infoHash))) return;
+  // A stop from a peer of a swarm we never saw changes nothing: no empty swarm without a row in the mirror.
+  if (c.event === Event.stopped && !getSwarm(store, c.infoHash)) return;
   const s = swarmFor(store, c.infoHash);
   const v4 = c.ip.length === 4;
   const pool = v4 ? store.v4 : store.v6;
@@ -144,14 +155,11 @@ function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[], s
   const otherPool = v4 ? store.v6 : store.v4;
   if (slot < 0 && other) {
     const old = findPeer(otherPool, other, c.peerId);
-    if (old >= 0) removeSlot(s, otherPool, other, old);
+    if (old >= 0) removeSlot(s, otherPool, other, old, out);
   }
 
   if (c.event === Event.stopped) {
-    if (slot >= 0) {
-      removeSlot(s, pool, table, slot);
-      out.push({ kind: 'peer-delete', infoHash: c.infoHash, peerId: c.peerId });
-    }
+    if (slot >= 0) removeSlot(s, pool, table, slot, out);
     return;
   }
 
@@ -159,9 +167,9 @@ function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[], s
   // A download counts once: a `completed` from a peer we already knew as a seeder is a repeat.
   if (c.event === Event.completed && !wasSeeder) {
     s.completed++;
-    out.push({ kind: 'torrent-upsert', swarm: s });
+    out.torrent(s);
   } else if (peerCount(s) === 0 && slot < 0) {
-    out.push({ kind: 'torrent-upsert', swarm: s });
+    out.torrent(s);
   }
 
   if (slot < 0) slot = addPeer(pool, table, c.peerId);
@@ -175,47 +183,26 @@ function applyAnnounce(store: SwarmStore, c: AnnounceChange, out: RowEffect[], s
   d.writeBigUInt64LE(c.left, at + OFF_LEFT);
   c.ip.copy(d, at + OFF_IP, 0, pool.ipLen);
   if (c.left === 0n) s.seeders++;
-  out.push({
-    kind: 'peer-upsert',
-    infoHash: c.infoHash,
-    peer: {
-      peerId: c.peerId,
-      ip: c.ip,
-      port: c.port,
-      uploaded: c.uploaded,
-      downloaded: c.downloaded,
-      left: c.left,
-      lastSeen: Math.floor(c.at / 1000) * 1000,
-    },
-  });
+  out.peer(s, pool, table, slot);
 }
 
-function applyExpire(store: SwarmStore, before: number, out: RowEffect[], skip: SkipSwarm): void {
+function applyExpire(store: SwarmStore, before: number, out: EffectLog, skip: SkipSwarm): void {
   const cutoff = before / 1000;
   for (const [key, s] of store.swarms) {
     if (skip?.(key)) continue;
-    let infoHash: Buffer | null = null;
     for (const [p, t] of tables(store, s)) {
-      for (let i = t.count - 1; i >= 0; i--) {
-        if (seenAt(p, t, i) < cutoff) {
-          const at = offsetOf(p, t, i);
-          const peerId = Buffer.from(slabOf(p, t, i).subarray(at, at + 20));
-          removeSlot(s, p, t, i);
-          infoHash ??= s.infoHash;
-          out.push({ kind: 'peer-delete', infoHash, peerId });
-        }
-      }
+      for (let i = t.count - 1; i >= 0; i--) if (seenAt(p, t, i) < cutoff) removeSlot(s, p, t, i, out);
     }
     if (peerCount(s) === 0 && s.name === null) {
       for (const [p, t] of tables(store, s)) releaseTable(p, t);
       store.swarms.delete(key);
-      out.push({ kind: 'torrent-delete', infoHash: infoHash ?? s.infoHash });
+      out.torrentGone(s);
     }
   }
 }
 
-/** Apply one change; returns the row effects for persistence (appended to `out`). */
-export function applyChange(store: SwarmStore, c: Change, out: RowEffect[] = [], skip?: SkipSwarm): RowEffect[] {
+/** Apply one change; its row effects for persistence are appended to `out`. */
+export function applyChange(store: SwarmStore, c: Change, out: EffectLog = NO_LOG, skip?: SkipSwarm): void {
   switch (c.kind) {
     case 'announce':
       applyAnnounce(store, c, out, skip);
@@ -228,11 +215,10 @@ export function applyChange(store: SwarmStore, c: Change, out: RowEffect[] = [],
       const s = swarmFor(store, c.infoHash);
       s.describe(c.name, c.size);
       if (c.completed !== undefined) s.completed = c.completed;
-      out.push({ kind: 'torrent-upsert', swarm: s });
+      out.torrent(s);
       break;
     }
   }
-  return out;
 }
 
 /** BEP 15 num_want: negative means "default"; the cap keeps a reply inside one datagram. */

@@ -19,6 +19,8 @@ export type Swarm = {
   readonly infoHash: Buffer;
   /** The info hash as a latin1 string: the store's map key, shared, not copied. */
   readonly key: string;
+  /** Unique in its store, never reused: the swarm's row in the mirror. */
+  readonly id: number;
   /** Packed peer records per address family (IPv6 table created on first IPv6 peer). */
   readonly v4: PeerTable;
   v6: PeerTable | null;
@@ -36,6 +38,8 @@ export type SwarmStore = {
   /** Record pools shared by every swarm, one per address family. */
   readonly v4: PeerPool;
   readonly v6: PeerPool;
+  /** The next swarm's id. */
+  nextId: number;
 };
 
 /** One peer announce, as decided by the Master (address is the sender's, time is the Master's clock). */
@@ -65,10 +69,3 @@ export type TorrentChange = {
 };
 
 export type Change = AnnounceChange | ExpireChange | TorrentChange;
-
-/** What applying a change did, row by row: the persistence layer mirrors exactly these. */
-export type RowEffect =
-  | { readonly kind: 'peer-upsert'; readonly infoHash: Buffer; readonly peer: PeerState }
-  | { readonly kind: 'peer-delete'; readonly infoHash: Buffer; readonly peerId: Buffer }
-  | { readonly kind: 'torrent-upsert'; readonly swarm: Swarm }
-  | { readonly kind: 'torrent-delete'; readonly infoHash: Buffer };

@@ -78,6 +78,8 @@ export type Ctx = {
     everConnected: boolean;
     /** Transfer parts installed in memory whose mirror write is not done yet. */
     mirrorBacklog: number;
+    /** The SQLite file refuses writes (retried until it takes them): changes are refused meanwhile. */
+    mirrorFailing: boolean;
   };
   readonly subs: Subscription[];
   readonly limiter: RateLimiter | undefined;

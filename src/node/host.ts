@@ -18,11 +18,12 @@ import {
 } from 'rxjs';
 import type { Role } from '../bus/messages.js';
 import { type Member, trackMembers } from '../domain/members.js';
-import { clientFamily, peerClient } from '../domain/peer-client.js';
+import { clientBreakdown, clientFamily, peerClient } from '../domain/peer-client.js';
+import { OFF_DOWN, OFF_LEFT, offsetOf, slabOf } from '../domain/peer-table.js';
 import { CHART_SAMPLES, EMPTY_HISTORY, type History, rebase, record, type Sample, type Totals } from '../domain/rates.js';
 import { CLUSTER_REJECTS, type ClusterReject } from '../domain/reasons.js';
-import { getSwarm, leechers, peersOf } from '../domain/swarm.js';
-import type { Swarm, SwarmStore } from '../domain/types.js';
+import { getSwarm, leechers, peerAt, peerCount, tables } from '../domain/swarm.js';
+import type { PeerState, Swarm, SwarmStore } from '../domain/types.js';
 import { addressText } from '../protocol/compact.js';
 import type { Config } from '../config/index.js';
 import { startTracker, type Tracker, type TrackerDeps, type TransferView } from './tracker.js';
@@ -69,6 +70,20 @@ export type PeerRow = {
   readonly uploaded: bigint;
 };
 
+/** What the peer list shows of a swarm: its first page of peers, and the count and clients of all of them. */
+export type PeerView = {
+  readonly total: number;
+  readonly clients: readonly { readonly name: string; readonly count: number }[];
+  readonly rows: readonly PeerRow[];
+};
+
+/** The view of a whole list of rows (tests, small swarms). */
+export const peerView = (rows: readonly PeerRow[], page = rows.length): PeerView => ({
+  total: rows.length,
+  clients: clientBreakdown(rows.map((r) => r.family)),
+  rows: rows.slice(0, page),
+});
+
 export type UiCommand = { type: 'start' } | { type: 'stop' } | { type: 'cut'; on: boolean } | { type: 'quit' };
 
 export type Host = {
@@ -81,7 +96,8 @@ export type Host = {
   readonly charts$: Observable<readonly Sample[]>;
   /** Sampled every `sampleMs` while subscribed: the repository is read on the UI's clock, never per request. */
   readonly swarms$: Observable<readonly SwarmRow[]>;
-  peers$(infoHash: string): Observable<readonly PeerRow[]>;
+  /** The first `page` peers of a swarm, with the count and client breakdown of all, sampled like swarms$. */
+  peers$(infoHash: string, page: number): Observable<PeerView>;
   /**
    * Cluster messages this instance refused, by reason (what /metrics counts as
    * tracker_cluster_messages_rejected_total), sampled on the host's tick; all zero while no instance runs.
@@ -94,11 +110,29 @@ export type Host = {
   current(): Tracker | null;
 };
 
-export function swarmRow(store: SwarmStore, s: Swarm): SwarmRow {
-  // Without a registered .torrent, a leecher's downloaded + left is the content's size; take the largest seen.
-  let derived = 0n;
-  if (s.size === null) for (const p of peersOf(store, s)) if (p.downloaded + p.left > derived) derived = p.downloaded + p.left;
-  const sized = s.size ?? (derived > 0n ? derived : null);
+/**
+ * Without a registered .torrent, a peer's downloaded + left is the content's size: the largest seen, read from
+ * the packed records (two u32 halves each, no object per peer; exact below 2^53 bytes, plenty for a size).
+ */
+export function derivedSize(store: SwarmStore, s: Swarm): bigint | null {
+  let largest = 0;
+  for (const [p, t] of tables(store, s)) {
+    for (let i = 0; i < t.count; i++) {
+      const d = slabOf(p, t, i);
+      const at = offsetOf(p, t, i);
+      const total =
+        d.readUInt32LE(at + OFF_DOWN + 4) * 2 ** 32 +
+        d.readUInt32LE(at + OFF_DOWN) +
+        d.readUInt32LE(at + OFF_LEFT + 4) * 2 ** 32 +
+        d.readUInt32LE(at + OFF_LEFT);
+      if (total > largest) largest = total;
+    }
+  }
+  return largest > 0 ? BigInt(Math.min(largest, Number.MAX_SAFE_INTEGER)) : null;
+}
+
+export function swarmRow(store: SwarmStore, s: Swarm, derived: (s: Swarm) => bigint | null = (x) => derivedSize(store, x)): SwarmRow {
+  const sized = s.size ?? derived(s);
   return {
     infoHash: s.infoHash.toString('hex'),
     name: s.name ?? s.infoHash.toString('hex'),
@@ -167,28 +201,33 @@ export function createHost(cfg: Config, deps: TrackerDeps & { sampleMs?: number;
       ),
     ),
     charts$: charts$.pipe(map((h) => h.samples)),
+    // Rows from the counters kept as changes are applied; a derived size (a scan of the swarm's records) is
+    // refreshed at most every SIZE_REFRESH_MS per swarm: the tab costs what it shows, not what the tracker holds.
     swarms$: combineLatest([tracker$, tick$]).pipe(
-      map(([t]) => (t ? [...t.repo.store.swarms.values()].map((s) => swarmRow(t.repo.store, s)).sort(bySize) : [])),
+      scan(
+        (acc: { rows: readonly SwarmRow[]; sizes: SizeCache }, [t]) => {
+          if (!t) return { rows: [], sizes: new Map() };
+          const store = t.repo.store;
+          const now = deps.scheduler.now();
+          const sized = (s: Swarm): bigint | null => cachedSize(acc.sizes, s, now, () => derivedSize(store, s));
+          return { rows: [...store.swarms.values()].map((s) => swarmRow(store, s, sized)).sort(bySize), sizes: acc.sizes };
+        },
+        { rows: [], sizes: new Map() },
+      ),
+      map((acc) => acc.rows),
     ),
-    peers$: (infoHash) =>
+    peers$: (infoHash, page) =>
       combineLatest([tracker$, tick$]).pipe(
-        map(([t]) => {
+        scan((clients: ClientCache, [t]) => {
           const s = t ? getSwarm(t.repo.store, Buffer.from(infoHash, 'hex')) : undefined;
-          return s && t
-            ? peersOf(t.repo.store, s).map((p) => {
-                const client = peerClient(p.peerId);
-                return {
-                  peerId: printable(p.peerId),
-                  client: client.version ? `${client.name} ${client.version}` : client.name,
-                  family: clientFamily(client),
-                  address: `${addressText(p.ip)}:${p.port}`,
-                  downloaded: p.downloaded,
-                  left: p.left,
-                  uploaded: p.uploaded,
-                };
-              })
-            : [];
-        }),
+          if (!s || !t) return { ...clients, view: EMPTY_PEERS };
+          const now = deps.scheduler.now();
+          const fresh = clients.at !== null && now - clients.at < CLIENTS_REFRESH_MS && clients.view.total === peerCount(s);
+          const breakdown = fresh ? clients.view.clients : clientBreakdown(peerFamilies(t.repo.store, s));
+          const view = { total: peerCount(s), clients: breakdown, rows: firstPeers(t.repo.store, s, page).map(peerRow) };
+          return { at: fresh ? clients.at : now, view };
+        }, NO_CLIENTS),
+        map((c) => c.view),
       ),
     rejected$: combineLatest([tracker$, tick$]).pipe(map(([t]) => (t ? t.metrics.clusterRejects() : NO_REJECTS))),
     transfers$: combineLatest([tracker$, tick$]).pipe(map(([t]) => (t ? t.transfers() : NO_TRANSFERS))),
@@ -235,6 +274,56 @@ export function chartSamples(
   return timer(0, periodMs, scheduler).pipe(scan((h: History) => record(h, read(), keep), seed));
 }
 const NO_TRANSFERS: TransferView = { receiving: null, sending: [] };
+const EMPTY_PEERS: PeerView = { total: 0, clients: [], rows: [] };
+
+/** A derived size is recomputed at most this often per swarm. */
+const SIZE_REFRESH_MS = 30_000;
+/** The client breakdown of the swarm on view: recomputed at most this often, or when its count changes. */
+const CLIENTS_REFRESH_MS = 10_000;
+
+type SizeCache = Map<string, { size: bigint | null; at: number }>;
+function cachedSize(cache: SizeCache, s: Swarm, now: number, compute: () => bigint | null): bigint | null {
+  const hit = cache.get(s.key);
+  if (hit && now - hit.at < SIZE_REFRESH_MS) return hit.size;
+  const size = compute();
+  cache.set(s.key, { size, at: now });
+  return size;
+}
+
+type ClientCache = { at: number | null; view: PeerView };
+const NO_CLIENTS: ClientCache = { at: null, view: EMPTY_PEERS };
+
+/** Every peer's client family, from its ID in place (one subarray each, no peer object). */
+function peerFamilies(store: SwarmStore, s: Swarm): string[] {
+  const out: string[] = [];
+  for (const [p, t] of tables(store, s)) {
+    for (let i = 0; i < t.count; i++) {
+      const at = offsetOf(p, t, i);
+      out.push(clientFamily(peerClient(slabOf(p, t, i).subarray(at, at + 20))));
+    }
+  }
+  return out;
+}
+
+/** The first `n` peers of the swarm, IPv4 first, as objects: only these are made. */
+function firstPeers(store: SwarmStore, s: Swarm, n: number): PeerState[] {
+  const out: PeerState[] = [];
+  for (const [p, t] of tables(store, s)) for (let i = 0; i < t.count && out.length < n; i++) out.push(peerAt(p, t, i));
+  return out;
+}
+
+function peerRow(p: PeerState): PeerRow {
+  const client = peerClient(p.peerId);
+  return {
+    peerId: printable(p.peerId),
+    client: client.version ? `${client.name} ${client.version}` : client.name,
+    family: clientFamily(client),
+    address: `${addressText(p.ip)}:${p.port}`,
+    downloaded: p.downloaded,
+    left: p.left,
+    uploaded: p.uploaded,
+  };
+}
 const NO_REJECTS = Object.freeze(Object.fromEntries(CLUSTER_REJECTS.map((r) => [r, 0])) as Record<ClusterReject, number>);
 
 const bySize = (a: SwarmRow, b: SwarmRow): number =>

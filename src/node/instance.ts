@@ -21,6 +21,7 @@ import type { ConsensusInput } from '../../actors/consensus.js';
 import type { LiveEntry } from '../../actors/heartbeat.js';
 import { createRepository } from '../../actors/repository.js';
 import type { SqliteStore } from '../../streams/sqlite/sqlite-store.js';
+import type { MirrorEvents } from '../../streams/sqlite/worker-store.js';
 import { datagrams } from '../../streams/udp-socket.js';
 import { createSigner, openSigner } from '../bus/auth.js';
 import { createFreshness } from '../bus/freshness.js';
@@ -64,13 +65,21 @@ export async function wireInstance(
   deps: TrackerDeps,
   sqlite: SqliteStore,
   sockets: StartSockets,
-  hooks: { error: (e: string) => void; written: (s: number) => void },
+  hooks: MirrorEvents,
 ): Promise<Instance> {
   const ctx = createContext(cfg, deps, sqlite, sockets);
   hooks.written = (s) => ctx.metrics.sqliteWrite.observe(s);
   hooks.error = (e) => {
-    ctx.log(`SQLite write failed: ${e}; voting ERROR until resynchronised`);
+    ctx.state.mirrorFailing = true;
+    ctx.metrics.mirrorFailures.inc();
+    ctx.log(`SQLite write failed: ${e}; refusing changes and retrying with back-off`);
     ctx.consensus.next({ type: 'health', ok: false });
+  };
+  hooks.healed = (after) => {
+    ctx.state.mirrorFailing = false;
+    ctx.metrics.mirrorRecoveries.inc();
+    ctx.log(`SQLite writes succeed again after ${after.toFixed(1)} s: the file is back in step`);
+    ctx.consensus.next({ type: 'health', ok: ctx.repo.healthy() });
   };
   const subs = ctx.subs;
   subs.push(ctx.control.event$.subscribe((e) => handleControl(e, ctx)));
@@ -110,6 +119,7 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
     labels: { tracker_id: String(cfg.id) },
     swarmStats: () => ({ swarms: repo.store.swarms.size, peers: countPeers(repo.store) }),
     awaitingReceipt: () => commits.size,
+    mirrorLag: () => sqlite.lagSeconds(),
     process: cfg.http.metricsPort !== undefined || cfg.http.port !== undefined,
   });
   metrics.liveInstances.set(1);
@@ -120,7 +130,16 @@ function createContext(cfg: Config, deps: TrackerDeps, sqlite: SqliteStore, sock
   const role$ = new BehaviorSubject<RoleInfo>({ role: 'starting', epoch: 0, master: null });
   // With a secret, connection-ID keys are derived from it per period (the same at every instance, never sent).
   const key = deps.secret ? connectionKeySchedule(deps.secret) : deps.key;
-  const state = { key, applied: 0, synced: !clustered, cut: false, stopping: false, everConnected: false, mirrorBacklog: 0 };
+  const state = {
+    key,
+    applied: 0,
+    synced: !clustered,
+    cut: false,
+    stopping: false,
+    everConnected: false,
+    mirrorBacklog: 0,
+    mirrorFailing: false,
+  };
   let resolveFatal: (f: { code: number; reason: string }) => void = () => {};
   const fatalPromise = new Promise<{ code: number; reason: string }>((r) => (resolveFatal = r));
   const limiter = cfg.policy.rateLimit ? createRateLimiter(cfg.policy.rateLimit) : undefined;

@@ -9,7 +9,7 @@ import type { LiveEntry } from '../../actors/heartbeat.js';
 import type { Repository } from '../../actors/repository.js';
 import { startHttpTracker } from '../../streams/http-server.js';
 import type { SqliteStore } from '../../streams/sqlite/sqlite-store.js';
-import { openWorkerStore } from '../../streams/sqlite/worker-store.js';
+import { type MirrorEvents, openWorkerStore } from '../../streams/sqlite/worker-store.js';
 import { bindUdp } from '../../streams/udp-socket.js';
 import type { Config } from '../config/index.js';
 import type { Metrics } from '../metrics.js';
@@ -84,13 +84,17 @@ export type Started = { ok: true; tracker: Tracker } | { ok: false; error: strin
 export type StartSockets = { readonly main: dgram.Socket | null; readonly group: dgram.Socket | null };
 
 export async function startTracker(cfg: Config, deps: TrackerDeps): Promise<Started> {
-  // The mirror is written by a worker thread; its failures arrive later (the instance then votes ERROR).
-  const hooks = { error: (e: string) => deps.log(`SQLite write failed: ${e}`), written: (_s: number) => {} };
-  const opened = await openWorkerStore(
-    cfg.storage.db,
-    (e) => hooks.error(e),
-    (s) => hooks.written(s),
-  );
+  // The mirror is written by a worker thread; its failures arrive later (the instance then refuses changes).
+  const hooks: MirrorEvents = {
+    error: (e) => deps.log(`SQLite write failed: ${e}`),
+    healed: () => {},
+    written: () => {},
+  };
+  const opened = await openWorkerStore(cfg.storage.db, cfg.storage.mirrorLagMs, {
+    error: (e) => hooks.error(e),
+    healed: (s) => hooks.healed(s),
+    written: (s) => hooks.written(s),
+  });
   if (!opened.ok) return opened;
   const sqlite = opened.store;
   sqlite.clear(); // a crashed earlier run may have left rows behind: start from an empty repository

@@ -197,7 +197,7 @@ function synced(ctx: Ctx, rounds: number): void {
   ctx.control.to.election({ type: 'progress', applied: seq });
   ctx.state.synced = true;
   ctx.consensus.next({ type: 'applied', seq });
-  ctx.consensus.next({ type: 'health', ok: ctx.repo.healthy() });
+  ctx.consensus.next({ type: 'health', ok: ctx.repo.healthy() && !ctx.state.mirrorFailing });
   ctx.log(`in step at commit ${seq} (${rounds} rounds applied after the transfer)`);
   ctx.control.to.election({ type: 'synced' });
 }

@@ -6,7 +6,7 @@ import { Box, Text, useApp, useInput } from 'ink';
 import { useMemo, useState } from 'react';
 import { EMPTY, type Observable } from 'rxjs';
 import type { Sample } from '../domain/rates.js';
-import type { InstanceRow, PeerRow, Status, SwarmRow, TransferView, UiCommand } from '../node/host.js';
+import type { InstanceRow, PeerView, Status, SwarmRow, TransferView, UiCommand } from '../node/host.js';
 import { ConfigTab, type UiConfig } from './config-tab.js';
 import { PAGE, SwarmsTab } from './swarms-tab.js';
 import { TrackersTab } from './trackers-tab.js';
@@ -17,7 +17,7 @@ export type UiSource = {
   readonly status$: Observable<Status>;
   readonly live$: Observable<readonly InstanceRow[]>;
   readonly swarms$: Observable<readonly SwarmRow[]>;
-  peers$(infoHash: string): Observable<readonly PeerRow[]>;
+  peers$(infoHash: string, page: number): Observable<PeerView>;
   readonly now$: Observable<number>;
   /** The Trackers tab's charts; without it they stay empty. */
   readonly charts$?: Observable<readonly Sample[]>;
@@ -34,6 +34,7 @@ const TABS = ['Config', 'Trackers', 'Swarms'] as const;
  * the frame never reaches the terminal's last line (which would scroll it). */
 const CHROME_LINES = 5;
 const NO_TRANSFERS: TransferView = { receiving: null, sending: [] };
+const NO_PEERS: PeerView = { total: 0, clients: [], rows: [] };
 const STOPPED: Status = { running: false, role: 'stopped', epoch: 0, master: null, cut: false, error: null };
 
 export function App({ config, source }: { config: UiConfig; source: UiSource }) {
@@ -67,8 +68,8 @@ export function App({ config, source }: { config: UiConfig; source: UiSource }) 
   const chosen = swarms[Math.min(selected, swarms.length - 1)];
   const chosenHash = chosen?.infoHash;
   const peers = useObservable(
-    useMemo(() => (tab === 2 && open && chosenHash ? source.peers$(chosenHash) : EMPTY), [tab, open, chosenHash, source]),
-    [],
+    useMemo(() => (tab === 2 && open && chosenHash ? source.peers$(chosenHash, PAGE) : EMPTY), [tab, open, chosenHash, source]),
+    NO_PEERS,
   );
 
   useInput((input, key) => {

@@ -1,11 +1,10 @@
 /**
  * Swarms tab: every active swarm (name, size, seeders, leechers, completed), a page at a time; Enter shows the
- * selected swarm's peers (client, ID, ip:port, downloaded, left) and how many peers each client has. Columns fit
+ * selected swarm's first peers (client, ID, ip:port, downloaded, left) and how many peers each client has. Columns fit
  * the terminal's width: names are cut with `…`, and on narrow terminals the less important columns leave first.
  */
 import { Box, Text } from 'ink';
-import { clientBreakdown } from '../domain/peer-client.js';
-import type { PeerRow, SwarmRow } from '../node/host.js';
+import type { PeerView, SwarmRow } from '../node/host.js';
 import { bytes, type Column, clip, fitColumns, tableHeader, tableLine } from './format.js';
 
 export const PAGE = 12;
@@ -43,7 +42,7 @@ export function SwarmsTab({
 }: {
   swarms: readonly SwarmRow[];
   selected: number;
-  peers: readonly PeerRow[];
+  peers: PeerView;
   open: boolean;
   /** Columns and lines the tab may fill. */
   width: number;
@@ -56,9 +55,7 @@ export function SwarmsTab({
   const columns = fitColumns(SWARM_COLUMNS, width - 2);
   const peerColumns = fitColumns(PEER_COLUMNS, width - 2);
   const peerRows = Math.max(1, Math.min(PAGE, height - PEERS_CHROME - 1));
-  const clients = clientBreakdown(peers.map((p) => p.family))
-    .map((c) => `${c.name} ${c.count}`)
-    .join(' · ');
+  const clients = peers.clients.map((c) => `${c.name} ${c.count}`).join(' · ');
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate-end">
@@ -91,13 +88,13 @@ export function SwarmsTab({
             {clip(`Peers of ${chosen.name === chosen.infoHash ? chosen.infoHash : `${chosen.name} (${chosen.infoHash})`}`, width)}
           </Text>
           <Text wrap="truncate-end">
-            {clip(`${peers.length} peer${peers.length === 1 ? '' : 's'}${clients ? `: ${clients}` : ''}`, width)}
+            {clip(`${peers.total} peer${peers.total === 1 ? '' : 's'}${clients ? `: ${clients}` : ''}`, width)}
           </Text>
           <Text bold wrap="truncate-end">
             {'  '}
             {tableHeader(peerColumns)}
           </Text>
-          {peers.slice(0, peerRows).map((p) => (
+          {peers.rows.slice(0, peerRows).map((p) => (
             <Text key={p.peerId + p.address} wrap="truncate-end">
               {'  '}
               {tableLine(peerColumns, {
@@ -109,7 +106,7 @@ export function SwarmsTab({
               })}
             </Text>
           ))}
-          {peers.length > peerRows ? <Text color="gray"> … and {peers.length - peerRows} more</Text> : null}
+          {peers.total > peerRows ? <Text color="gray"> … and {peers.total - peerRows} more</Text> : null}
         </Box>
       ) : null}
     </Box>
