@@ -7,6 +7,7 @@ import {
   getSwarm,
   leechers,
   peerCount,
+  peersOf,
   scrapeEntry,
   selectPeers,
 } from '../../src/domain/swarm.js';
@@ -88,6 +89,30 @@ test('num_want: -1 means 50, capped at 200 (80 for IPv6), 0 means none', () => {
   const st = createStore();
   for (let n = 1; n <= 60; n++) applyChange(st, peer(n));
   assert.is(selectPeers(st, getSwarm(st, ih), 4, { ip: Buffer.alloc(4), port: 0 }, effectiveNumWant(-1, 4), 3).length, 50);
+});
+
+test('the peer window is the records from the offset on, wrapping, the requester left out (every size, offset and count)', () => {
+  const st = createStore();
+  for (let n = 1; n <= 23; n++) {
+    applyChange(st, peer(n));
+    const s = getSwarm(st, ih)!;
+    const all = peersOf(st, s);
+    for (let off = 0; off < 2 * n + 3; off++) {
+      for (const count of [0, 1, 3, n - 1, n, 50]) {
+        for (const self of [3, 99]) {
+          const me = { ip: Buffer.from([10, 0, 0, self]), port: 6000 + self };
+          // Reference: walk the records in slot order from the offset, skip the requester, take `count`.
+          const want: number[] = [];
+          for (let i = 0; i < n && want.length < count; i++) {
+            const p = all[(off + i) % n]!;
+            if (p.port !== me.port || !p.ip.equals(me.ip)) want.push(p.port);
+          }
+          const got = selectPeers(st, s, 4, me, count, off).map((p) => p.port);
+          assert.equal(got, want, `${n} peers, offset ${off}, count ${count}, self ${self}`);
+        }
+      }
+    }
+  }
 });
 
 test('expire drops peers last seen before the cut-off, then empty swarms', () => {

@@ -16,7 +16,8 @@ export const OFF_LEFT = 42;
 export const OFF_IP = 50;
 const ID_LEN = 20;
 const SMALL = 16;
-const BLOCK = 4;
+/** Records per block: the records of a block are contiguous in one slab. */
+export const BLOCK = 4;
 const SLAB_BLOCKS = 4096;
 
 export type PeerPool = {
@@ -46,6 +47,10 @@ export function createPeerPool(ipLen: 4 | 16): PeerPool {
 export function createPeerTable(): PeerTable {
   return { blocks: [], count: 0, index: null };
 }
+
+/** The slab holding block `block` of the pool, and the block's first byte in it. */
+export const blockSlab = (p: PeerPool, block: number): Buffer => p.slabs[block >>> 12]!;
+export const blockStart = (p: PeerPool, block: number): number => (block & (SLAB_BLOCKS - 1)) * p.blockBytes;
 
 /** The slab holding `slot`, and the record's byte offset in it. */
 export function slabOf(p: PeerPool, t: PeerTable, slot: number): Buffer {

@@ -125,6 +125,21 @@ export function openSqliteStore(path: string): { ok: true; store: DirectSqliteSt
   }
 }
 
+const ROWS_PER_INSERT = 32;
+
+/** The 9 columns of a peer row from its pending bytes (torrent u32, then the record of peer-table.ts), at `at`. */
+function peerArgs(args: unknown[], at: number, row: number, r: Buffer): void {
+  args[at] = row;
+  args[at + 1] = r.readUInt32LE(0);
+  args[at + 2] = r.subarray(4, 24);
+  args[at + 3] = r.subarray(4 + OFF_IP);
+  args[at + 4] = r.readUInt16LE(4 + OFF_PORT);
+  args[at + 5] = u64At(r, 4 + OFF_UP);
+  args[at + 6] = u64At(r, 4 + OFF_DOWN);
+  args[at + 7] = u64At(r, 4 + OFF_LEFT);
+  args[at + 8] = r.readUInt32LE(4 + OFF_SEEN) * 1000;
+}
+
 function storeOn(db: Database.Database, path: string): DirectSqliteStore {
   const putPeer = db.prepare('INSERT OR REPLACE INTO peer_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
   const deletePeer = db.prepare('DELETE FROM peer_rows WHERE id = ?');
@@ -132,32 +147,29 @@ function storeOn(db: Database.Database, path: string): DirectSqliteStore {
   const deleteTorrent = db.prepare('DELETE FROM torrents WHERE id = ?');
   const setSeq = db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('last_seq', ?)`);
 
+  // Rows go in statements of ROWS_PER_INSERT: one call into SQLite per 32 rows, not per row (about half the
+  // CPU of a row appended, measured).
+  const putPeers = db.prepare(`INSERT OR REPLACE INTO peer_rows VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+  const args: unknown[] = new Array(ROWS_PER_INSERT * 9);
   const write = db.transaction((p: Pending) => {
     for (const [id, t] of p.torrents) {
       if (t === null) deleteTorrent.run(id);
       else putTorrent.run(id, t.infoHash, t.name, t.size === null ? null : i64(t.size), t.completed);
     }
-    const rows = Float64Array.from(p.peers.keys()).sort();
-    for (const row of rows) {
+    let gathered = 0;
+    for (const row of Float64Array.from(p.peers.keys()).sort()) {
       const r = p.peers.get(row)!;
       if (r === null) {
         deletePeer.run(row);
         continue;
       }
-      // r: torrent u32, then the record (peer-table.ts)
-      const ipEnd = r.length;
-      putPeer.run(
-        row,
-        r.readUInt32LE(0),
-        r.subarray(4, 24),
-        r.subarray(4 + OFF_IP, ipEnd),
-        r.readUInt16LE(4 + OFF_PORT),
-        u64At(r, 4 + OFF_UP),
-        u64At(r, 4 + OFF_DOWN),
-        u64At(r, 4 + OFF_LEFT),
-        r.readUInt32LE(4 + OFF_SEEN) * 1000,
-      );
+      peerArgs(args, gathered * 9, row, r);
+      if (++gathered === ROWS_PER_INSERT) {
+        putPeers.run(args);
+        gathered = 0;
+      }
     }
+    for (let i = 0; i < gathered; i++) putPeer.run(args.slice(i * 9, i * 9 + 9));
     setSeq.run(p.seq);
   });
 
