@@ -201,11 +201,9 @@ export function consensusTransition<T>(cfg: ConsensusConfig) {
           if (input.seq > s.applied + 1) out.push({ type: 'resync', reason: { kind: 'gap', at: s.applied + 1 } });
           return [{ ...s, epoch }, out];
         }
-        if (!s.healthy) {
-          vote(false, { kind: 'cannot-store' });
-          return [{ ...s, epoch }, out];
-        }
-        vote(true);
+        // A Slave whose mirror refuses writes votes ERROR but still stages the round: if the others commit it, it
+        // applies it from memory (the mirror keeps it pending) instead of asking for a state transfer per round.
+        vote(s.healthy, s.healthy ? undefined : { kind: 'cannot-store' });
         return [{ ...s, epoch, staged: { epoch: input.epoch, seq: input.seq, items: input.items, from: input.from } }, out];
       }
       case 'vote': {

@@ -119,6 +119,16 @@ test('a slave stages on PREPARE, votes OK, and persists only on COMMIT', () => {
   });
 });
 
+test('a Slave whose mirror fails votes ERROR but stages the round: a COMMIT of the others applies it, no resync', () => {
+  const t = consensusTransition<string>({ ...cfg, self: 2 });
+  let s = t(initialConsensus<string>(), { type: 'role', role: 'slave', epoch: 4, master: 9 })[0];
+  s = t(s, { type: 'health', ok: false })[0];
+  const [staged, votes] = t(s, { type: 'prepare', from: 9, epoch: 4, seq: 1, items: ['x'] });
+  assert.equal(votes, [{ type: 'send-vote', epoch: 4, to: 9, seq: 1, ok: false, error: { kind: 'cannot-store' } }]);
+  assert.equal(t(staged, { type: 'commit', from: 9, epoch: 4, seq: 1 })[1], [{ type: 'apply', seq: 1, items: ['x'], lead: false }]);
+  assert.equal(t(staged, { type: 'abort', from: 9, epoch: 4, seq: 1 })[0].staged, null);
+});
+
 test('a slave that sees a sequence gap votes ERROR and asks for resynchronisation; an aborted round is dropped', () => {
   const s = ts();
   s.run(({ hot, expectObservable }) => {
