@@ -645,7 +645,7 @@ type Outcome = {
   rssBeforeBytes: number | null;
   /** Right after the busy phase, and after the 1-in-flight phase and `--settle` s idle. */
   afterLoad: { rssBytes: number; peers: number; bytesPerPeer: number } | null;
-  /** A second busy phase of new peers: RSS added ÷ peers added (the process warm: no fixed costs in it). */
+  /** A second busy phase (its figures), then a third of new peers: its RSS added ÷ peers added (the process warm). */
   warm: { phase: Phase; rssBytes: number; peers: number; bytesPerPeer: number } | null;
   settled: { rssBytes: number; peers: number; bytesPerPeer: number } | null;
   loadAverage: number[];
@@ -679,16 +679,18 @@ async function measure(t: Target, o: Outcome, profileDir?: string): Promise<void
       log(
         `${t.label}: right after: ${thousands(o.afterLoad.peers)} peers, ${mb(o.afterLoad.rssBytes)}, ${o.afterLoad.bytesPerPeer} B/peer`,
       );
+      // Two more loads of new peers: the first grows what a load grows once (V8's young generation, allocator
+      // arenas, the mirror's caches); the second's RSS ÷ peers is what holding a peer costs.
       const again = await phase(r, opts.window);
+      const before = await perPeer();
+      const third = await phase(r, opts.window);
       const now = await perPeer();
-      const added = now.peers - o.afterLoad.peers;
-      o.warm = {
-        phase: again,
-        rssBytes: now.rssBytes,
-        peers: now.peers,
-        bytesPerPeer: Math.round((now.rssBytes - o.afterLoad.rssBytes) / added),
-      };
-      log(`${t.label}: again, warm: ${describe(again)}; ${thousands(added)} peers added, ${o.warm.bytesPerPeer} B/peer added`);
+      const added = now.peers - before.peers;
+      const bytesPerPeer = Math.round((now.rssBytes - before.rssBytes) / added);
+      o.warm = { phase: again, rssBytes: now.rssBytes, peers: now.peers, bytesPerPeer };
+      log(
+        `${t.label}: again: ${describe(again)}; a third time: ${describe(third)}; ${thousands(added)} peers added, ${bytesPerPeer} B/peer`,
+      );
     }
     o.latency = await phase(r, 1);
     log(`${t.label}: ${describe(o.latency)}`);
@@ -906,7 +908,7 @@ async function main(): Promise<void> {
     "vs opentracker: this row ÷ opentracker's, both from this run. The generator's CPU share shows it is not the ceiling " +
       '(well under a core). Per thread: the main thread, the busiest other one (the SQLite worker in ours), the rest ' +
       "(V8's GC and compiler threads). RSS per peer: (RSS − RSS before the load) ÷ peers held (scraped), right after the " +
-      `${opts.window}-in-flight phase; added once warm: the RSS a second such phase of new peers added ÷ the peers it added; ` +
+      `${opts.window}-in-flight phase; added once warm: the RSS a third such phase of new peers added ÷ the peers it added; ` +
       `settled: after the 1-in-flight phase and ${opts.settle} s idle. The cluster: CPU of its three trackers ` +
       'summed, its broker after "+"; RSS summed over the three trackers.',
   );

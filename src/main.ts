@@ -154,6 +154,9 @@ if (!config.headless) {
   // Ink draws only the final frame when CI or CONTINUOUS_INTEGRATION is set (it expects a log there). We get here
   // only with a terminal on stdin and stdout, so someone is watching: keep the live UI.
   for (const key of ['CI', 'CONTINUOUS_INTEGRATION']) if (key in process.env) process.env[key] = 'false';
+  // React picks its build when first loaded: unless told otherwise, the production one (the development build
+  // checks every render and took most of the UI's CPU in a profile).
+  process.env.NODE_ENV ??= 'production';
   const { startUi } = await import('./ui/start.js');
   unmountUi = startUi(config, host, recent, () => shutdown('quit from the terminal UI', 0));
 }
