@@ -149,7 +149,9 @@ function storeOn(db: Database.Database, path: string): DirectSqliteStore {
 
   // Rows go in statements of ROWS_PER_INSERT: one call into SQLite per 32 rows, not per row (about half the
   // CPU of a row appended, measured).
-  const putPeers = db.prepare(`INSERT OR REPLACE INTO peer_rows VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+  const putPeers = db.prepare(
+    `INSERT OR REPLACE INTO peer_rows VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+  );
   const args: unknown[] = new Array(ROWS_PER_INSERT * 9);
   const write = db.transaction((p: Pending) => {
     for (const [id, t] of p.torrents) {
