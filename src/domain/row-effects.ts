@@ -15,10 +15,10 @@
 import { offsetOf, type PeerPool, type PeerTable, slabOf } from './peer-table.js';
 import type { Swarm } from './types.js';
 
-export const PEER = 1;
-export const PEER_GONE = 2;
-export const TORRENT = 3;
-export const TORRENT_GONE = 4;
+const PEER = 1;
+const PEER_GONE = 2;
+const TORRENT = 3;
+const TORRENT_GONE = 4;
 /** IPv6 rows start here: IPv4 rows (4 per block) stay far below it. */
 export const V6_ROWS = 2 ** 40;
 
@@ -30,8 +30,6 @@ export type EffectLog = {
   peerGone(row: number): void;
   torrent(s: Swarm): void;
   torrentGone(s: Swarm): void;
-  /** Entries so far. */
-  readonly length: number;
   /** The bytes written since the last reset (a view: copy it before the next reset if it must outlive it). */
   bytes(): Buffer;
   reset(): void;
@@ -43,7 +41,6 @@ export const NO_LOG: EffectLog = {
   peerGone() {},
   torrent() {},
   torrentGone() {},
-  length: 0,
   bytes: () => Buffer.alloc(0),
   reset() {},
 };
@@ -51,7 +48,6 @@ export const NO_LOG: EffectLog = {
 export function createEffectLog(initial = 64 * 1024): EffectLog {
   let buf = Buffer.allocUnsafe(initial);
   let at = 0;
-  let length = 0;
   const room = (n: number): void => {
     if (at + n <= buf.length) return;
     const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, at + n));
@@ -68,14 +64,12 @@ export function createEffectLog(initial = 64 * 1024): EffectLog {
       const off = offsetOf(p, t, slot);
       slabOf(p, t, slot).copy(buf, at + 14, off, off + p.stride);
       at += 14 + p.stride;
-      length++;
     },
     peerGone(row) {
       room(9);
       buf[at] = PEER_GONE;
       buf.writeDoubleLE(row, at + 1);
       at += 9;
-      length++;
     },
     torrent(s) {
       const name = s.name === null ? null : Buffer.from(s.name, 'utf8');
@@ -89,22 +83,16 @@ export function createEffectLog(initial = 64 * 1024): EffectLog {
       buf.writeInt32LE(name ? name.length : -1, at + 38);
       at += 42;
       if (name) at += name.copy(buf, at);
-      length++;
     },
     torrentGone(s) {
       room(5);
       buf[at] = TORRENT_GONE;
       buf.writeUInt32LE(s.id, at + 1);
       at += 5;
-      length++;
-    },
-    get length() {
-      return length;
     },
     bytes: () => buf.subarray(0, at),
     reset() {
       at = 0;
-      length = 0;
     },
   };
 }

@@ -128,7 +128,7 @@ export function peersOf(store: SwarmStore, s: Swarm): PeerState[] {
 }
 
 /** Remove one peer; the record moved into its slot is logged at its new row, and the last row as gone. */
-export function removeSlot(s: Swarm, p: PeerPool, t: PeerTable, slot: number, out: EffectLog): void {
+function removeSlot(s: Swarm, p: PeerPool, t: PeerTable, slot: number, out: EffectLog): void {
   if (isSeederAt(p, t, slot)) s.seeders--;
   const last = t.count - 1;
   const lastRow = rowOf(p, t, last);
